@@ -1,0 +1,118 @@
+"""Errors a user must be able to tell apart, one class each.
+
+Every error carries a message written for the person at the keyboard (``str(err)``),
+the HTTP status when there was one, and the API's request id so that it can be quoted
+to support. None of them ever holds the API key: they are built from the response
+body and status alone, never from the request headers.
+"""
+
+from __future__ import annotations
+
+
+class ChatError(Exception):
+    """Base class of every failure the chat engine reports to a page."""
+
+    #: a short title for the message box
+    title = "The request failed"
+    #: whether sending the same request again may succeed
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.detail = detail
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.detail and self.detail not in text:
+            text = f"{text} ({self.detail})"
+        if self.request_id:
+            text = f"{text} Request id: {self.request_id}."
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class APIStatusError(ChatError):
+    """The API answered with an HTTP error status not covered by a subclass."""
+
+
+class BadRequestError(APIStatusError):
+    """400: the API rejected the request; its own message names the bad field."""
+
+    title = "The API rejected the request"
+    retryable = False
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+    title = "API key rejected"
+    retryable = False
+
+
+class OutOfCreditsError(APIStatusError):
+    """403: the AI/ML API uses this status when the account has run out of credits."""
+
+    title = "Out of credits"
+    retryable = False
+
+
+class ModelNotFoundError(APIStatusError):
+    """404: the server does not know the model (or the base URL is wrong)."""
+
+    title = "Model not found"
+    retryable = False
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; retried automatically a few times first."""
+
+    title = "Rate limited"
+
+
+class ServerError(APIStatusError):
+    """500, 502, 503 or 504: the API or a server behind it failed."""
+
+    title = "The API had a server error"
+
+
+class APIConnectionError(ChatError):
+    """The server could not be reached at all (refused, DNS, TLS)."""
+
+    title = "Could not reach the API"
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not connect, or stopped sending, within the configured timeout."""
+
+    title = "The API timed out"
+
+
+class StreamInterruptedError(ChatError):
+    """The connection dropped after the reply had started streaming."""
+
+    title = "The reply was cut off"
+
+
+class MalformedResponseError(ChatError):
+    """The server sent something that is not the API's wire format."""
+
+    title = "The API sent a response that could not be read"
+
+
+class ConfigurationError(ChatError):
+    """A setting is invalid (a bad URL, a number out of range)."""
+
+    title = "A setting is invalid"
+    retryable = False

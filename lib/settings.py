@@ -1,0 +1,157 @@
+"""Every setting of the app, read once from one place.
+
+Sources, first match wins: the process environment, a ``.env`` file (python-dotenv),
+then ``.streamlit/secrets.toml``. A key typed into the sidebar overrides all of them
+for that browser session only (see :meth:`Settings.with_key`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from lib.errors import ConfigurationError
+from lib.secret import Secret
+
+DEFAULT_BASE_URL = "https://api.aimlapi.com/v1"
+DEFAULT_MODEL = "google/gemma-3-27b-it"
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful, precise assistant. Answer clearly and concisely, "
+    "use Markdown where it helps, and say so when you are not sure."
+)
+APP_NAME = "gemma-chat"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: its variable, default and meaning (for README and examples)."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("AIMLAPI_API_KEY", "", "API key (bearer token). With none anywhere the app runs in offline demo mode."),
+    Setting("AIMLAPI_BASE_URL", DEFAULT_BASE_URL, "Base URL of any OpenAI-compatible server; `/chat/completions` is appended."),
+    Setting("AIMLAPI_MODEL", DEFAULT_MODEL, "Model id sent by default."),
+    Setting("AIMLAPI_CONNECT_TIMEOUT", "10", "Seconds to wait for the server to accept the connection."),
+    Setting("AIMLAPI_READ_TIMEOUT", "60", "Seconds to wait for the first byte, and between two bytes of a stream."),
+    Setting("AIMLAPI_MAX_RETRIES", "3", "Retries of a 429 or 5xx answer before any text has arrived (0 turns them off)."),
+    Setting("AIMLAPI_RETRY_BACKOFF", "1", "Backoff factor in seconds: waits grow 1, 2, 4 … unless the server sends Retry-After."),
+    Setting("AIMLAPI_PRICE_INPUT_PER_M", "", "USD per million prompt tokens, for an estimate when the server reports no cost."),
+    Setting("AIMLAPI_PRICE_OUTPUT_PER_M", "", "USD per million completion tokens, for the same estimate."),
+    Setting("CHAT_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT, "System prompt a new chat starts with."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: Secret = field(default_factory=lambda: Secret(""))
+    base_url: str = DEFAULT_BASE_URL
+    model: str = DEFAULT_MODEL
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_retries: int = 3
+    retry_backoff: float = 1.0
+    price_input_per_m: float | None = None
+    price_output_per_m: float | None = None
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    #: where the key came from, for the sidebar: "environment", "sidebar" or ""
+    key_source: str = ""
+
+    @property
+    def demo(self) -> bool:
+        """No key anywhere: the offline demo model answers."""
+        return not self.api_key
+
+    def with_key(self, typed_key: str) -> Settings:
+        """These settings with a key typed into the sidebar, which wins over the others."""
+        if not typed_key.strip():
+            return self
+        return replace(self, api_key=Secret(typed_key), key_source="sidebar")
+
+    def with_base_url(self, base_url: str) -> Settings:
+        return replace(self, base_url=validate_base_url(base_url))
+
+
+def validate_base_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigurationError(
+            f"AIMLAPI_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, not {url!r}."
+        )
+    return url
+
+
+def _number(raw: dict[str, str], name: str, default: float, *, minimum: float = 0) -> float:
+    text = raw.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {text!r}.") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def _optional_price(raw: dict[str, str], name: str) -> float | None:
+    if not raw.get(name, "").strip():
+        return None
+    return _number(raw, name, 0.0)
+
+
+def _read_secrets_toml(path: Path) -> dict[str, str]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid TOML: {exc}") from None
+    return {k: str(v) for k, v in data.items() if isinstance(v, (str, int, float))}
+
+
+def gather(
+    environ: dict[str, str] | None = None,
+    env_file: Path | None = None,
+    secrets_file: Path | None = None,
+) -> dict[str, str]:
+    """Merge the three sources into one mapping, the environment winning."""
+    environ = dict(os.environ if environ is None else environ)
+    env_file = env_file or PROJECT_ROOT / ".env"
+    secrets_file = secrets_file or PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    merged: dict[str, str] = {}
+    merged.update(_read_secrets_toml(secrets_file))
+    if env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update({k: v for k, v in environ.items() if v})
+    return merged
+
+
+def load_settings(raw: dict[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``raw`` (default: :func:`gather`), validating each value."""
+    raw = gather() if raw is None else raw
+    key = Secret(raw.get("AIMLAPI_API_KEY", ""))
+    return Settings(
+        api_key=key,
+        base_url=validate_base_url(raw.get("AIMLAPI_BASE_URL") or DEFAULT_BASE_URL),
+        model=(raw.get("AIMLAPI_MODEL") or DEFAULT_MODEL).strip(),
+        connect_timeout=_number(raw, "AIMLAPI_CONNECT_TIMEOUT", 10.0, minimum=0.1),
+        read_timeout=_number(raw, "AIMLAPI_READ_TIMEOUT", 60.0, minimum=0.1),
+        max_retries=int(_number(raw, "AIMLAPI_MAX_RETRIES", 3)),
+        retry_backoff=_number(raw, "AIMLAPI_RETRY_BACKOFF", 1.0),
+        price_input_per_m=_optional_price(raw, "AIMLAPI_PRICE_INPUT_PER_M"),
+        price_output_per_m=_optional_price(raw, "AIMLAPI_PRICE_OUTPUT_PER_M"),
+        system_prompt=raw.get("CHAT_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,
+        key_source="environment" if key else "",
+    )

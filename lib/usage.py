@@ -1,0 +1,189 @@
+"""Tokens, cost and timings of a reply, and the running totals of a session."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+UNKNOWN = "—"
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any] | None) -> Usage | None:
+        if not isinstance(data, dict):
+            return None
+
+        def number(key: str) -> int | None:
+            value = data.get(key)
+            return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+        usage = cls(number("prompt_tokens"), number("completion_tokens"), number("total_tokens"))
+        if usage.total_tokens is None and None not in (usage.prompt_tokens, usage.completion_tokens):
+            usage.total_tokens = usage.prompt_tokens + usage.completion_tokens  # type: ignore[operator]
+        return usage
+
+
+@dataclass
+class Cost:
+    usd: float
+    #: "reported" (usage.cost), "meta" (meta.usage.usd_spent) or "estimate" (configured prices)
+    source: str
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.source == "estimate"
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def reported_cost(usage: dict[str, Any] | None, meta: dict[str, Any] | None) -> Cost | None:
+    """The cost the server reported: ``usage.cost`` first, then ``meta.usage.usd_spent``."""
+    if isinstance(usage, dict) and (usd := _as_float(usage.get("cost"))) is not None:
+        return Cost(usd, "reported")
+    meta_usage = meta.get("usage") if isinstance(meta, dict) else None
+    if isinstance(meta_usage, dict) and (usd := _as_float(meta_usage.get("usd_spent"))) is not None:
+        return Cost(usd, "meta")
+    return None
+
+
+def estimate_cost(usage: Usage | None, price_in_per_m: float | None, price_out_per_m: float | None) -> Cost | None:
+    """An estimate from configured prices, or None when either the prices or the counts are missing."""
+    if usage is None or price_in_per_m is None or price_out_per_m is None:
+        return None
+    if usage.prompt_tokens is None or usage.completion_tokens is None:
+        return None
+    usd = (usage.prompt_tokens * price_in_per_m + usage.completion_tokens * price_out_per_m) / 1_000_000
+    return Cost(usd, "estimate")
+
+
+@dataclass
+class ReplyStats:
+    """What the page shows under a reply."""
+
+    usage: Usage | None = None
+    cost: Cost | None = None
+    #: seconds from sending to the first text
+    time_to_first_token: float | None = None
+    #: seconds from sending to the end of the stream
+    total_time: float | None = None
+    finish_reason: str | None = None
+    #: the model id the server says answered (e.g. ``google/gemma-3-27b-it:free``)
+    model: str | None = None
+    provider: str | None = None
+    request_id: str | None = None
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Completion tokens over the generation time (first token to last)."""
+        if self.usage is None or self.usage.completion_tokens is None or self.total_time is None:
+            return None
+        span = self.total_time - (self.time_to_first_token or 0.0)
+        if span <= 0:
+            span = self.total_time
+        return self.usage.completion_tokens / span if span > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ReplyStats | None:
+        if not data:
+            return None
+        data = dict(data)
+        usage = Usage(**data.pop("usage")) if data.get("usage") else None
+        data.pop("usage", None)
+        cost = Cost(**data.pop("cost")) if data.get("cost") else None
+        data.pop("cost", None)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(usage=usage, cost=cost, **known)
+
+
+def format_tokens(value: int | None) -> str:
+    return UNKNOWN if value is None else f"{value:,}"
+
+
+def format_cost(cost: Cost | None) -> str:
+    if cost is None:
+        return UNKNOWN
+    usd = cost.usd
+    text = f"${usd:.2f}" if usd >= 0.01 or usd == 0 else f"${usd:.6f}".rstrip("0")
+    return f"≈{text} (estimate)" if cost.is_estimate else text
+
+
+def format_seconds(value: float | None) -> str:
+    if value is None:
+        return UNKNOWN
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def figures(stats: ReplyStats) -> list[tuple[str, str]]:
+    """Label and value pairs for the line under a reply, always in the same order."""
+    usage = stats.usage or Usage()
+    rate = stats.tokens_per_second
+    rows = [
+        ("prompt", format_tokens(usage.prompt_tokens)),
+        ("completion", format_tokens(usage.completion_tokens)),
+        ("total", format_tokens(usage.total_tokens)),
+        ("cost", format_cost(stats.cost)),
+        ("first token", format_seconds(stats.time_to_first_token)),
+        ("time", format_seconds(stats.total_time)),
+        ("speed", UNKNOWN if rate is None else f"{rate:.1f} tok/s"),
+    ]
+    return rows
+
+
+def finish_note(finish_reason: str | None) -> str | None:
+    """A plain sentence for a finish reason other than ``stop``; None when there is nothing to say."""
+    if finish_reason in (None, "stop"):
+        return None
+    if finish_reason == "length":
+        return "Cut off: the reply reached the maximum length (finish reason `length`)."
+    if finish_reason == "content_filter":
+        return "Cut off by the provider's content filter (finish reason `content_filter`)."
+    return f"Finish reason: `{finish_reason}`."
+
+
+@dataclass
+class SessionTotals:
+    """Running totals for one browser session."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    #: whether any reply had a cost that is unknown or only estimated
+    cost_incomplete: bool = False
+    cost_estimated: bool = False
+    models: dict[str, int] = field(default_factory=dict)
+
+    def add(self, stats: ReplyStats | None) -> None:
+        self.requests += 1
+        if stats is None:
+            self.cost_incomplete = True
+            return
+        if stats.usage:
+            self.prompt_tokens += stats.usage.prompt_tokens or 0
+            self.completion_tokens += stats.usage.completion_tokens or 0
+        if stats.cost is None:
+            self.cost_incomplete = True
+        else:
+            self.cost_usd += stats.cost.usd
+            self.cost_estimated |= stats.cost.is_estimate
+
+    def cost_text(self) -> str:
+        if self.requests == 0:
+            return format_cost(Cost(0.0, "reported"))
+        if self.cost_incomplete and self.cost_usd == 0:
+            return UNKNOWN
+        text = format_cost(Cost(self.cost_usd, "estimate" if self.cost_estimated else "reported"))
+        return f"{text} + unknown" if self.cost_incomplete else text

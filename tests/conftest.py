@@ -1,0 +1,78 @@
+"""Fixtures shared by every test: the fake API on loopback and the official request schemas."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from lib.fake_api import FakeAPI
+from lib.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+#: the official OpenAPI specs, beside the project as ../shared/aimlapi
+SPECS = Path(os.environ.get("AIMLAPI_SPECS_DIR", ROOT.parent / "shared" / "aimlapi"))
+#: a key that must never show up anywhere but the Authorization header
+CANARY_KEY = "sk-canary-7f3e9c1d5b2a4e6f8091a2b3c4d5e6f7"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that tries to connect beyond 127.0.0.1."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if host not in ("127.0.0.1", "::1", "localhost"):
+                raise AssertionError(f"test tried to reach {host}: tests stay on loopback")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeAPI]:
+    with FakeAPI(api_key=CANARY_KEY) as api:
+        yield api
+
+
+@pytest.fixture
+def settings(fake_api: FakeAPI) -> Settings:
+    """Settings pointing at the fake, with the canary key and fast retries."""
+    return load_settings(
+        {
+            "AIMLAPI_API_KEY": CANARY_KEY,
+            "AIMLAPI_BASE_URL": fake_api.url,
+            "AIMLAPI_RETRY_BACKOFF": "0.01",
+            "AIMLAPI_MAX_RETRIES": "2",
+            "AIMLAPI_READ_TIMEOUT": "5",
+            "AIMLAPI_CONNECT_TIMEOUT": "2",
+        }
+    )
+
+
+@cache
+def request_schema(spec_file: str) -> dict[str, Any]:
+    """The request-body schema of ``POST /v1/chat/completions`` in an official spec."""
+    path = SPECS / spec_file
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: the tests need the official specs in ../shared/aimlapi "
+            "(or AIMLAPI_SPECS_DIR)"
+        )
+    spec = json.loads(path.read_text())
+    return spec["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+
+def validate_request(body: dict[str, Any], spec_file: str = "gemma-3-27b-it.json") -> None:
+    """Raise jsonschema.ValidationError unless ``body`` is valid against the official spec."""
+    # OpenAPI 3.0's "nullable" is not JSON Schema; the draft-04-ish rest validates as is.
+    jsonschema.validate(body, request_schema(spec_file), cls=jsonschema.Draft7Validator)
