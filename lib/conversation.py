@@ -51,7 +51,8 @@ class Message:
     #: assistant messages: the model asked for and the parameters sent
     model: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    #: user messages: why the last attempt to answer failed (shown with a Retry button)
+    #: user messages: why the last attempt to answer failed (shown with a Retry button);
+    #: assistant messages: the fault that cut an incomplete reply
     error: str | None = None
     error_title: str | None = None
 
@@ -192,6 +193,62 @@ class Conversation:
         last = self.last
         if last is not None and last.role == "user":
             last.error = last.error_title = None
+
+    def regenerate(self, reply_id: str | None = None) -> None:
+        """Ask again for the reply ``reply_id`` (default: the last); the old one stays as a sibling."""
+        reply = self.messages[reply_id] if reply_id else self.last
+        if reply is None or reply.role != "assistant" or reply.parent is None:
+            raise ValueError("only a reply can be regenerated")
+        self.leaf = reply.parent
+        self.messages[reply.parent].error = None
+        self._touch()
+
+    def edit(self, message_id: str, text: str) -> Message:
+        """Send ``text`` in place of an earlier user message; the old branch stays reachable."""
+        original = self.messages[message_id]
+        if original.role != "user":
+            raise ValueError("only a user message can be edited")
+        message = Message("user", text, parent=original.parent)
+        self.messages[message.id] = message
+        self.leaf = message.id
+        self._touch()
+        return message
+
+    def select(self, message_id: str) -> None:
+        """Show the branch through ``message_id``, following its newest descendants."""
+        node = self.messages[message_id]
+        while children := self.children(node.id):
+            node = children[-1]
+        self.leaf = node.id
+
+    def delete_turn(self, user_id: str) -> None:
+        """Remove a user message and the reply shown for it; later turns move up to close the gap."""
+        user = self.messages[user_id]
+        if user.role != "user":
+            raise ValueError("a turn is deleted by its user message")
+        on_path = {m.id for m in self.path()}
+        replies = self.children(user.id)
+        shown = next((r for r in replies if r.id in on_path), replies[-1] if replies else None)
+        for reply in replies:
+            if reply is not shown:
+                self._drop_subtree(reply.id)
+        if shown is not None:
+            for child in self.children(shown.id):
+                child.parent = user.parent
+            del self.messages[shown.id]
+        del self.messages[user.id]
+        if self.leaf not in self.messages:
+            self.leaf = user.parent
+            if self.leaf is None and (roots := self.children(None)):
+                self.select(roots[-1].id)
+        if not self.messages:
+            self.title = ""
+        self._touch()
+
+    def _drop_subtree(self, message_id: str) -> None:
+        for child in self.children(message_id):
+            self._drop_subtree(child.id)
+        del self.messages[message_id]
 
     def clear(self) -> None:
         self.messages.clear()

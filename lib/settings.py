@@ -128,8 +128,10 @@ def gather(
 ) -> dict[str, str]:
     """Merge the three sources into one mapping, the environment winning."""
     environ = dict(os.environ if environ is None else environ)
-    env_file = env_file or PROJECT_ROOT / ".env"
-    secrets_file = secrets_file or PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    env_file = env_file or Path(environ.get("CHAT_DOTENV_PATH") or PROJECT_ROOT / ".env")
+    secrets_file = secrets_file or Path(
+        environ.get("CHAT_SECRETS_PATH") or PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    )
     merged: dict[str, str] = {}
     merged.update(_read_secrets_toml(secrets_file))
     if env_file.is_file():

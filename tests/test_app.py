@@ -1,0 +1,171 @@
+"""The chat page, driven by Streamlit's AppTest against the fake API over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from lib.fake_api import Behaviour, FakeAPI
+from tests.conftest import CANARY_KEY, validate_request
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> None:
+    for name in ("AIMLAPI_API_KEY", "AIMLAPI_BASE_URL", "AIMLAPI_MODEL", "CHAT_SYSTEM_PROMPT"):
+        monkeypatch.delenv(name, raising=False)
+    # A developer's own .env or secrets.toml must not change what the tests see.
+    monkeypatch.setenv("CHAT_DOTENV_PATH", str(tmp_path / "none.env"))
+    monkeypatch.setenv("CHAT_SECRETS_PATH", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CHAT_DB_PATH", str(tmp_path / "chats.sqlite3"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_api: FakeAPI) -> Iterator[FakeAPI]:
+    _isolate(
+        monkeypatch, tmp_path,
+        AIMLAPI_API_KEY=CANARY_KEY, AIMLAPI_BASE_URL=fake_api.url,
+        AIMLAPI_RETRY_BACKOFF="0.01", AIMLAPI_MAX_RETRIES="2",
+    )
+    yield fake_api
+    st.cache_resource.clear()
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def send(at: AppTest, text: str) -> AppTest:
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def bubbles(at: AppTest) -> list[tuple[str, str]]:
+    return [(m.name, m.markdown[0].value if m.markdown else "") for m in at.chat_message]
+
+
+def page_text(at: AppTest) -> str:
+    """Everything the page shows, as text (the password field's own value aside)."""
+    parts: list[str] = []
+    for kind in ("markdown", "caption", "info", "error", "warning", "success", "text", "code", "metric", "title"):
+        for element in getattr(at, kind, []):
+            parts.append(str(getattr(element, "value", "")))
+            parts.append(str(getattr(element, "label", "")))
+    for kind in ("button", "text_area", "selectbox", "expander"):
+        for element in getattr(at, kind, []):
+            parts.append(str(getattr(element, "label", "")))
+    return "\n".join(parts)
+
+
+def test_three_turns_send_the_whole_history_with_the_prompt_in_force(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="First answer."), Behaviour(reply="Second answer."), Behaviour(reply="Third answer."))
+    at = new_app()
+    at.text_area(key="system_prompt").set_value("You are a pirate.").run()
+    send(at, "one")
+    send(at, "two")
+    at.text_area(key="system_prompt").set_value("You are a poet.").run()
+    send(at, "three")
+
+    bodies = app_env.bodies()
+    assert [[m["role"] for m in b["messages"]] for b in bodies] == [
+        ["system", "user"],
+        ["system", "user", "assistant", "user"],
+        ["system", "user", "assistant", "user", "assistant", "user"],
+    ]
+    assert [b["messages"][0]["content"] for b in bodies] == ["You are a pirate.", "You are a pirate.", "You are a poet."]
+    assert bodies[2]["messages"][1:] == [
+        {"role": "user", "content": "one"}, {"role": "assistant", "content": "First answer."},
+        {"role": "user", "content": "two"}, {"role": "assistant", "content": "Second answer."},
+        {"role": "user", "content": "three"},
+    ]
+    for body in bodies:
+        assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+        validate_request(body)
+    assert bubbles(at) == [
+        ("user", "one"), ("assistant", "First answer."), ("user", "two"),
+        ("assistant", "Second answer."), ("user", "three"), ("assistant", "Third answer."),
+    ]
+    assert "You are a poet." in page_text(at)
+
+
+def test_figures_show_what_the_server_reported(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="alpha beta gamma delta"))
+    at = send(new_app(), "count these")
+    caption = " ".join(c.value for c in at.chat_message[1].caption)
+    body = app_env.bodies()[0]
+    from lib.fake_api import count_prompt_tokens
+
+    prompt_tokens = count_prompt_tokens(body["messages"])
+    assert f"prompt **{prompt_tokens}**" in caption
+    assert "completion **4**" in caption
+    assert f"total **{prompt_tokens + 4}**" in caption
+    assert "cost **$0.000" in caption
+    for label in ("first token", "time", "speed", "tok/s"):
+        assert label in caption
+    metrics = {m.label: m.value for m in at.sidebar.metric}
+    assert metrics["Requests"] == "1"
+    assert metrics["Tokens out"] == "4"
+
+
+def test_unknown_cost_shows_a_dash_not_zero(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="no usage here", ending="bare"))
+    at = send(new_app(), "hi")
+    caption = " ".join(c.value for c in at.chat_message[1].caption)
+    assert "cost **—**" in caption
+    assert "$0" not in caption
+
+
+def test_cost_from_meta_when_usage_has_none(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="x y", cost_in="meta", ending="done"))
+    at = send(new_app(), "hi")
+    caption = " ".join(c.value for c in at.chat_message[1].caption)
+    assert "cost **$0.000" in caption
+
+
+def test_a_reply_cut_by_length_says_so(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="a b c", finish_reason="length"))
+    at = send(new_app(), "hi")
+    assert any("maximum length" in w.value for w in at.warning)
+
+
+def test_demo_mode_without_any_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _isolate(monkeypatch, tmp_path)
+    at = new_app()
+    banner = " ".join(i.value for i in at.info)
+    for words in ("Demo mode", "offline", "no API key", "AIMLAPI_API_KEY"):
+        assert words in banner
+    send(at, "Hello demo")
+    assert bubbles(at)[0] == ("user", "Hello demo")
+    assert "offline demo model" in bubbles(at)[1][1]
+    caption = " ".join(c.value for c in at.chat_message[1].caption)
+    assert "completion **" in caption and "cost **$" in caption
+
+
+def test_two_sessions_never_see_each_others_chat(app_env: FakeAPI) -> None:
+    first, second = new_app(), new_app()
+    send(first, "secret of session one")
+    send(second, "hello from two")
+    assert "secret of session one" not in page_text(second)
+    assert [m["content"] for m in app_env.bodies()[1]["messages"] if m["role"] == "user"] == ["hello from two"]
+
+
+def test_key_typed_in_the_sidebar_is_used_and_never_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_api: FakeAPI) -> None:
+    _isolate(monkeypatch, tmp_path, AIMLAPI_BASE_URL=fake_api.url)
+    at = new_app()
+    assert any("Demo mode" in i.value for i in at.info)
+    at.text_input(key="typed_key").input(CANARY_KEY).run()
+    assert not any("Demo mode" in i.value for i in at.info)
+    send(at, "hi")
+    assert fake_api.requests[0].headers["Authorization"] == f"Bearer {CANARY_KEY}"
+    assert CANARY_KEY not in page_text(at)
