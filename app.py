@@ -20,6 +20,9 @@ log = logging.getLogger("gemma_chat")
 
 st.set_page_config(page_title="Gemma Chat", page_icon="💬")
 
+#: how many of the latest messages get Edit, Delete, Copy and version buttons
+ACTION_MESSAGES = 40
+
 
 @st.cache_resource
 def base_settings() -> Settings:
@@ -38,18 +41,76 @@ def show_figures(message: Message) -> None:
         st.warning(note, icon="✂️")
 
 
-def show_message(message: Message, chat: ChatSession, last: bool) -> None:
+def show_versions(message: Message, chat: ChatSession, noun: str) -> None:
+    """◀ n of m ▶ between the versions of a message, when an edit or a regenerate made several."""
+    versions = chat.conversation.siblings(message)
+    if len(versions) < 2:
+        return
+    position = versions.index(message)
+    select = chat.conversation.select
+    st.button("◀", key=f"prev-{message.id}", disabled=position == 0, type="tertiary",
+              on_click=select, args=(versions[position - 1].id,))
+    st.caption(f"{noun} {position + 1} of {len(versions)}")
+    st.button("▶", key=f"next-{message.id}", disabled=position == len(versions) - 1, type="tertiary",
+              on_click=select, args=(versions[min(position + 1, len(versions) - 1)].id,))
+
+
+def send_edit(message_id: str) -> None:
+    text = st.session_state.get(f"edit-text-{message_id}", "").strip()
+    st.session_state.editing = None
+    if text:
+        st.session_state.chat.conversation.edit(message_id, text)
+
+
+def show_user_actions(message: Message, chat: ChatSession) -> None:
+    if st.session_state.get("editing") == message.id:
+        st.text_area("Edit message", value=message.content, key=f"edit-text-{message.id}", label_visibility="collapsed")
+        with st.container(horizontal=True):
+            st.button("Send", key=f"send-edit-{message.id}", type="primary", on_click=send_edit, args=(message.id,))
+            st.button("Cancel", key=f"cancel-edit-{message.id}", on_click=st.session_state.update, kwargs={"editing": None})
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Edit", key=f"edit-{message.id}", icon="✏️", type="tertiary",
+                  on_click=st.session_state.update, kwargs={"editing": message.id})
+        st.button("Delete", key=f"delete-{message.id}", icon="🗑️", type="tertiary",
+                  on_click=chat.conversation.delete_turn, args=(message.id,))
+        show_versions(message, chat, "message")
+
+
+def show_reply_actions(message: Message, chat: ChatSession, last: bool) -> None:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if last:
+            st.button("Regenerate", key=f"regenerate-{message.id}", icon="🔄", type="tertiary",
+                      on_click=chat.conversation.regenerate, args=(message.id,))
+        with st.popover("Copy", icon="📋", type="tertiary", on_change="rerun", key=f"copy-{message.id}") as copy:
+            if copy.open:
+                st.code(message.content, language="markdown", wrap_lines=True)
+        show_versions(message, chat, "reply")
+
+
+def show_message(message: Message, chat: ChatSession, last: bool, actions: bool) -> None:
     with st.chat_message(message.role):
         st.markdown(message.content)
         if message.role == "assistant":
             if message.status == "stopped":
                 st.caption("⏹ Stopped: this is the part of the reply that arrived before you pressed Stop.")
             elif message.status == "incomplete":
-                st.warning(f"Incomplete reply. {message.error or ''}", icon="⚠️")
+                st.warning(f"**Incomplete reply.** {message.error or ''}", icon="⚠️")
+                if last:
+                    st.button("Retry", key=f"retry-{message.id}", type="primary", icon="🔄",
+                              on_click=chat.conversation.regenerate, args=(message.id,))
             show_figures(message)
-        elif message.error:
+            if actions:
+                show_reply_actions(message, chat, last)
+            return
+        if message.error:
             st.error(f"**{message.error_title or 'The request failed'}.** {message.error}")
-            st.button("Retry", key=f"retry-{message.id}", on_click=chat.retry, type="primary")
+            st.button("Retry", key=f"retry-{message.id}", on_click=chat.retry, type="primary", icon="🔄")
+            if earlier := chat.conversation.children(message.id):
+                st.button("Show the previous reply", key=f"back-{message.id}",
+                          on_click=chat.conversation.select, args=(earlier[-1].id,))
+        elif actions:
+            show_user_actions(message, chat)
 
 
 # -- settings and session ----------------------------------------------------------
@@ -106,7 +167,8 @@ with st.expander(f"System prompt in force · `{chat.conversation.model}`", expan
 
 path = chat.conversation.path()
 for index, message in enumerate(path):
-    show_message(message, chat, last=index == len(path) - 1)
+    # Buttons cost a rerun time per widget: only the latest turns get them.
+    show_message(message, chat, last=index == len(path) - 1, actions=index >= len(path) - ACTION_MESSAGES)
 
 if prompt := st.chat_input("Message Gemma (Enter to send, Shift+Enter for a new line)"):
     merged = chat.conversation.last is not None and chat.conversation.last.role == "user"

@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, ReadTimeoutError
 from urllib3.util import Retry
 
 from lib.errors import (
@@ -67,6 +68,17 @@ class NotifyingRetry(Retry):
         retry = super().new(**kw)
         retry.on_wait = self.on_wait
         return retry
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        # Servers send fractional seconds or garbage too; neither should end the request.
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            pass
+        try:
+            return super().parse_retry_after(retry_after)
+        except InvalidHeader:
+            return self.get_backoff_time()
 
     def sleep(self, response: Any = None) -> None:
         if self.on_wait is not None and response is not None:
@@ -144,6 +156,11 @@ class ChatClient:
                 "(AIMLAPI_READ_TIMEOUT)."
             ) from None
         except requests.exceptions.RequestException as exc:
+            if _timed_out_reading(exc):
+                raise APITimeoutError(
+                    f"The API did not start answering within {self.settings.read_timeout:g} s "
+                    "(AIMLAPI_READ_TIMEOUT)."
+                ) from None
             raise APIConnectionError(
                 f"Could not reach {self.settings.base_url}: {_reason(exc, key)}."
             ) from None
@@ -155,6 +172,12 @@ class ChatClient:
             finally:
                 response.close()
         return ChatStream(response, self.settings.read_timeout)
+
+
+def _timed_out_reading(exc: BaseException) -> bool:
+    """requests reports a read timeout as a plain ConnectionError once urllib3's retries are spent."""
+    inner = exc.args[0] if exc.args else None
+    return isinstance(getattr(inner, "reason", inner), ReadTimeoutError)
 
 
 def _reason(exc: BaseException, key: Secret) -> str:

@@ -25,6 +25,9 @@ DEFAULT_SYSTEM_PROMPT = (
     "use Markdown where it helps, and say so when you are not sure."
 )
 APP_NAME = "gemma-chat"
+#: where saved conversations live unless CHAT_DB_PATH or CHAT_DB_URL says otherwise
+DEFAULT_DB_PATH = "~/.local/share/gemma-chat/chats.sqlite3"
+DEFAULT_IMPORT_MAX_BYTES = 5_000_000
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,6 +51,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AIMLAPI_PRICE_INPUT_PER_M", "", "USD per million prompt tokens, for an estimate when the server reports no cost."),
     Setting("AIMLAPI_PRICE_OUTPUT_PER_M", "", "USD per million completion tokens, for the same estimate."),
     Setting("CHAT_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT, "System prompt a new chat starts with."),
+    Setting("CHAT_HISTORY", "on", "`on` saves every conversation (History page); `off` keeps chats in the browser session only."),
+    Setting("CHAT_DB_PATH", DEFAULT_DB_PATH, "SQLite file the conversations are saved in."),
+    Setting("CHAT_DB_URL", "", "SQLAlchemy URL of a database to use instead, e.g. `postgresql+psycopg://user:pass@host/db`."),
+    Setting("CHAT_IMPORT_MAX_BYTES", str(DEFAULT_IMPORT_MAX_BYTES), "Largest file the History page imports, in bytes (5 MB)."),
 )
 
 
@@ -65,6 +72,12 @@ class Settings:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     #: where the key came from, for the sidebar: "environment", "sidebar" or ""
     key_source: str = ""
+    #: whether conversations are saved at all (CHAT_HISTORY)
+    history: bool = True
+    db_path: Path = field(default_factory=lambda: Path(DEFAULT_DB_PATH).expanduser())
+    #: a database URL that wins over db_path; it may hold a password, so never show it whole
+    db_url: str = ""
+    import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
 
     @property
     def demo(self) -> bool:
@@ -108,6 +121,17 @@ def _optional_price(raw: dict[str, str], name: str) -> float | None:
     if not raw.get(name, "").strip():
         return None
     return _number(raw, name, 0.0)
+
+
+def _switch(raw: dict[str, str], name: str, default: bool) -> bool:
+    text = raw.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise ConfigurationError(f"{name} must be on or off, not {text!r}.")
 
 
 def _read_secrets_toml(path: Path) -> dict[str, str]:
@@ -156,4 +180,8 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
         price_output_per_m=_optional_price(raw, "AIMLAPI_PRICE_OUTPUT_PER_M"),
         system_prompt=raw.get("CHAT_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,
         key_source="environment" if key else "",
+        history=_switch(raw, "CHAT_HISTORY", True),
+        db_path=Path(raw.get("CHAT_DB_PATH") or DEFAULT_DB_PATH).expanduser(),
+        db_url=raw.get("CHAT_DB_URL", "").strip(),
+        import_max_bytes=int(_number(raw, "CHAT_IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES, minimum=1)),
     )

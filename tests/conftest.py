@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import streamlit as st
 
 from lib.fake_api import FakeAPI
 from lib.settings import Settings, load_settings
@@ -76,3 +77,26 @@ def validate_request(body: dict[str, Any], spec_file: str = "gemma-3-27b-it.json
     """Raise jsonschema.ValidationError unless ``body`` is valid against the official spec."""
     # OpenAPI 3.0's "nullable" is not JSON Schema; the draft-04-ish rest validates as is.
     jsonschema.validate(body, request_schema(spec_file), cls=jsonschema.Draft7Validator)
+
+
+def isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> None:
+    for name in ("AIMLAPI_API_KEY", "AIMLAPI_BASE_URL", "AIMLAPI_MODEL", "CHAT_SYSTEM_PROMPT"):
+        monkeypatch.delenv(name, raising=False)
+    # A developer's own .env or secrets.toml must not change what the tests see.
+    monkeypatch.setenv("CHAT_DOTENV_PATH", str(tmp_path / "none.env"))
+    monkeypatch.setenv("CHAT_SECRETS_PATH", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CHAT_DB_PATH", str(tmp_path / "chats.sqlite3"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_api: FakeAPI) -> Iterator[FakeAPI]:
+    isolate_env(
+        monkeypatch, tmp_path,
+        AIMLAPI_API_KEY=CANARY_KEY, AIMLAPI_BASE_URL=fake_api.url,
+        AIMLAPI_RETRY_BACKOFF="0.01", AIMLAPI_MAX_RETRIES="2",
+    )
+    yield fake_api
+    st.cache_resource.clear()

@@ -2,70 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from lib.fake_api import Behaviour, FakeAPI
-from tests.conftest import CANARY_KEY, validate_request
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> None:
-    for name in ("AIMLAPI_API_KEY", "AIMLAPI_BASE_URL", "AIMLAPI_MODEL", "CHAT_SYSTEM_PROMPT"):
-        monkeypatch.delenv(name, raising=False)
-    # A developer's own .env or secrets.toml must not change what the tests see.
-    monkeypatch.setenv("CHAT_DOTENV_PATH", str(tmp_path / "none.env"))
-    monkeypatch.setenv("CHAT_SECRETS_PATH", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("CHAT_DB_PATH", str(tmp_path / "chats.sqlite3"))
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_api: FakeAPI) -> Iterator[FakeAPI]:
-    _isolate(
-        monkeypatch, tmp_path,
-        AIMLAPI_API_KEY=CANARY_KEY, AIMLAPI_BASE_URL=fake_api.url,
-        AIMLAPI_RETRY_BACKOFF="0.01", AIMLAPI_MAX_RETRIES="2",
-    )
-    yield fake_api
-    st.cache_resource.clear()
-
-
-def new_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def bubbles(at: AppTest) -> list[tuple[str, str]]:
-    return [(m.name, m.markdown[0].value if m.markdown else "") for m in at.chat_message]
-
-
-def page_text(at: AppTest) -> str:
-    """Everything the page shows, as text (the password field's own value aside)."""
-    parts: list[str] = []
-    for kind in ("markdown", "caption", "info", "error", "warning", "success", "text", "code", "metric", "title"):
-        for element in getattr(at, kind, []):
-            parts.append(str(getattr(element, "value", "")))
-            parts.append(str(getattr(element, "label", "")))
-    for kind in ("button", "text_area", "selectbox", "expander"):
-        for element in getattr(at, kind, []):
-            parts.append(str(getattr(element, "label", "")))
-    return "\n".join(parts)
+from tests.apptest_helpers import bubbles, new_app, page_text, send
+from tests.conftest import CANARY_KEY, isolate_env, validate_request
 
 
 def test_three_turns_send_the_whole_history_with_the_prompt_in_force(app_env: FakeAPI) -> None:
@@ -140,7 +83,7 @@ def test_a_reply_cut_by_length_says_so(app_env: FakeAPI) -> None:
 
 
 def test_demo_mode_without_any_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _isolate(monkeypatch, tmp_path)
+    isolate_env(monkeypatch, tmp_path)
     at = new_app()
     banner = " ".join(i.value for i in at.info)
     for words in ("Demo mode", "offline", "no API key", "AIMLAPI_API_KEY"):
@@ -160,8 +103,10 @@ def test_two_sessions_never_see_each_others_chat(app_env: FakeAPI) -> None:
     assert [m["content"] for m in app_env.bodies()[1]["messages"] if m["role"] == "user"] == ["hello from two"]
 
 
-def test_key_typed_in_the_sidebar_is_used_and_never_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_api: FakeAPI) -> None:
-    _isolate(monkeypatch, tmp_path, AIMLAPI_BASE_URL=fake_api.url)
+def test_key_typed_in_the_sidebar_is_used_and_never_shown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_api: FakeAPI
+) -> None:
+    isolate_env(monkeypatch, tmp_path, AIMLAPI_BASE_URL=fake_api.url)
     at = new_app()
     assert any("Demo mode" in i.value for i in at.info)
     at.text_input(key="typed_key").input(CANARY_KEY).run()
