@@ -14,12 +14,15 @@ from lib.conversation import Message
 from lib.errors import ChatError
 from lib.secret import protect_logs
 from lib.settings import Settings, load_settings
+from lib.models import GEMMA_MODELS, model_info
 from lib.usage import figures, finish_note
+from lib.views import capability_line
 
 log = logging.getLogger("gemma_chat")
 
 st.set_page_config(page_title="Gemma Chat", page_icon="💬")
 
+OTHER_MODEL = "Other model id…"
 #: how many of the latest messages get Edit, Delete, Copy and version buttons
 ACTION_MESSAGES = 40
 
@@ -28,6 +31,19 @@ ACTION_MESSAGES = 40
 def base_settings() -> Settings:
     """Read once per process: the environment, .env and secrets.toml do not change under us."""
     return load_settings()
+
+
+def choose_model(current: str) -> str:
+    """A select of the Gemma 3 family, and a free-text id for any other model or server."""
+    ids = [m.id for m in GEMMA_MODELS]
+    st.session_state.setdefault("model_choice", current if current in ids else OTHER_MODEL)
+    st.session_state.setdefault("model_custom", "" if current in ids else current)
+    labels = {m.id: f"{m.label} · {m.id}" for m in GEMMA_MODELS} | {OTHER_MODEL: OTHER_MODEL}
+    choice = st.selectbox("Model", [*ids, OTHER_MODEL], key="model_choice", format_func=labels.get)
+    if choice != OTHER_MODEL:
+        return choice
+    typed = st.text_input("Model id", key="model_custom", placeholder="e.g. meta-llama/Llama-3.3-70B-Instruct")
+    return typed.strip() or current
 
 
 def show_figures(message: Message) -> None:
@@ -142,6 +158,10 @@ with st.sidebar:
         st.caption("🔌 No key: answering with the offline demo model.")
     else:
         st.caption(f"🔑 Key from the {settings.key_source} · server `{settings.base_url}`")
+
+    chat.conversation.model = choose_model(chat.conversation.model)
+    info = model_info(chat.conversation.model)
+    st.caption(capability_line(info))
 
     chat.conversation.system_prompt = st.text_area(
         "System prompt",
