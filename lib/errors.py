@@ -116,3 +116,38 @@ class ConfigurationError(ChatError):
 
     title = "A setting is invalid"
     retryable = False
+
+
+class InvalidParameterError(ChatError):
+    """A sampling parameter is unknown or outside the range the model's spec allows.
+
+    ``param`` names it, so that a page can point at the widget; the message gives the
+    allowed range.
+    """
+
+    title = "A parameter is invalid"
+    retryable = False
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class StoreError(ChatError):
+    """The conversation store could not be opened, read or written."""
+
+    title = "Chat history is unavailable"
+
+
+class ConversationNotFoundError(StoreError):
+    """No saved conversation has the id asked for (it may have been deleted in another tab)."""
+
+    title = "Conversation not found"
+    retryable = False
+
+
+class ImportFormatError(ChatError):
+    """A file to import is too large, not JSON, or not a conversation in a known shape; nothing was imported."""
+
+    title = "The file could not be imported"
+    retryable = False

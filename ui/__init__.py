@@ -1,0 +1,1 @@
+"""Helpers shared by the Streamlit pages; unlike lib/, these may import streamlit."""

@@ -1,0 +1,93 @@
+"""How a message of the chat is drawn, with its figures and its actions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.chat_session import ChatSession
+from lib.conversation import Message
+from lib.usage import figures, finish_note
+
+
+def show_figures(message: Message) -> None:
+    stats = message.stats
+    if stats is None:
+        return
+    line = " · ".join(f"{label} **{value}**" for label, value in figures(stats))
+    served = f" · {stats.model}" if stats.model else ""
+    st.caption(line + served)
+    if note := finish_note(stats.finish_reason):
+        st.warning(note, icon="✂️")
+
+
+def show_versions(message: Message, chat: ChatSession, noun: str) -> None:
+    """◀ n of m ▶ between the versions of a message, when an edit or a regenerate made several."""
+    versions = chat.conversation.siblings(message)
+    if len(versions) < 2:
+        return
+    position = versions.index(message)
+    select = chat.conversation.select
+    st.button("◀", key=f"prev-{message.id}", disabled=position == 0, type="tertiary",
+              on_click=select, args=(versions[max(position - 1, 0)].id,), help=f"Previous {noun}")
+    st.caption(f"{noun} {position + 1} of {len(versions)}")
+    st.button("▶", key=f"next-{message.id}", disabled=position == len(versions) - 1, type="tertiary",
+              on_click=select, args=(versions[min(position + 1, len(versions) - 1)].id,), help=f"Next {noun}")
+
+
+def _send_edit(chat: ChatSession, message_id: str) -> None:
+    text = st.session_state.get(f"edit-text-{message_id}", "").strip()
+    st.session_state.editing = None
+    if text:
+        chat.conversation.edit(message_id, text)
+
+
+def _user_actions(message: Message, chat: ChatSession) -> None:
+    if st.session_state.get("editing") == message.id:
+        st.text_area("Edit message", value=message.content, key=f"edit-text-{message.id}", label_visibility="collapsed")
+        with st.container(horizontal=True):
+            st.button("Send", key=f"send-edit-{message.id}", type="primary", on_click=_send_edit, args=(chat, message.id))
+            st.button("Cancel", key=f"cancel-edit-{message.id}", on_click=st.session_state.update, kwargs={"editing": None})
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Edit", key=f"edit-{message.id}", icon="✏️", type="tertiary",
+                  on_click=st.session_state.update, kwargs={"editing": message.id})
+        st.button("Delete", key=f"delete-{message.id}", icon="🗑️", type="tertiary",
+                  on_click=chat.conversation.delete_turn, args=(message.id,))
+        show_versions(message, chat, "message")
+
+
+def _reply_actions(message: Message, chat: ChatSession, last: bool) -> None:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if last:
+            st.button("Regenerate", key=f"regenerate-{message.id}", icon="🔄", type="tertiary",
+                      on_click=chat.conversation.regenerate, args=(message.id,))
+        # Drawn only while open: a closed popover costs no copy of the text.
+        with st.popover("Copy", icon="📋", type="tertiary", on_change="rerun", key=f"copy-{message.id}") as copy:
+            if copy.open:
+                st.code(message.content, language="markdown", wrap_lines=True)
+        show_versions(message, chat, "reply")
+
+
+def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bool) -> None:
+    with st.chat_message(message.role):
+        st.markdown(message.content)
+        if message.role == "assistant":
+            if message.status == "stopped":
+                st.caption("⏹ Stopped: this is the part of the reply that arrived before you pressed Stop.")
+            elif message.status == "incomplete":
+                st.warning(f"**Incomplete reply.** {message.error or ''}", icon="⚠️")
+                if last:
+                    st.button("Retry", key=f"retry-{message.id}", type="primary", icon="🔄",
+                              on_click=chat.conversation.regenerate, args=(message.id,))
+            show_figures(message)
+            if actions:
+                _reply_actions(message, chat, last)
+            return
+        if message.error:
+            st.error(f"**{message.error_title or 'The request failed'}.** {message.error}")
+            st.button("Retry", key=f"retry-{message.id}", on_click=chat.retry, type="primary", icon="🔄")
+            if earlier := chat.conversation.children(message.id):
+                st.button("Show the previous reply", key=f"back-{message.id}",
+                          on_click=chat.conversation.select, args=(earlier[-1].id,))
+        elif actions:
+            _user_actions(message, chat)

@@ -1,0 +1,179 @@
+"""The sidebar's controls: key, model, system prompt and presets, sampling parameters, gauge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from lib.chat_session import ChatSession
+from lib.context_gauge import gauge
+from lib.errors import ChatError
+from lib.models import GEMMA_MODELS, model_info
+from lib.params import ParamSpec, describe_range, params_for, parse_stop_sequences, unsupported_params, validate_params
+from lib.presets import Presets
+from lib.settings import Settings
+from lib.usage import SessionTotals
+from lib.views import capability_line
+
+OTHER_MODEL = "Other model id…"
+NO_PRESET = "(your own prompt)"
+API_DEFAULT = "API default"
+
+
+def api_key(settings: Settings) -> Settings:
+    """A password field whose key wins over the configured one, for this browser session only."""
+    typed = st.text_input(
+        "API key",
+        type="password",
+        key="typed_key",
+        placeholder="set from the environment" if settings.api_key else "paste your AI/ML API key",
+        help="Kept for this browser session only; never saved or shown.",
+    )
+    settings = settings.with_key(typed)
+    if settings.demo:
+        st.caption("🔌 No key: answering with the offline demo model.")
+    else:
+        st.caption(f"🔑 Key from the {settings.key_source} · server `{settings.base_url}`")
+    return settings
+
+
+def model(chat: ChatSession) -> None:
+    """A select of the Gemma 3 family, and a free-text id for any other model or server."""
+    current = chat.conversation.model
+    ids = [m.id for m in GEMMA_MODELS]
+    st.session_state.setdefault("model_choice", current if current in ids else OTHER_MODEL)
+    st.session_state.setdefault("model_custom", "" if current in ids else current)
+    labels = {m.id: f"{m.label} · {m.id}" for m in GEMMA_MODELS} | {OTHER_MODEL: OTHER_MODEL}
+    choice = st.selectbox("Model", [*ids, OTHER_MODEL], key="model_choice", format_func=labels.get)
+    if choice == OTHER_MODEL:
+        typed = st.text_input("Model id", key="model_custom", placeholder="e.g. gemma3:27b")
+        choice = typed.strip() or current
+    chat.conversation.model = choice
+    info = model_info(choice)
+    st.caption(capability_line(info))
+    if len(info.instruction_roles) > 1:
+        st.session_state.setdefault("instruction_role", chat.conversation.instruction_role)
+        chat.conversation.instruction_role = st.radio(
+            "Instructions role", info.instruction_roles, key="instruction_role", horizontal=True,
+            help="Gemma 3 27B takes the system prompt as a `system` or a `developer` message.",
+        )
+
+
+def _apply_preset() -> None:
+    preset = st.session_state.presets.get(st.session_state.preset_choice)
+    if preset is not None:
+        st.session_state.system_prompt = preset.prompt
+
+
+def _save_preset() -> None:
+    name = st.session_state.get("preset_name", "")
+    try:
+        presets: Presets = st.session_state.presets
+        prompt = st.session_state.system_prompt
+        presets = presets.update(name, prompt) if name.strip() in presets else presets.add(name, prompt)
+    except ChatError as exc:
+        st.session_state.preset_error = str(exc)
+        return
+    st.session_state.presets = presets
+    st.session_state.preset_choice = name.strip()
+    st.session_state.preset_error = None
+
+
+def _delete_preset() -> None:
+    try:
+        st.session_state.presets = st.session_state.presets.delete(st.session_state.preset_choice)
+    except ChatError as exc:
+        st.session_state.preset_error = str(exc)
+        return
+    st.session_state.preset_choice = NO_PRESET
+
+
+def system_prompt(chat: ChatSession) -> None:
+    """Presets to choose from, and the prompt itself, which applies to the next request."""
+    presets: Presets = st.session_state.setdefault("presets", Presets())
+    # Streamlit forgets a widget's value on pages that do not draw it; seed it from the chat.
+    st.session_state.setdefault("system_prompt", chat.conversation.system_prompt)
+    matching = presets.find_by_prompt(st.session_state.system_prompt)
+    st.session_state.preset_choice = matching.name if matching else NO_PRESET
+    st.selectbox("Preset", [NO_PRESET, *presets.names()], key="preset_choice", on_change=_apply_preset)
+    chat.conversation.system_prompt = st.text_area(
+        "System prompt", key="system_prompt", height=140,
+        help="Sent first with every request; an edit applies to the next message.",
+    )
+    with st.popover("Save as preset", icon="💾", width="stretch"):
+        st.text_input("Preset name", key="preset_name")
+        st.button("Save", on_click=_save_preset, key="preset_save")
+        chosen = presets.get(st.session_state.preset_choice)
+        if chosen is not None and not chosen.builtin:
+            st.button(f"Delete “{chosen.name}”", on_click=_delete_preset, key="preset_delete")
+    if error := st.session_state.get("preset_error"):
+        st.error(error)
+
+
+def _param_widget(spec: ParamSpec) -> Any:
+    key = f"param-{spec.name}"
+    help_text = f"{spec.help} Allowed: {describe_range(spec)}. Empty: the API's default."
+    if spec.kind == "stop":
+        return st.text_area(spec.label, key=key, height=80, placeholder="one per line, up to 4", help=help_text)
+    if spec.kind == "choice":
+        choice = st.selectbox(spec.label, [API_DEFAULT, *spec.options], key=key, help=help_text)
+        return None if choice == API_DEFAULT else choice
+    integer = spec.kind == "int"
+    cast = int if integer else float
+    return st.number_input(
+        spec.label,
+        min_value=None if spec.min is None else cast(spec.min),
+        max_value=None if spec.max is None else cast(spec.max),
+        step=cast(spec.step or 1),
+        value=None,
+        key=key,
+        placeholder=API_DEFAULT,
+        format=None if integer else "%.3f",
+        help=help_text,
+    )
+
+
+def _reset_params() -> None:
+    for name in list(st.session_state):
+        if isinstance(name, str) and name.startswith("param-"):
+            del st.session_state[name]
+
+
+def sampling_parameters(chat: ChatSession) -> None:
+    """One field per parameter the model's spec has; empty means it is not sent."""
+    specs = params_for(chat.conversation.model)
+    with st.expander("Sampling parameters", icon="🎛️"):
+        values: dict[str, Any] = {}
+        try:
+            for spec in specs:
+                value = _param_widget(spec)
+                values[spec.name] = parse_stop_sequences(value or "") if spec.kind == "stop" else value
+            chat.conversation.params = validate_params(chat.conversation.model, values)
+        except ChatError as exc:
+            st.error(f"{exc} The last valid parameters stay in force.")
+        st.button("Reset to API defaults", on_click=_reset_params, icon=":material/restart_alt:")
+        if dropped := unsupported_params(chat.conversation.model, chat.conversation.params):
+            st.caption(f"Not sent to this model: {', '.join(dropped)}")
+        if chat.conversation.params:
+            st.caption("Sent: " + ", ".join(f"`{k}={v}`" for k, v in chat.conversation.params.items()))
+
+
+def context_gauge(chat: ChatSession) -> None:
+    conversation = chat.conversation
+    reading = gauge(
+        conversation.model, conversation.system_prompt, conversation.path(),
+        max_tokens=conversation.params.get("max_tokens"),
+    )
+    st.progress(reading.progress, text=f"Context: {reading.message}")
+    if reading.level in ("warn", "overflow"):
+        st.warning(reading.message, icon="📏")
+
+
+def totals(session_totals: SessionTotals) -> None:
+    st.subheader("This session")
+    left, right = st.columns(2)
+    left.metric("Requests", session_totals.requests)
+    right.metric("Cost", session_totals.cost_text())
+    left.metric("Tokens in", f"{session_totals.prompt_tokens:,}")
+    right.metric("Tokens out", f"{session_totals.completion_tokens:,}")
