@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -286,6 +287,15 @@ class ChatStream:
         if self.closed:
             return
         self.closed = True
+        # The worker thread may sit in recv() on this socket; response.close() alone would
+        # wait for the server's next byte. shutdown() wakes the reader at once.
+        connection = getattr(self.response.raw, "_connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         # Unread, the connection cannot go back to the pool: urllib3 drops the socket.
         self.response.close()
 
@@ -320,6 +330,11 @@ class ChatStream:
             if self.closed:
                 return
             raise StreamInterruptedError("The connection dropped while the reply was streaming.") from None
+        except Exception:
+            # Reading a response closed under us fails in assorted ways; after Stop that is the end.
+            if self.closed:
+                return
+            raise
         if not ended and not self.closed:
             if saw_any:
                 raise StreamInterruptedError("The stream ended before the reply was finished.")

@@ -141,7 +141,10 @@ class FakeAPI:
         self._server = _QuietServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, name="fake-api", daemon=True).start()
+        # A short poll interval makes stop() quick: the tests start and stop many servers.
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-api", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

@@ -6,10 +6,12 @@ from typing import Any
 
 from lib.models import model_info
 
+_FIXED = frozenset({"model", "messages", "stream", "stream_options"})
+
 
 def api_messages(
     system_prompt: str,
-    history: list[dict[str, str]],
+    history: list[dict[str, Any]],
     model: str,
     instruction_role: str = "system",
 ) -> list[dict[str, str]]:
@@ -30,7 +32,11 @@ def api_messages(
         return [{"role": "system", "content": prompt}, *messages]
     for message in messages:
         if message["role"] == "user":
-            message["content"] = f"{prompt}\n\n{message['content']}"
+            content = message["content"]
+            if isinstance(content, list):
+                message["content"] = [{"type": "text", "text": prompt}, *content]
+            else:
+                message["content"] = f"{prompt}\n\n{content}"
             break
     return messages
 
@@ -49,6 +55,9 @@ def build_body(
         "stream_options": {"include_usage": True},
     }
     for name, value in (params or {}).items():
+        # Parameters never override what makes this a streamed request with usage.
+        if name in _FIXED:
+            continue
         if value is not None and name in info.params:
             body[name] = value
     return body

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 _MASK = "***"
 
@@ -50,46 +52,48 @@ def redact(text: str, *secrets: Secret | str | None) -> str:
     return text
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that masks known secrets in every record it passes."""
+class _Redactor:
+    """Masks known secrets in every log record, at the moment the record is made.
+
+    Installed as the record factory, so it covers every logger and every handler,
+    including those created after the key became known.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
-        self._secrets: set[str] = set()
+        self.secrets: set[str] = set()
+        self._base: Callable[..., logging.LogRecord] | None = None
 
     def add(self, secret: Secret | str | None) -> None:
         value = secret.reveal() if isinstance(secret, Secret) else secret
         if value and len(value) >= 4:
-            self._secrets.add(value)
+            self.secrets.add(value)
+        if self._base is None:
+            self._base = logging.getLogRecordFactory()
+            logging.setLogRecordFactory(self._make)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        message = record.getMessage()
-        cleaned = redact(message, *self._secrets)
+    def _make(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        assert self._base is not None
+        record = self._base(*args, **kwargs)
+        if not self.secrets:
+            return record
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string is the logger's problem, not ours
+            message = str(record.msg)
+        cleaned = redact(message, *self.secrets)
         if record.exc_info and record.exc_info[1] is not None:
             # Tracebacks are formatted later from exc_info; format them now, masked.
             formatted = logging.Formatter().formatException(record.exc_info)
-            cleaned = f"{cleaned}\n{redact(formatted, *self._secrets)}"
+            cleaned = f"{cleaned}\n{redact(formatted, *self.secrets)}"
             record.exc_info = None
             record.exc_text = None
         record.msg, record.args = cleaned, None
-        return True
+        return record
 
 
-_filter = RedactingFilter()
+_redactor = _Redactor()
 
 
 def protect_logs(secret: Secret | str | None) -> None:
     """Mask ``secret`` in every log record from now on, whichever logger emits it."""
-    _filter.add(secret)
-    # Filters on a logger do not see records propagated from its children, so the
-    # filter goes on every handler (Streamlit gives its own loggers handlers of their own).
-    loggers = [logging.getLogger()] + [
-        logger for logger in logging.root.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger)
-    ]
-    for logger in loggers:
-        for handler in logger.handlers:
-            if _filter not in handler.filters:
-                handler.addFilter(_filter)
+    _redactor.add(secret)

@@ -7,6 +7,7 @@ for that browser session only (see :meth:`Settings.with_key`).
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -76,7 +77,7 @@ class Settings:
     history: bool = True
     db_path: Path = field(default_factory=lambda: Path(DEFAULT_DB_PATH).expanduser())
     #: a database URL that wins over db_path; it may hold a password, so never show it whole
-    db_url: str = ""
+    db_url: str = field(default="", repr=False)
     import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
 
     @property
@@ -112,7 +113,7 @@ def _number(raw: dict[str, str], name: str, default: float, *, minimum: float = 
         value = float(text)
     except ValueError:
         raise ConfigurationError(f"{name} must be a number, not {text!r}.") from None
-    if value < minimum:
+    if not math.isfinite(value) or value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, not {value}.")
     return value
 
@@ -159,7 +160,7 @@ def gather(
     merged: dict[str, str] = {}
     merged.update(_read_secrets_toml(secrets_file))
     if env_file.is_file():
-        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v})
     merged.update({k: v for k, v in environ.items() if v})
     return merged
 

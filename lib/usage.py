@@ -116,14 +116,19 @@ def format_cost(cost: Cost | None) -> str:
     if cost is None:
         return UNKNOWN
     usd = cost.usd
-    text = f"${usd:.2f}" if usd >= 0.01 or usd == 0 else f"${usd:.6f}".rstrip("0")
+    if usd >= 0.01 or usd == 0:
+        text = f"${usd:.2f}"
+    elif usd >= 1e-6:
+        text = f"${usd:.6f}".rstrip("0")
+    else:
+        text = f"${usd:.2g}"
     return f"≈{text} (estimate)" if cost.is_estimate else text
 
 
 def format_seconds(value: float | None) -> str:
     if value is None:
         return UNKNOWN
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    return f"{value * 1000:.0f} ms" if round(value * 1000) < 1000 else f"{value:.2f} s"
 
 
 def figures(stats: ReplyStats) -> list[tuple[str, str]]:
