@@ -264,7 +264,7 @@ def error_from_response(response: requests.Response) -> ChatError:
     message = f"{base}: {api_message}" if api_message else f"{base}."
     if not message.endswith("."):
         message += "."
-    return cls(message, status=status, request_id=request_id, detail=None)
+    return cls(message, status=status, request_id=request_id)
 
 
 class ChatStream:

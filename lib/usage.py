@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 UNKNOWN = "—"
@@ -169,7 +169,6 @@ class SessionTotals:
     #: whether any reply had a cost that is unknown or only estimated
     cost_incomplete: bool = False
     cost_estimated: bool = False
-    models: dict[str, int] = field(default_factory=dict)
 
     def add(self, stats: ReplyStats | None) -> None:
         self.requests += 1
