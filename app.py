@@ -11,13 +11,16 @@ from lib.chat_session import ChatSession
 from lib.errors import ChatError
 from lib.secret import protect_logs
 from lib.settings import Settings, load_settings
+from lib.transcript import CSS as TRANSCRIPT_CSS
+from lib.transcript import settled_blocks
 from ui import sidebar
 from ui.messages import show_message
+from ui.store import cached_store
 
 st.set_page_config(page_title="Gemma Chat", page_icon="💬")
 
-#: how many of the latest messages get Edit, Delete, Copy and version buttons
-ACTION_MESSAGES = 40
+#: how many of the latest messages are chat bubbles with Edit, Delete, Copy and version buttons
+ACTION_MESSAGES = 30
 
 
 @st.cache_resource
@@ -33,8 +36,15 @@ except ChatError as exc:
     st.stop()
 
 if "chat" not in st.session_state:
-    st.session_state.chat = ChatSession.start(settings)
+    try:
+        store = cached_store(settings)
+    except ChatError as exc:
+        store = None
+        st.warning(f"**History is not saved this session.** {exc}", icon="💾")
+    st.session_state.chat = ChatSession.start(settings, store)
 chat: ChatSession = st.session_state.chat
+if opened := st.session_state.pop("open_conversation_id", None):  # sent by the History page
+    sidebar.open_conversation(chat, opened)
 
 with st.sidebar:
     st.header("Gemma Chat")
@@ -43,9 +53,10 @@ with st.sidebar:
     sidebar.model(chat)
     sidebar.system_prompt(chat)
     sidebar.sampling_parameters(chat)
-    st.button("New chat", on_click=chat.new_chat, icon="➕", width="stretch")
+    sidebar.new_chat_button(chat)
     gauge_box = st.container()
     totals_box = st.container()
+    sidebar.conversations(chat)
 
 st.title("💬 Gemma Chat")
 if settings.demo:
@@ -59,13 +70,20 @@ with st.expander(f"System prompt in force · `{chat.conversation.model}`"):
     st.text(chat.conversation.system_prompt or "(none)")
 
 path = chat.conversation.path()
-for index, message in enumerate(path):
-    # Every widget adds to the rerun time: only the latest turns get buttons.
-    show_message(message, chat, last=index == len(path) - 1, actions=index >= len(path) - ACTION_MESSAGES)
+# Every element adds to the rerun time: older turns are drawn once as HTML, the latest
+# ones as chat bubbles with their buttons.
+settled, recent = path[:-ACTION_MESSAGES], path[-ACTION_MESSAGES:]
+if settled:
+    st.html(TRANSCRIPT_CSS)
+    for block in settled_blocks(settled):
+        st.html(block)
+for index, message in enumerate(recent):
+    show_message(message, chat, last=index == len(recent) - 1, actions=True)
 
 if prompt := st.chat_input("Message Gemma (Enter to send, Shift+Enter for a new line)"):
     merged = chat.conversation.last is not None and chat.conversation.last.role == "user"
     chat.conversation.add_user(prompt)
+    chat.autosave()
     if merged:
         st.rerun()  # the unanswered message above now holds both texts
     with st.chat_message("user"):
@@ -85,10 +103,11 @@ if chat.conversation.awaiting_reply():
                 else:
                     placeholder.caption(view.note or "Waiting for the first token…")
         finally:
-            chat.finish_reply(live)
+            chat.record(live)
     st.rerun()
 
 with gauge_box:
     sidebar.context_gauge(chat)
 with totals_box:
     sidebar.totals(chat.totals)
+chat.autosave()

@@ -12,21 +12,80 @@ from typing import Any
 from lib.client import ChatClient
 from lib.conversation import Conversation, Message
 from lib.demo_mode import demo_settings
+from lib.errors import ChatError
 from lib.live_reply import LiveReply, start_reply
 from lib.request import api_messages, build_body
 from lib.settings import Settings
+from lib.store import Store
 from lib.usage import SessionTotals
+
+
+def _fingerprint(message: Message) -> tuple:
+    # The stats object is replaced, never changed in place, so its identity stands for it.
+    return (message.content, message.status, message.error, message.error_title, message.parent, id(message.stats))
 
 
 @dataclass
 class ChatSession:
     conversation: Conversation
     totals: SessionTotals = field(default_factory=SessionTotals)
+    #: where conversations are saved; None when history is off
+    store: Store | None = None
+    #: why the last save failed, for the page to show; None when it worked
+    save_error: str | None = None
     _client: ChatClient | None = None
+    _saved: dict[str, tuple] = field(default_factory=dict)
+    _saved_head: tuple | None = None
 
     @classmethod
-    def start(cls, settings: Settings) -> ChatSession:
-        return cls(Conversation(system_prompt=settings.system_prompt, model=settings.model))
+    def start(cls, settings: Settings, store: Store | None = None) -> ChatSession:
+        return cls(Conversation(system_prompt=settings.system_prompt, model=settings.model), store=store)
+
+    # -- saving ----------------------------------------------------------------------
+
+    def _head(self) -> tuple:
+        c = self.conversation
+        return (c.id, c.title, c.updated, c.leaf, c.system_prompt, c.instruction_role, c.model, repr(c.params))
+
+    def autosave(self) -> None:
+        """Save what changed since the last save; a failure is kept in :attr:`save_error`, never raised.
+
+        An empty conversation is not saved: opening the page must not litter the history.
+        """
+        if self.store is None or (self.conversation.is_empty() and not self._saved):
+            return
+        current = {i: _fingerprint(m) for i, m in self.conversation.messages.items()}
+        changed = [i for i, fp in current.items() if self._saved.get(i) != fp]
+        removed = [i for i in self._saved if i not in current]
+        head = self._head()
+        if not changed and not removed and head == self._saved_head:
+            return
+        try:
+            self.store.save(self.conversation, changed=changed, removed=removed)
+        except ChatError as exc:
+            self.save_error = str(exc)
+            return
+        self._saved, self._saved_head, self.save_error = current, head, None
+
+    def _switch_to(self, conversation: Conversation, saved: bool) -> None:
+        self.autosave()
+        self.conversation = conversation
+        self._saved = {i: _fingerprint(m) for i, m in conversation.messages.items()} if saved else {}
+        self._saved_head = self._head() if saved else None
+
+    def open(self, conversation_id: str) -> None:
+        """Continue a saved conversation; raises ConversationNotFoundError or StoreError."""
+        if self.store is None or conversation_id == self.conversation.id:
+            return
+        conversation = self.store.load(conversation_id)
+        self._switch_to(conversation, saved=True)
+        if conversation.awaiting_reply():
+            # An imported chat may end on a question: answer it only when asked to.
+            conversation.fail("This message has no reply yet. Press Retry to send it.", "Not answered yet")
+
+    def delete_turn(self, user_id: str) -> None:
+        self.conversation.delete_turn(user_id)
+        self.autosave()
 
     # -- the client ------------------------------------------------------------------
 
@@ -82,15 +141,23 @@ class ChatSession:
             reply.error, reply.error_title = str(outcome.error), outcome.error.title
         return reply
 
+    def record(self, live: LiveReply) -> Message | None:
+        """:meth:`finish_reply`, then save at once: the reply must outlive a crash of the server."""
+        try:
+            return self.finish_reply(live)
+        finally:
+            self.autosave()
+
     def retry(self) -> None:
         self.conversation.retry()
 
     def new_chat(self) -> None:
         """An empty conversation with the same system prompt, model and parameters."""
         old = self.conversation
-        self.conversation = Conversation(
+        fresh = Conversation(
             system_prompt=old.system_prompt,
             model=old.model,
             instruction_role=old.instruction_role,
             params=dict(old.params),
         )
+        self._switch_to(fresh, saved=False)

@@ -39,6 +39,13 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def _private_data_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test writes to the real ~/.local/share/gemma-chat."""
+    monkeypatch.setenv("CHAT_DB_PATH", str(tmp_path / "chats.sqlite3"))
+    monkeypatch.delenv("CHAT_DB_URL", raising=False)
+
+
 @pytest.fixture
 def fake_api() -> Iterator[FakeAPI]:
     with FakeAPI(api_key=CANARY_KEY) as api:

@@ -99,8 +99,18 @@ def test_two_sessions_never_see_each_others_chat(app_env: FakeAPI) -> None:
     first, second = new_app(), new_app()
     send(first, "secret of session one")
     send(second, "hello from two")
-    assert "secret of session one" not in page_text(second)
+    assert "secret of session one" not in str(bubbles(second))
+    assert "hello from two" not in str(bubbles(first.run()))
     assert [m["content"] for m in app_env.bodies()[1]["messages"] if m["role"] == "user"] == ["hello from two"]
+
+
+def test_with_history_off_a_session_shows_nothing_of_another(app_env: FakeAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAT_HISTORY", "off")
+    first, second = new_app(), new_app()
+    send(first, "secret of session one")
+    send(second, "hello from two")
+    assert "secret of session one" not in page_text(second)
+    assert "History is off" in page_text(second)
 
 
 def test_key_typed_in_the_sidebar_is_used_and_never_shown(

@@ -52,7 +52,7 @@ def _user_actions(message: Message, chat: ChatSession) -> None:
         st.button("Edit", key=f"edit-{message.id}", icon="✏️", type="tertiary",
                   on_click=st.session_state.update, kwargs={"editing": message.id})
         st.button("Delete", key=f"delete-{message.id}", icon="🗑️", type="tertiary",
-                  on_click=chat.conversation.delete_turn, args=(message.id,))
+                  on_click=chat.delete_turn, args=(message.id,))
         show_versions(message, chat, "message")
 
 

@@ -10,7 +10,15 @@ from lib.chat_session import ChatSession
 from lib.context_gauge import gauge
 from lib.errors import ChatError
 from lib.models import GEMMA_MODELS, model_info
-from lib.params import ParamSpec, describe_range, params_for, parse_stop_sequences, unsupported_params, validate_params
+from lib.params import (
+    PARAMS,
+    ParamSpec,
+    describe_range,
+    params_for,
+    parse_stop_sequences,
+    unsupported_params,
+    validate_params,
+)
 from lib.presets import Presets
 from lib.settings import Settings
 from lib.usage import SessionTotals
@@ -177,3 +185,81 @@ def totals(session_totals: SessionTotals) -> None:
     right.metric("Cost", session_totals.cost_text())
     left.metric("Tokens in", f"{session_totals.prompt_tokens:,}")
     right.metric("Tokens out", f"{session_totals.completion_tokens:,}")
+
+
+def sync_widgets(chat: ChatSession) -> None:
+    """Make the sidebar's widgets show the conversation that was just opened."""
+    conversation = chat.conversation
+    ids = [m.id for m in GEMMA_MODELS]
+    state = st.session_state
+    state.system_prompt = conversation.system_prompt
+    state.model_choice = conversation.model if conversation.model in ids else OTHER_MODEL
+    state.model_custom = "" if conversation.model in ids else conversation.model
+    state.instruction_role = conversation.instruction_role
+    for spec in PARAMS:
+        value = conversation.params.get(spec.name)
+        if spec.kind == "stop":
+            value = "\n".join(value or [])
+        elif spec.kind == "choice":
+            value = value.get("type") if isinstance(value, dict) else (value or API_DEFAULT)
+        state[f"param-{spec.name}"] = value
+
+
+def open_conversation(chat: ChatSession, conversation_id: str) -> None:
+    try:
+        chat.open(conversation_id)
+    except ChatError as exc:
+        st.session_state.open_error = str(exc)
+        return
+    st.session_state.open_error = None
+    st.session_state.editing = None
+    sync_widgets(chat)
+
+
+def _new_chat(chat: ChatSession) -> None:
+    chat.new_chat()
+    st.session_state.editing = None
+
+
+def new_chat_button(chat: ChatSession) -> None:
+    st.button("New chat", on_click=_new_chat, args=(chat,), icon="➕", width="stretch")
+
+
+def _rename(chat: ChatSession) -> None:
+    title = st.session_state.get("rename_title", "").strip()
+    if title:
+        chat.conversation.title = title
+        chat.autosave()
+
+
+def conversations(chat: ChatSession, limit: int = 12) -> None:
+    """The latest saved conversations, newest first; a click continues one."""
+    st.subheader("Conversations")
+    if chat.store is None:
+        st.caption("History is off: conversations are not saved (CHAT_HISTORY=off).")
+        return
+    if chat.save_error:
+        st.warning(f"Not saved: {chat.save_error}", icon="💾")
+    if error := st.session_state.get("open_error"):
+        st.error(error)
+    try:
+        summaries = chat.store.list(limit=limit)
+    except ChatError as exc:
+        st.error(str(exc))
+        return
+    if not chat.conversation.is_empty():
+        with st.popover("Rename this chat", icon="✏️", width="stretch"):
+            st.text_input("Title", value=chat.conversation.title, key="rename_title")
+            st.button("Save title", on_click=_rename, args=(chat,))
+    for summary in summaries:
+        current = summary.id == chat.conversation.id
+        st.button(
+            summary.title or "Untitled",
+            key=f"open-{summary.id}",
+            type="primary" if current else "tertiary",
+            on_click=open_conversation,
+            args=(chat, summary.id),
+            help=f"{summary.message_count} messages · {summary.cost_text()}",
+            width="stretch",
+        )
+    st.page_link("pages/1_History.py", label="All conversations: search, export, import", icon="🗂️")

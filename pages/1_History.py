@@ -1,0 +1,176 @@
+"""History: every saved conversation, to search, open, rename, delete, export and import."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import streamlit as st
+
+from lib.errors import ChatError, ConversationNotFoundError
+from lib.exporting import EXPORT_FORMATS, filename
+from lib.importing import import_into
+from lib.settings import Settings, load_settings
+from lib.store import ConversationSummary, SearchHit, Store
+from ui.store import cached_store
+
+st.set_page_config(page_title="History · Gemma Chat", page_icon="🗂️")
+
+LIST_LIMIT = 500
+SHOWN_HITS = 20
+SELECTED = "history_selected"
+CONFIRM_DELETE = "history_confirm_delete"
+FLASH = "history_flash"
+IMPORTED = "history_imported_file"
+
+
+def when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def literal(text: str) -> str:
+    """Text for st.markdown that shows as typed: titles and messages are not our Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
+
+
+def show_hit(hit: SearchHit) -> None:
+    where = "title" if hit.role is None else ("you" if hit.role == "user" else "reply")
+    text = hit.snippet
+    marked = f"{literal(text[: hit.start])}**{literal(text[hit.start : hit.end])}**{literal(text[hit.end :])}"
+    st.markdown(f"**{literal(hit.title or '(untitled)')}** · {where}: {marked}")
+
+
+def import_section(store: Store, settings: Settings) -> None:
+    uploaded = st.file_uploader(
+        'Import a conversation: a JSON export of this app, or `{"messages": [{"role", "content"}, …]}`',
+        type=["json"],
+        key="history_import",
+    )
+    # The uploader keeps its file across reruns; import each upload once.
+    if uploaded is None or st.session_state.get(IMPORTED) == uploaded.file_id:
+        return
+    try:
+        conversation = import_into(
+            store, uploaded.getvalue(), max_bytes=settings.import_max_bytes, default_model=settings.model
+        )
+    except ChatError as exc:
+        st.error(str(exc), icon="🚫")
+        return
+    st.session_state[IMPORTED] = uploaded.file_id
+    st.session_state[SELECTED] = conversation.id
+    st.session_state[FLASH] = f"Imported “{conversation.title or 'untitled'}” ({len(conversation.messages)} messages)."
+    st.rerun()
+
+
+def delete_controls(store: Store, summary: ConversationSummary) -> None:
+    if st.session_state.get(CONFIRM_DELETE) != summary.id:
+        if st.button("Delete", key="history_delete"):
+            st.session_state[CONFIRM_DELETE] = summary.id
+            st.rerun()
+        return
+    st.warning(f"Delete “{summary.title or 'untitled'}” and its {summary.message_count} messages for good?")
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete", type="primary", key="history_delete_yes"):
+        store.delete(summary.id)
+        st.session_state.pop(CONFIRM_DELETE, None)
+        st.session_state.pop(SELECTED, None)
+        st.session_state[FLASH] = f"Deleted “{summary.title or 'untitled'}”."
+        st.rerun()
+    if no.button("Cancel", key="history_delete_no"):
+        st.session_state.pop(CONFIRM_DELETE, None)
+        st.rerun()
+
+
+def selected_section(store: Store, summary: ConversationSummary) -> None:
+    st.caption(
+        f"{summary.message_count} messages · {summary.total_tokens:,} tokens · {summary.cost_text()} · "
+        f"`{summary.model}` · started {when(summary.created)}"
+    )
+    if st.button("Open", type="primary", key="history_open"):
+        st.session_state["open_conversation_id"] = summary.id
+        st.switch_page("app.py")
+
+    title_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
+    new_title = title_column.text_input("Title", value=summary.title, key=f"history_title_{summary.id}")
+    if button_column.button("Rename", key="history_rename"):
+        store.rename(summary.id, new_title)
+        st.session_state[FLASH] = f"Renamed to “{' '.join(new_title.split())}”."
+        st.rerun()
+
+    try:
+        conversation = store.load(summary.id)
+    except ConversationNotFoundError:
+        st.warning("This conversation was just deleted, perhaps in another tab.")
+        return
+    for column, export in zip(st.columns(len(EXPORT_FORMATS)), EXPORT_FORMATS, strict=True):
+        column.download_button(
+            export.label,
+            data=export.render(conversation),
+            file_name=filename(conversation, export.extension),
+            mime=export.mime,
+            key=f"history_download_{export.extension}",
+            on_click="ignore",
+        )
+    delete_controls(store, summary)
+
+
+def main() -> None:
+    st.title("History")
+    settings = load_settings()
+    store = cached_store(settings)
+    if store is None:
+        st.info("History is off (`CHAT_HISTORY=off`): conversations are not saved, so there is nothing to list.")
+        return
+    st.caption(f"Saved in `{store.location}`")
+    if flash := st.session_state.pop(FLASH, None):
+        st.success(flash)
+
+    query = st.text_input("Search all conversations", key="history_search", placeholder="a word from any title or message")
+    summaries = store.list(limit=LIST_LIMIT)
+    if query.strip():
+        hits = store.search(query)
+        matched = list(dict.fromkeys(hit.conversation_id for hit in hits))
+        by_id = {s.id: s for s in summaries}
+        summaries = [by_id[i] for i in matched if i in by_id]
+        st.caption(f"{len(hits)} matches in {len(matched)} conversations")
+        for hit in hits[:SHOWN_HITS]:
+            show_hit(hit)
+
+    if summaries:
+        st.dataframe(
+            [
+                {
+                    "Title": s.title or "(untitled)",
+                    "Updated": when(s.updated),
+                    "Messages": s.message_count,
+                    "Tokens": s.total_tokens,
+                    "Cost": s.cost_text(),
+                }
+                for s in summaries
+            ],
+            hide_index=True,
+        )
+        ids = [s.id for s in summaries]
+        if st.session_state.get(SELECTED) not in ids:
+            st.session_state[SELECTED] = ids[0]
+        by_id = {s.id: s for s in summaries}
+        chosen = st.selectbox(
+            "Conversation",
+            ids,
+            key=SELECTED,
+            format_func=lambda i: f"{by_id[i].title or '(untitled)'} · {when(by_id[i].updated)}",
+        )
+        selected_section(store, by_id[chosen])
+    elif query.strip():
+        st.info("No conversation contains that text.")
+    else:
+        st.info("No saved conversations yet. Chats are saved here as you have them.")
+
+    st.divider()
+    import_section(store, settings)
+
+
+try:
+    main()
+except ChatError as exc:
+    st.error(str(exc), icon="🚫")

@@ -1,0 +1,105 @@
+"""Saved conversations on the chat page: they survive a restart and continue where they were."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from lib.conversation import Conversation
+from lib.fake_api import Behaviour, FakeAPI
+from lib.store import Store
+from tests.apptest_helpers import bubbles, new_app, send
+from tests.test_markdown_html import audit
+
+
+def restart() -> AppTest:
+    """A new server process: nothing cached, a new browser session."""
+    st.cache_resource.clear()
+    return new_app()
+
+
+def click_label(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_conversation_survives_a_restart_and_continues(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="Paris."), Behaviour(reply="About 2.1 million."), Behaviour(reply="The Seine."))
+    at = send(new_app(), "Capital of France?")
+    send(at, "Population?")
+    at = restart()
+    assert bubbles(at) == []
+    click_label(at, "Capital of France?")
+    assert [text for _, text in bubbles(at)] == ["Capital of France?", "Paris.", "Population?", "About 2.1 million."]
+    assert any("completion **" in c.value for c in at.caption), "figures are restored too"
+    send(at, "Its river?")
+    assert [m["content"] for m in app_env.bodies()[-1]["messages"][1:]] == [
+        "Capital of France?", "Paris.", "Population?", "About 2.1 million.", "Its river?",
+    ]
+
+
+def test_the_history_page_opens_a_conversation_in_the_chat(app_env: FakeAPI) -> None:
+    send(new_app(), "remember me")
+    conversation_id = Store(f"sqlite:///{app_env_db()}").list()[0].id
+    at = restart()
+    at.session_state["open_conversation_id"] = conversation_id
+    at.run()
+    assert bubbles(at)[0] == ("user", "remember me")
+
+
+def app_env_db() -> Path:
+    import os
+
+    return Path(os.environ["CHAT_DB_PATH"])
+
+
+def test_deleted_turns_and_titles_persist(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="A1"), Behaviour(reply="A2"))
+    at = send(new_app(), "first")
+    send(at, "second")
+    next(b for b in at.button if b.label == "Delete").click().run()
+    at.text_input(key="rename_title").input("Renamed chat").run()
+    click_label(at, "Save title")
+    at = restart()
+    click_label(at, "Renamed chat")
+    assert bubbles(at) == [("user", "second"), ("assistant", "A2")]
+
+
+def test_opening_a_chat_that_ends_on_a_question_does_not_send_it(app_env: FakeAPI) -> None:
+    conversation = Conversation("sys", "google/gemma-3-27b-it")
+    conversation.add_user("unanswered question")
+    Store(f"sqlite:///{app_env_db()}").save(conversation)
+    at = new_app()
+    click_label(at, "unanswered question")
+    assert app_env.requests == []
+    assert any("no reply yet" in e.value for e in at.error)
+    click_label(at, "Retry")
+    assert len(app_env.requests) == 1
+
+
+def test_a_broken_database_leaves_the_chat_working(app_env: FakeAPI, monkeypatch, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("CHAT_DB_PATH", str(blocker / "chats.sqlite3"))
+    at = restart()
+    assert any("History is not saved" in w.value for w in at.warning)
+    send(at, "still works")
+    assert bubbles(at)[0] == ("user", "still works")
+
+
+def test_long_chats_draw_older_turns_as_inert_html(app_env: FakeAPI) -> None:
+    hostile = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2"> [x](javascript:alert(3))'
+    at = new_app()
+    chat = at.session_state["chat"].conversation
+    for i in range(40):
+        chat.add_user(f"{hostile} question {i}")
+        chat.add_reply(f"{hostile} answer {i}")
+    at.run()
+    blocks = [h.proto.body for h in at.get("html") if not h.proto.body.lstrip().startswith("<style>")]
+    assert any("question 0" in b for b in blocks)
+    assert all(audit(b) == [] for b in blocks)
+    assert len(at.chat_message) == 30
+    assert bubbles(at)[-1][1].endswith("answer 39")

@@ -1,0 +1,194 @@
+"""The History page, driven by Streamlit's AppTest against a SQLite file in tmp_path."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.conversation import Conversation
+from lib.exporting import to_json
+from lib.settings import load_settings
+from lib.store import Store, open_store
+from lib.usage import Cost, ReplyStats, Usage
+from tests.samples import make_conversation
+from ui.store import _store_at
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "pages" / "1_History.py"
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """An empty store at CHAT_DB_PATH, which the page opens too."""
+    monkeypatch.setenv("CHAT_DB_PATH", str(tmp_path / "history.sqlite3"))
+    monkeypatch.setenv("CHAT_HISTORY", "on")
+    monkeypatch.delenv("CHAT_DB_URL", raising=False)
+    monkeypatch.delenv("CHAT_IMPORT_MAX_BYTES", raising=False)
+    settings = load_settings()
+    assert not settings.db_url, "a CHAT_DB_URL in .env or secrets.toml would send these tests to that database"
+    store = open_store(settings)
+    assert store is not None
+    yield store
+    store.close()
+    # The page's store is cached for the process; each test has its own file.
+    _store_at.clear()
+
+
+def chat(title: str, question: str, answer: str, updated: float, tokens: int = 30, cost: float = 0.002) -> Conversation:
+    conversation = Conversation(system_prompt="", model="google/gemma-3-27b-it", title=title)
+    conversation.add_user(question)
+    conversation.add_reply(answer, stats=ReplyStats(usage=Usage(10, tokens - 10, tokens), cost=Cost(cost, "reported")))
+    conversation.updated = updated
+    return conversation
+
+
+@pytest.fixture
+def three(db: Store) -> list[Conversation]:
+    chats = [
+        chat("Banana bread", "How do I bake banana bread?", "Mash three ripe bananas, then fold in the flour.", 1_700_000_300),
+        chat("Tax forms", "Which form for freelancers?", "That depends on the country you file in.", 1_700_000_200, 50, 0.01),
+        chat("Rust lifetimes", "Explain lifetimes", "A lifetime names how long a borrow stays valid.", 1_700_000_100),
+    ]
+    for conversation in chats:
+        db.save(conversation)
+    return chats
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    return at.file_uploader(key="history_import").set_value((name, data, "application/json")).run()
+
+
+def page() -> AppTest:
+    return AppTest.from_file(str(PAGE), default_timeout=30).run()
+
+
+def table(at: AppTest) -> list[dict[str, object]]:
+    return at.dataframe[0].value.to_dict("records")
+
+
+def test_lists_conversations_newest_first_with_their_figures(three: list[Conversation]) -> None:
+    at = page()
+    assert not at.exception
+    rows = table(at)
+    assert [r["Title"] for r in rows] == ["Banana bread", "Tax forms", "Rust lifetimes"]
+    assert rows[1]["Messages"] == 2
+    assert rows[1]["Tokens"] == 50
+    assert rows[1]["Cost"] == "$0.01"
+    assert at.selectbox(key="history_selected").value == three[0].id
+
+
+def test_empty_history_says_so(db: Store) -> None:
+    at = page()
+    assert not at.exception
+    assert "No saved conversations yet" in at.info[0].value
+
+
+def test_history_off_says_so(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAT_HISTORY", "off")
+    at = page()
+    assert not at.exception
+    assert "History is off" in at.info[0].value
+    assert not at.dataframe and not at.button
+
+
+def test_search_finds_text_across_conversations(three: list[Conversation]) -> None:
+    at = page()
+    at.text_input(key="history_search").input("RIPE").run()
+    assert [r["Title"] for r in table(at)] == ["Banana bread"]
+    assert any("**ripe**" in m.value for m in at.markdown)
+    at.text_input(key="history_search").input("the").run()
+    assert [r["Title"] for r in table(at)] == ["Banana bread", "Tax forms"]
+    at.text_input(key="history_search").input("nothing like this").run()
+    assert not at.dataframe
+    assert "No conversation contains" in at.info[0].value
+
+
+def test_rename(three: list[Conversation], db: Store) -> None:
+    at = page()
+    at.selectbox(key="history_selected").select(three[1].id).run()
+    at.text_input(key=f"history_title_{three[1].id}").input("Freelance taxes").run()
+    at.button(key="history_rename").click().run()
+    assert not at.exception
+    assert db.load(three[1].id).title == "Freelance taxes"
+    assert [r["Title"] for r in table(at)][1] == "Freelance taxes"
+    assert "Renamed" in at.success[0].value
+
+
+def test_delete_asks_first(three: list[Conversation], db: Store) -> None:
+    at = page()
+    at.selectbox(key="history_selected").select(three[2].id).run()
+    at.button(key="history_delete").click().run()
+    assert "for good" in at.warning[0].value
+    assert db.exists(three[2].id)
+
+    at.button(key="history_delete_no").click().run()
+    assert not at.warning
+    assert db.exists(three[2].id)
+
+    at.button(key="history_delete").click().run()
+    at.button(key="history_delete_yes").click().run()
+    assert not at.exception
+    assert not db.exists(three[2].id)
+    assert [r["Title"] for r in table(at)] == ["Banana bread", "Tax forms"]
+    assert "Deleted" in at.success[0].value
+
+
+def test_download_buttons_for_the_selected_conversation(three: list[Conversation]) -> None:
+    at = page()
+    assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML"]
+
+
+def test_garbage_import_shows_an_error_and_imports_nothing(three: list[Conversation], db: Store) -> None:
+    at = page()
+    upload(at, "chat.json", b"\x00 definitely not json")
+    assert not at.exception
+    assert "not valid JSON" in at.error[0].value or "not UTF-8" in at.error[0].value
+    assert len(db.list()) == 3
+
+
+def test_wrong_schema_import_shows_an_error(three: list[Conversation], db: Store) -> None:
+    at = page()
+    upload(at, "chat.json", b'{"messages": [{"role": "tool"}]}')
+    assert "Nothing was imported" in at.error[0].value
+    assert len(db.list()) == 3
+
+
+def test_oversized_import_shows_an_error(three: list[Conversation], db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAT_IMPORT_MAX_BYTES", "100")
+    at = page()
+    upload(at, "big.json", to_json(make_conversation(1)).encode())
+    assert "the limit is 100 bytes" in at.error[0].value
+    assert len(db.list()) == 3
+
+
+def test_a_good_import_is_listed_and_selected_once(db: Store) -> None:
+    at = page()
+    upload(at, "chat.json", to_json(make_conversation(1)).encode())
+    assert not at.exception and not at.error
+    assert "Imported" in at.success[0].value
+    assert at.selectbox(key="history_selected").value == "conv-00001"
+    # The uploader still holds the file on later reruns; it is not imported again.
+    at.text_input(key="history_search").input("bananas").run()
+    at.text_input(key="history_search").input("").run()
+    assert len(db.list()) == 1
+
+
+def test_open_hands_the_id_to_the_chat_page(three: list[Conversation], tmp_path: Path) -> None:
+    # A stand-in for app.py next to a copy of the page, so that st.switch_page("app.py") has somewhere to go.
+    app = tmp_path / "app"
+    (app / "pages").mkdir(parents=True)
+    shutil.copy(PAGE, app / "pages" / PAGE.name)
+    (app / "app.py").write_text(
+        "import streamlit as st\nst.write('chat page, opening', st.session_state.get('open_conversation_id'))\n"
+    )
+    at = AppTest.from_file(str(app / "app.py"), default_timeout=30).run()
+    at.switch_page(f"pages/{PAGE.name}").run()
+    at.selectbox(key="history_selected").select(three[1].id).run()
+    at.button(key="history_open").click().run()
+    assert not at.exception
+    assert at.session_state["open_conversation_id"] == three[1].id
+    assert any(three[1].id in m.value for m in at.markdown)
