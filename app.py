@@ -15,9 +15,10 @@ from lib.transcript import CSS as TRANSCRIPT_CSS
 from lib.transcript import settled_blocks
 from ui import sidebar
 from ui.messages import show_message
+from ui.nav import page_links
 from ui.store import cached_store
 
-st.set_page_config(page_title="Gemma Chat", page_icon="💬")
+st.set_page_config(page_title="Gemma Chat", page_icon=":material/forum:")
 
 #: how many of the latest messages are chat bubbles with Edit, Delete, Copy and version buttons
 ACTION_MESSAGES = 30
@@ -40,14 +41,14 @@ if "chat" not in st.session_state:
         store = cached_store(settings)
     except ChatError as exc:
         store = None
-        st.warning(f"**History is not saved this session.** {exc}", icon="💾")
+        st.warning(f"**History is not saved this session.** {exc}", icon=":material/save:")
     st.session_state.chat = ChatSession.start(settings, store)
 chat: ChatSession = st.session_state.chat
 if opened := st.session_state.pop("open_conversation_id", None):  # sent by the History page
     sidebar.open_conversation(chat, opened)
 
 with st.sidebar:
-    st.header("Gemma Chat")
+    page_links()
     settings = sidebar.api_key(settings)
     protect_logs(settings.api_key)
     sidebar.model(chat)
@@ -58,13 +59,13 @@ with st.sidebar:
     totals_box = st.container()
     sidebar.conversations(chat)
 
-st.title("💬 Gemma Chat")
+st.title(":material/forum: Gemma Chat")
 if settings.demo:
     st.info(
         "**Demo mode: offline, no API key.** A built-in demo model answers from this machine. "
         "To chat with Gemma 3, set `AIMLAPI_API_KEY` in the environment, a `.env` file or "
         "`.streamlit/secrets.toml`, or paste a key in the sidebar.",
-        icon="🧪",
+        icon=":material/science:",
     )
 with st.expander(f"System prompt in force · `{chat.conversation.model}`"):
     st.text(chat.conversation.system_prompt or "(none)")
@@ -93,7 +94,7 @@ if chat.conversation.awaiting_reply():
     with st.chat_message("assistant"):
         # Pressing Stop reruns the script, which interrupts the loop below; the finally
         # clause then records the partial reply as stopped and closes the stream.
-        st.button("Stop", key="stop", icon="⏹")
+        st.button("Stop", key="stop", icon=":material/stop_circle:")
         placeholder = st.empty()
         live = chat.begin_reply(settings)
         try:

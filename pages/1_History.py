@@ -12,9 +12,10 @@ from lib.exporting import EXPORT_FORMATS, filename
 from lib.importing import import_into
 from lib.settings import Settings, load_settings
 from lib.store import ConversationSummary, SearchHit, Store
+from ui.nav import page_links
 from ui.store import cached_store
 
-st.set_page_config(page_title="History · Gemma Chat", page_icon="🗂️")
+st.set_page_config(page_title="History · Gemma Chat", page_icon=":material/history:")
 
 LIST_LIMIT = 500
 SHOWN_HITS = 20
@@ -54,7 +55,7 @@ def import_section(store: Store, settings: Settings) -> None:
             store, uploaded.getvalue(), max_bytes=settings.import_max_bytes, default_model=settings.model
         )
     except ChatError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(str(exc), icon=":material/error:")
         return
     st.session_state[IMPORTED] = uploaded.file_id
     st.session_state[SELECTED] = conversation.id
@@ -115,6 +116,8 @@ def selected_section(store: Store, summary: ConversationSummary) -> None:
 
 
 def main() -> None:
+    with st.sidebar:
+        page_links()
     st.title("History")
     settings = load_settings()
     store = cached_store(settings)
@@ -173,4 +176,4 @@ def main() -> None:
 try:
     main()
 except ChatError as exc:
-    st.error(str(exc), icon="🚫")
+    st.error(str(exc), icon=":material/error:")

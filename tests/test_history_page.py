@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lib.conversation import Conversation
@@ -14,8 +14,8 @@ from lib.exporting import to_json
 from lib.settings import load_settings
 from lib.store import Store, open_store
 from lib.usage import Cost, ReplyStats, Usage
+from tests.conftest import isolate_env
 from tests.samples import make_conversation
-from ui.store import _store_at
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "pages" / "1_History.py"
@@ -24,18 +24,17 @@ PAGE = ROOT / "pages" / "1_History.py"
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """An empty store at CHAT_DB_PATH, which the page opens too."""
-    monkeypatch.setenv("CHAT_DB_PATH", str(tmp_path / "history.sqlite3"))
-    monkeypatch.setenv("CHAT_HISTORY", "on")
+    # isolate_env also empties Streamlit's caches, where the app keeps its settings and store.
+    isolate_env(monkeypatch, tmp_path, CHAT_DB_PATH=str(tmp_path / "history.sqlite3"), CHAT_HISTORY="on")
     monkeypatch.delenv("CHAT_DB_URL", raising=False)
     monkeypatch.delenv("CHAT_IMPORT_MAX_BYTES", raising=False)
     settings = load_settings()
-    assert not settings.db_url, "a CHAT_DB_URL in .env or secrets.toml would send these tests to that database"
+    assert not settings.db_url
     store = open_store(settings)
     assert store is not None
     yield store
     store.close()
-    # The page's store is cached for the process; each test has its own file.
-    _store_at.clear()
+    st.cache_resource.clear()
 
 
 def chat(title: str, question: str, answer: str, updated: float, tokens: int = 30, cost: float = 0.002) -> Conversation:
@@ -63,7 +62,9 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def page() -> AppTest:
-    return AppTest.from_file(str(PAGE), default_timeout=30).run()
+    """The History page as a user reaches it: the app starts on the chat, then switches."""
+    at = AppTest.from_file(str(PAGE.parent.parent / "app.py"), default_timeout=30).run()
+    return at.switch_page(f"pages/{PAGE.name}").run()
 
 
 def table(at: AppTest) -> list[dict[str, object]]:
@@ -177,18 +178,11 @@ def test_a_good_import_is_listed_and_selected_once(db: Store) -> None:
     assert len(db.list()) == 1
 
 
-def test_open_hands_the_id_to_the_chat_page(three: list[Conversation], tmp_path: Path) -> None:
-    # A stand-in for app.py next to a copy of the page, so that st.switch_page("app.py") has somewhere to go.
-    app = tmp_path / "app"
-    (app / "pages").mkdir(parents=True)
-    shutil.copy(PAGE, app / "pages" / PAGE.name)
-    (app / "app.py").write_text(
-        "import streamlit as st\nst.write('chat page, opening', st.session_state.get('open_conversation_id'))\n"
-    )
-    at = AppTest.from_file(str(app / "app.py"), default_timeout=30).run()
-    at.switch_page(f"pages/{PAGE.name}").run()
+def test_open_continues_the_conversation_in_the_chat(three: list[Conversation]) -> None:
+    at = page()
     at.selectbox(key="history_selected").select(three[1].id).run()
     at.button(key="history_open").click().run()
     assert not at.exception
-    assert at.session_state["open_conversation_id"] == three[1].id
-    assert any(three[1].id in m.value for m in at.markdown)
+    chat = at.session_state["chat"].conversation
+    assert chat.id == three[1].id
+    assert [m.name for m in at.chat_message], "the chat page now shows it"

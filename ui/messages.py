@@ -17,7 +17,7 @@ def show_figures(message: Message) -> None:
     served = f" · {stats.model}" if stats.model else ""
     st.caption(line + served)
     if note := finish_note(stats.finish_reason):
-        st.warning(note, icon="✂️")
+        st.warning(note, icon=":material/content_cut:")
 
 
 def show_versions(message: Message, chat: ChatSession, noun: str) -> None:
@@ -49,9 +49,9 @@ def _user_actions(message: Message, chat: ChatSession) -> None:
             st.button("Cancel", key=f"cancel-edit-{message.id}", on_click=st.session_state.update, kwargs={"editing": None})
         return
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.button("Edit", key=f"edit-{message.id}", icon="✏️", type="tertiary",
+        st.button("Edit", key=f"edit-{message.id}", icon=":material/edit:", type="tertiary",
                   on_click=st.session_state.update, kwargs={"editing": message.id})
-        st.button("Delete", key=f"delete-{message.id}", icon="🗑️", type="tertiary",
+        st.button("Delete", key=f"delete-{message.id}", icon=":material/delete:", type="tertiary",
                   on_click=chat.delete_turn, args=(message.id,))
         show_versions(message, chat, "message")
 
@@ -59,10 +59,11 @@ def _user_actions(message: Message, chat: ChatSession) -> None:
 def _reply_actions(message: Message, chat: ChatSession, last: bool) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         if last:
-            st.button("Regenerate", key=f"regenerate-{message.id}", icon="🔄", type="tertiary",
+            st.button("Regenerate", key=f"regenerate-{message.id}", icon=":material/refresh:", type="tertiary",
                       on_click=chat.conversation.regenerate, args=(message.id,))
         # Drawn only while open: a closed popover costs no copy of the text.
-        with st.popover("Copy", icon="📋", type="tertiary", on_change="rerun", key=f"copy-{message.id}") as copy:
+        copy = st.popover("Copy", icon=":material/content_copy:", type="tertiary", on_change="rerun", key=f"copy-{message.id}")
+        with copy:
             if copy.open:
                 st.code(message.content, language="markdown", wrap_lines=True)
         show_versions(message, chat, "reply")
@@ -73,11 +74,11 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
         st.markdown(message.content)
         if message.role == "assistant":
             if message.status == "stopped":
-                st.caption("⏹ Stopped: this is the part of the reply that arrived before you pressed Stop.")
+                st.caption(":material/stop_circle: Stopped: this is the part of the reply that arrived before you pressed Stop.")
             elif message.status == "incomplete":
-                st.warning(f"**Incomplete reply.** {message.error or ''}", icon="⚠️")
+                st.warning(f"**Incomplete reply.** {message.error or ''}", icon=":material/warning:")
                 if last:
-                    st.button("Retry", key=f"retry-{message.id}", type="primary", icon="🔄",
+                    st.button("Retry", key=f"retry-{message.id}", type="primary", icon=":material/refresh:",
                               on_click=chat.conversation.regenerate, args=(message.id,))
             show_figures(message)
             if actions:
@@ -85,7 +86,7 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
             return
         if message.error:
             st.error(f"**{message.error_title or 'The request failed'}.** {message.error}")
-            st.button("Retry", key=f"retry-{message.id}", on_click=chat.retry, type="primary", icon="🔄")
+            st.button("Retry", key=f"retry-{message.id}", on_click=chat.retry, type="primary", icon=":material/refresh:")
             if earlier := chat.conversation.children(message.id):
                 st.button("Show the previous reply", key=f"back-{message.id}",
                           on_click=chat.conversation.select, args=(earlier[-1].id,))

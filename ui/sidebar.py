@@ -40,9 +40,9 @@ def api_key(settings: Settings) -> Settings:
     )
     settings = settings.with_key(typed)
     if settings.demo:
-        st.caption("🔌 No key: answering with the offline demo model.")
+        st.caption(":material/power_off: No key: answering with the offline demo model.")
     else:
-        st.caption(f"🔑 Key from the {settings.key_source} · server `{settings.base_url}`")
+        st.caption(f":material/key: Key from the {settings.key_source} · server `{settings.base_url}`")
     return settings
 
 
@@ -109,7 +109,7 @@ def system_prompt(chat: ChatSession) -> None:
         "System prompt", key="system_prompt", height=140,
         help="Sent first with every request; an edit applies to the next message.",
     )
-    with st.popover("Save as preset", icon="💾", width="stretch"):
+    with st.popover("Save as preset", icon=":material/save:", width="stretch"):
         st.text_input("Preset name", key="preset_name")
         st.button("Save", on_click=_save_preset, key="preset_save")
         chosen = presets.get(st.session_state.preset_choice)
@@ -151,7 +151,7 @@ def _reset_params() -> None:
 def sampling_parameters(chat: ChatSession) -> None:
     """One field per parameter the model's spec has; empty means it is not sent."""
     specs = params_for(chat.conversation.model)
-    with st.expander("Sampling parameters", icon="🎛️"):
+    with st.expander("Sampling parameters", icon=":material/tune:"):
         values: dict[str, Any] = {}
         try:
             for spec in specs:
@@ -175,7 +175,7 @@ def context_gauge(chat: ChatSession) -> None:
     )
     st.progress(reading.progress, text=f"Context: {reading.message}")
     if reading.level in ("warn", "overflow"):
-        st.warning(reading.message, icon="📏")
+        st.warning(reading.message, icon=":material/straighten:")
 
 
 def totals(session_totals: SessionTotals) -> None:
@@ -222,7 +222,7 @@ def _new_chat(chat: ChatSession) -> None:
 
 
 def new_chat_button(chat: ChatSession) -> None:
-    st.button("New chat", on_click=_new_chat, args=(chat,), icon="➕", width="stretch")
+    st.button("New chat", on_click=_new_chat, args=(chat,), icon=":material/add:", width="stretch")
 
 
 def _rename(chat: ChatSession) -> None:
@@ -239,7 +239,7 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
         st.caption("History is off: conversations are not saved (CHAT_HISTORY=off).")
         return
     if chat.save_error:
-        st.warning(f"Not saved: {chat.save_error}", icon="💾")
+        st.warning(f"Not saved: {chat.save_error}", icon=":material/save:")
     if error := st.session_state.get("open_error"):
         st.error(error)
     try:
@@ -248,7 +248,7 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
         st.error(str(exc))
         return
     if not chat.conversation.is_empty():
-        with st.popover("Rename this chat", icon="✏️", width="stretch"):
+        with st.popover("Rename this chat", icon=":material/edit:", width="stretch"):
             st.text_input("Title", value=chat.conversation.title, key="rename_title")
             st.button("Save title", on_click=_rename, args=(chat,))
     for summary in summaries:
@@ -262,4 +262,3 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
             help=f"{summary.message_count} messages · {summary.cost_text()}",
             width="stretch",
         )
-    st.page_link("pages/1_History.py", label="All conversations: search, export, import", icon="🗂️")
