@@ -70,6 +70,14 @@ class NotifyingRetry(Retry):
         retry.on_wait = self.on_wait
         return retry
 
+    def get_backoff_time(self) -> float:
+        # urllib3 retries the first failure at once; after a 429 that only earns another 429.
+        # Waits here are factor x 1, 2, 4 … from the first retry on.
+        failures = len(self.history)
+        if failures == 0:
+            return 0.0
+        return float(min(self.backoff_max, self.backoff_factor * 2 ** (failures - 1)))
+
     def parse_retry_after(self, retry_after: str) -> float:
         # Servers send fractional seconds or garbage too; neither should end the request.
         try:

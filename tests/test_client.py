@@ -591,3 +591,17 @@ def test_error_from_response_with_an_empty_body() -> None:
 def test_error_from_response_truncates_a_huge_html_body() -> None:
     err = error_from_response(_response(500, "<html>" + "x" * 5000 + "</html>"))
     assert len(str(err)) < 400
+
+
+def test_backoff_waits_grow_from_the_first_retry() -> None:
+    from urllib3.util.retry import RequestHistory
+
+    from lib.client import NotifyingRetry
+
+    retry = NotifyingRetry(total=5, backoff_factor=1.0, backoff_max=30)
+    assert retry.get_backoff_time() == 0.0
+    waits = []
+    for _ in range(4):
+        retry = retry.new(history=(*retry.history, RequestHistory("POST", "/x", None, 500, None)))
+        waits.append(retry.get_backoff_time())
+    assert waits == [1.0, 2.0, 4.0, 8.0]
