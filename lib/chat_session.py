@@ -61,6 +61,10 @@ class ChatSession:
         if not changed and not removed and head == self._saved_head:
             return
         try:
+            # Deleted meanwhile (the History page, another tab): the chat on screen is saved
+            # whole again rather than as a husk of its latest changes.
+            if self._saved and not self.store.exists(self.conversation.id):
+                changed = list(current)
             self.store.save(self.conversation, changed=changed, removed=removed)
         except ChatError as exc:
             self.save_error = str(exc)

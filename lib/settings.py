@@ -48,7 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AIMLAPI_CONNECT_TIMEOUT", "10", "Seconds to wait for the server to accept the connection."),
     Setting("AIMLAPI_READ_TIMEOUT", "60", "Seconds to wait for the first byte, and between two bytes of a stream."),
     Setting("AIMLAPI_MAX_RETRIES", "3", "Retries of a 429 or 5xx answer before any text has arrived (0 turns them off)."),
-    Setting("AIMLAPI_RETRY_BACKOFF", "1", "Backoff factor in seconds: retries wait 1, 2, 4 … times it, unless the server sends Retry-After."),
+    Setting("AIMLAPI_RETRY_BACKOFF", "1", "Backoff: retries wait 1, 2, 4 … times this many seconds, or what Retry-After says."),
     Setting("AIMLAPI_PRICE_INPUT_PER_M", "", "USD per million prompt tokens, for an estimate when the server reports no cost."),
     Setting("AIMLAPI_PRICE_OUTPUT_PER_M", "", "USD per million completion tokens, for the same estimate."),
     Setting("CHAT_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT, "System prompt a new chat starts with."),
