@@ -14,10 +14,13 @@ from lib.conversation import Conversation, Message
 from lib.demo_mode import demo_settings
 from lib.errors import ChatError
 from lib.live_reply import LiveReply, start_reply
+from lib.presets import Presets
 from lib.request import api_messages, build_body
 from lib.settings import Settings
 from lib.store import Store
 from lib.usage import SessionTotals
+
+PRESETS_PREFERENCE = "presets"
 
 
 def _fingerprint(message: Message) -> tuple:
@@ -36,10 +39,27 @@ class ChatSession:
     _client: ChatClient | None = None
     _saved: dict[str, tuple] = field(default_factory=dict)
     _saved_head: tuple | None = None
+    #: built-in and the user's own system-prompt presets
+    presets: Presets = field(default_factory=Presets)
 
     @classmethod
     def start(cls, settings: Settings, store: Store | None = None) -> ChatSession:
-        return cls(Conversation(system_prompt=settings.system_prompt, model=settings.model), store=store)
+        session = cls(Conversation(system_prompt=settings.system_prompt, model=settings.model), store=store)
+        if store is not None:
+            try:
+                session.presets = Presets.from_dict(store.get_preference(PRESETS_PREFERENCE) or {})
+            except ChatError as exc:
+                session.save_error = f"Your presets could not be read: {exc}"
+        return session
+
+    def set_presets(self, presets: Presets) -> None:
+        """Use ``presets`` from now on, and keep them for the next visits when history is on."""
+        self.presets = presets
+        if self.store is not None:
+            try:
+                self.store.set_preference(PRESETS_PREFERENCE, presets.to_dict())
+            except ChatError as exc:
+                self.save_error = str(exc)
 
     # -- saving ----------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ What pages call (a page gets its shared, cached store from ``ui.store.cached_sto
     store.search(text, limit=50)        # -> list[SearchHit]: titles and message text, any case
     store.totals(conversation_id)       # -> SessionTotals of every reply in every branch
     store.location                      # where it saves, password hidden, for the page to show
+    store.get_preference(name, default) / store.set_preference(name, value)   # small JSON values
 
 Every failure of the database itself is raised as :class:`lib.errors.StoreError`.
 
@@ -149,9 +150,21 @@ def _schema_v1(metadata: MetaData) -> tuple[Table, Table]:
     return conversations, messages
 
 
+def _schema_v2(metadata: MetaData) -> Table:
+    """Migration 2: small named values of the app's own, such as the user's system-prompt presets."""
+    return Table(
+        "preferences",
+        metadata,
+        Column("name", String, primary_key=True),
+        Column("value", JSON, nullable=False),
+        Column("updated", Double, nullable=False),
+    )
+
+
 #: the current schema, which the queries use
 METADATA = MetaData()
 conversations, messages = _schema_v1(METADATA)
+preferences = _schema_v2(METADATA)
 
 
 @dataclass(frozen=True)
@@ -167,7 +180,16 @@ def _migration_1(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "conversations and messages", _migration_1),)
+def _migration_2(conn: Connection) -> None:
+    metadata = MetaData()
+    _schema_v2(metadata)
+    metadata.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "conversations and messages", _migration_1),
+    Migration(2, "preferences", _migration_2),
+)
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
 _PG_MIGRATION_LOCK = int.from_bytes(hashlib.sha256(b"gemma-chat migrations").digest()[:4], "big")
@@ -466,6 +488,16 @@ class Store:
             "provider": stats.provider if stats else None,
             "request_id": stats.request_id if stats else None,
         }
+
+    def get_preference(self, name: str, default: Any = None) -> Any:
+        """A value saved with :meth:`set_preference` (JSON), or ``default``."""
+        with self._transaction(write=False) as conn:
+            value = conn.scalar(select(preferences.c.value).where(preferences.c.name == name))
+        return default if value is None else value
+
+    def set_preference(self, name: str, value: Any) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute(self._upsert(preferences, ["name"]), [{"name": name, "value": value, "updated": time.time()}])
 
     def rename(self, conversation_id: str, title: str) -> None:
         title = " ".join(title.split())

@@ -103,3 +103,14 @@ def test_long_chats_draw_older_turns_as_inert_html(app_env: FakeAPI) -> None:
     assert all(audit(b) == [] for b in blocks)
     assert len(at.chat_message) == 30
     assert bubbles(at)[-1][1].endswith("answer 39")
+
+
+def test_own_presets_are_kept_for_the_next_visit(app_env: FakeAPI) -> None:
+    at = new_app()
+    at.text_area(key="system_prompt").set_value("Talk like a sommelier.").run()
+    at.text_input(key="preset_name").input("Sommelier").run()
+    click_label(at, "Save")
+    at = restart()
+    assert "Sommelier" in at.selectbox(key="preset_choice").options
+    at.selectbox(key="preset_choice").select("Sommelier").run()
+    assert at.text_area(key="system_prompt").value == "Talk like a sommelier."

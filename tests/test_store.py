@@ -275,15 +275,16 @@ def test_a_failing_migration_changes_nothing(store_url: str, monkeypatch: pytest
     def half_done(conn: object) -> None:
         conn.execute(text("CREATE TABLE scratch (x INTEGER)"))  # type: ignore[attr-defined]
         conn.execute(text("ALTER TABLE conversations ADD COLUMN pinned INTEGER"))  # type: ignore[attr-defined]
-        raise RuntimeError("migration 2 is broken")
+        raise RuntimeError("the next migration is broken")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, Migration(2, "broken", half_done)))
+    latest = MIGRATIONS[-1].number
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, Migration(latest + 1, "broken", half_done)))
     with pytest.raises(RuntimeError, match="broken"):
         Store(store_url)
     monkeypatch.undo()
 
     reopened = Store(store_url)
-    assert reopened.schema_version() == 1
+    assert reopened.schema_version() == latest
     with reopened._transaction(write=False) as conn:
         from sqlalchemy import inspect
 
@@ -508,3 +509,20 @@ def test_location_hides_a_password(store: Store) -> None:
     else:
         assert "***" in store.location or "@" not in store.location
         assert store.url.startswith("postgresql+psycopg://")
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_chats(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:1])
+    old = Store(store_url)
+    kept = make_conversation(17)
+    old.save(kept)
+    old.close()
+    monkeypatch.undo()
+    new = Store(store_url)
+    assert new.schema_version() == MIGRATIONS[-1].number
+    assert new.load(kept.id).to_dict() == kept.to_dict()
+    new.set_preference("presets", {"version": 1, "presets": [{"name": "Mine", "prompt": "p"}]})
+    new.set_preference("presets", {"version": 1, "presets": []})
+    assert new.get_preference("presets") == {"version": 1, "presets": []}
+    assert new.get_preference("missing", "fallback") == "fallback"
+    new.close()

@@ -19,7 +19,6 @@ from lib.params import (
     unsupported_params,
     validate_params,
 )
-from lib.presets import Presets
 from lib.settings import Settings
 from lib.usage import SessionTotals
 from lib.views import capability_line
@@ -68,29 +67,29 @@ def model(chat: ChatSession) -> None:
         )
 
 
-def _apply_preset() -> None:
-    preset = st.session_state.presets.get(st.session_state.preset_choice)
+def _apply_preset(chat: ChatSession) -> None:
+    preset = chat.presets.get(st.session_state.preset_choice)
     if preset is not None:
         st.session_state.system_prompt = preset.prompt
 
 
-def _save_preset() -> None:
+def _save_preset(chat: ChatSession) -> None:
     name = st.session_state.get("preset_name", "")
+    presets = chat.presets
     try:
-        presets: Presets = st.session_state.presets
         prompt = st.session_state.system_prompt
         presets = presets.update(name, prompt) if name.strip() in presets else presets.add(name, prompt)
     except ChatError as exc:
         st.session_state.preset_error = str(exc)
         return
-    st.session_state.presets = presets
+    chat.set_presets(presets)
     st.session_state.preset_choice = name.strip()
     st.session_state.preset_error = None
 
 
-def _delete_preset() -> None:
+def _delete_preset(chat: ChatSession) -> None:
     try:
-        st.session_state.presets = st.session_state.presets.delete(st.session_state.preset_choice)
+        chat.set_presets(chat.presets.delete(st.session_state.preset_choice))
     except ChatError as exc:
         st.session_state.preset_error = str(exc)
         return
@@ -99,22 +98,22 @@ def _delete_preset() -> None:
 
 def system_prompt(chat: ChatSession) -> None:
     """Presets to choose from, and the prompt itself, which applies to the next request."""
-    presets: Presets = st.session_state.setdefault("presets", Presets())
+    presets = chat.presets
     # Streamlit forgets a widget's value on pages that do not draw it; seed it from the chat.
     st.session_state.setdefault("system_prompt", chat.conversation.system_prompt)
     matching = presets.find_by_prompt(st.session_state.system_prompt)
     st.session_state.preset_choice = matching.name if matching else NO_PRESET
-    st.selectbox("Preset", [NO_PRESET, *presets.names()], key="preset_choice", on_change=_apply_preset)
+    st.selectbox("Preset", [NO_PRESET, *presets.names()], key="preset_choice", on_change=_apply_preset, args=(chat,))
     chat.conversation.system_prompt = st.text_area(
         "System prompt", key="system_prompt", height=140,
         help="Sent first with every request; an edit applies to the next message.",
     )
     with st.popover("Save as preset", icon=":material/save:", width="stretch"):
         st.text_input("Preset name", key="preset_name")
-        st.button("Save", on_click=_save_preset, key="preset_save")
+        st.button("Save", on_click=_save_preset, args=(chat,), key="preset_save")
         chosen = presets.get(st.session_state.preset_choice)
         if chosen is not None and not chosen.builtin:
-            st.button(f"Delete “{chosen.name}”", on_click=_delete_preset, key="preset_delete")
+            st.button(f"Delete “{chosen.name}”", on_click=_delete_preset, args=(chat,), key="preset_delete")
     if error := st.session_state.get("preset_error"):
         st.error(error)
 
