@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib.exporting import EXPORT_FORMATS
 from lib.fake_api import Behaviour, FakeAPI
 from tests.apptest_helpers import bubbles, new_app, page_text, send
 from tests.conftest import CANARY_KEY, isolate_env
@@ -169,3 +171,8 @@ def test_the_canary_key_is_in_no_page_and_no_log(app_env: FakeAPI, caplog: pytes
     assert any(w.value.startswith("**Incomplete reply.**") for w in at.warning)
     assert CANARY_KEY not in repr({name: at.session_state[name] for name in at.session_state})
     assert CANARY_KEY not in caplog.text
+    conversation = at.session_state["chat"].conversation
+    for export in EXPORT_FORMATS:
+        assert CANARY_KEY not in export.render(conversation)
+    database = Path(os.environ["CHAT_DB_PATH"])
+    assert database.is_file() and CANARY_KEY.encode() not in database.read_bytes()
