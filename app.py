@@ -14,14 +14,14 @@ from lib.settings import Settings, load_settings
 from lib.transcript import CSS as TRANSCRIPT_CSS
 from lib.transcript import settled_blocks
 from ui import sidebar
-from ui.messages import show_message
+from ui.messages import show_live_reply, show_message
 from ui.nav import page_links
 from ui.store import cached_store
 
 st.set_page_config(page_title="Gemma Chat", page_icon=":material/forum:")
 
 #: how many of the latest messages are chat bubbles with Edit, Delete, Copy and version buttons
-ACTION_MESSAGES = 30
+ACTION_MESSAGES = 20
 
 
 @st.cache_resource
@@ -31,10 +31,11 @@ def base_settings() -> Settings:
 
 
 try:
-    settings = base_settings()
+    settings = base_settings().with_key(st.session_state.get("typed_key", ""))
 except ChatError as exc:
     st.error(f"**{exc.title}.** {exc}")
     st.stop()
+protect_logs(settings.api_key)
 
 if "chat" not in st.session_state:
     try:
@@ -47,17 +48,21 @@ chat: ChatSession = st.session_state.chat
 if opened := st.session_state.pop("open_conversation_id", None):  # sent by the History page
     sidebar.open_conversation(chat, opened)
 
+# What was just typed into the chat input (drawn at the bottom) goes to the API before the
+# page is drawn, so that the reply is on its way while the history renders.
+if prompt := st.session_state.get("prompt"):
+    chat.conversation.add_user(prompt)
+live = chat.begin_reply(settings) if chat.conversation.awaiting_reply() else None
+chat.autosave()
+
 with st.sidebar:
     page_links()
-    settings = sidebar.api_key(settings)
-    protect_logs(settings.api_key)
+    sidebar.api_key(settings)
     sidebar.model(chat)
     sidebar.system_prompt(chat)
     sidebar.sampling_parameters(chat)
     sidebar.new_chat_button(chat)
-    gauge_box = st.container()
-    totals_box = st.container()
-    sidebar.conversations(chat)
+    gauge_box, totals_box, conversations_box = st.container(), st.container(), st.container()
 
 st.title(":material/forum: Gemma Chat")
 if settings.demo:
@@ -81,34 +86,15 @@ if settled:
 for index, message in enumerate(recent):
     show_message(message, chat, last=index == len(recent) - 1, actions=True)
 
-if prompt := st.chat_input("Message Gemma (Enter to send, Shift+Enter for a new line)"):
-    merged = chat.conversation.last is not None and chat.conversation.last.role == "user"
-    chat.conversation.add_user(prompt)
-    chat.autosave()
-    if merged:
-        st.rerun()  # the unanswered message above now holds both texts
-    with st.chat_message("user"):
-        st.markdown(prompt)
+st.chat_input("Message Gemma (Enter to send, Shift+Enter for a new line)", key="prompt")
 
-if chat.conversation.awaiting_reply():
-    with st.chat_message("assistant"):
-        # Pressing Stop reruns the script, which interrupts the loop below; the finally
-        # clause then records the partial reply as stopped and closes the stream.
-        st.button("Stop", key="stop", icon=":material/stop_circle:")
-        placeholder = st.empty()
-        live = chat.begin_reply(settings)
-        try:
-            for view in live.views():
-                if view.text:
-                    placeholder.markdown(view.text + " ▌")
-                else:
-                    placeholder.caption(view.note or "Waiting for the first token…")
-        finally:
-            chat.record(live)
+if live is not None and not show_live_reply(live, chat):
     st.rerun()
 
 with gauge_box:
     sidebar.context_gauge(chat)
 with totals_box:
     sidebar.totals(chat.totals)
+with conversations_box:
+    sidebar.conversations(chat)
 chat.autosave()

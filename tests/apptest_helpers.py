@@ -40,3 +40,11 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+
+
+def open_panel(at: AppTest, key: str) -> AppTest:
+    """Open an expander or popover drawn only while open (as a click on it would)."""
+    at.session_state[key] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at

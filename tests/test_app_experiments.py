@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.fake_api import Behaviour, FakeAPI
 from lib.settings import DEFAULT_SYSTEM_PROMPT
-from tests.apptest_helpers import bubbles, new_app, send
+from tests.apptest_helpers import bubbles, new_app, open_panel, send
 from tests.conftest import validate_request
 
 
@@ -79,19 +79,26 @@ def test_any_other_model_id_can_be_typed(app_env: FakeAPI) -> None:
 def test_a_set_temperature_is_sent_and_an_unset_one_is_not(app_env: FakeAPI) -> None:
     at = send(new_app(), "default please")
     assert "temperature" not in app_env.bodies()[0]
+    open_panel(at, "params_open")
     at.number_input(key="param-temperature").set_value(0.3).run()
     at.text_area(key="param-stop").input("END\nSTOP").run()
     send(at, "cooler please")
     body = app_env.bodies()[1]
     assert body["temperature"] == 0.3 and body["stop"] == ["END", "STOP"]
     validate_request(body)
+    at.session_state["params_open"] = False
+    send(at, "panel closed, values kept")
+    assert app_env.bodies()[2]["temperature"] == 0.3
+    assert any("temperature=0.3" in c.value for c in at.sidebar.caption)
+    open_panel(at, "params_open")
+    assert at.number_input(key="param-temperature").value == 0.3
     click(at, "Reset to API defaults")
     send(at, "default again")
-    assert "temperature" not in app_env.bodies()[2] and "stop" not in app_env.bodies()[2]
+    assert "temperature" not in app_env.bodies()[3] and "stop" not in app_env.bodies()[3]
 
 
 def test_too_many_stop_sequences_are_refused_with_a_message(app_env: FakeAPI) -> None:
-    at = new_app()
+    at = open_panel(new_app(), "params_open")
     at.text_area(key="param-stop").input("a\nb\nc\nd\ne").run()
     assert any("at most 4" in e.value for e in at.error)
     send(at, "hi")
@@ -100,6 +107,8 @@ def test_too_many_stop_sequences_are_refused_with_a_message(app_env: FakeAPI) ->
 
 def test_parameters_a_model_lacks_are_not_offered(app_env: FakeAPI) -> None:
     at = new_app()
+    assert not at.number_input, "the fields are drawn only while the panel is open"
+    open_panel(at, "params_open")
     assert any(n.label == "Frequency penalty" for n in at.number_input)
     at.selectbox(key="model_choice").select("google/gemma-3n-e4b-it").run()
     labels = [n.label for n in at.number_input]
@@ -134,6 +143,7 @@ def test_a_preset_sets_the_prompt_and_own_presets_can_be_saved(app_env: FakeAPI)
     concise = at.text_area(key="system_prompt").value
     assert concise != DEFAULT_SYSTEM_PROMPT and concise
     at.text_area(key="system_prompt").set_value("Talk like a sommelier.").run()
+    open_panel(at, "preset_open")
     at.text_input(key="preset_name").input("Sommelier").run()
     click(at, "Save")
     assert "Sommelier" in at.selectbox(key="preset_choice").options

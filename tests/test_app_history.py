@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from lib.conversation import Conversation
 from lib.fake_api import Behaviour, FakeAPI
 from lib.store import Store
-from tests.apptest_helpers import bubbles, new_app, send
+from tests.apptest_helpers import bubbles, new_app, open_panel, send
 from tests.test_markdown_html import audit
 
 
@@ -61,6 +61,7 @@ def test_deleted_turns_and_titles_persist(app_env: FakeAPI) -> None:
     at = send(new_app(), "first")
     send(at, "second")
     next(b for b in at.button if b.label == "Delete").click().run()
+    open_panel(at, "rename_open")
     at.text_input(key="rename_title").input("Renamed chat").run()
     click_label(at, "Save title")
     at = restart()
@@ -101,13 +102,14 @@ def test_long_chats_draw_older_turns_as_inert_html(app_env: FakeAPI) -> None:
     blocks = [h.proto.body for h in at.get("html") if not h.proto.body.lstrip().startswith("<style>")]
     assert any("question 0" in b for b in blocks)
     assert all(audit(b) == [] for b in blocks)
-    assert len(at.chat_message) == 30
+    assert len(at.chat_message) == 20
     assert bubbles(at)[-1][1].endswith("answer 39")
 
 
 def test_own_presets_are_kept_for_the_next_visit(app_env: FakeAPI) -> None:
     at = new_app()
     at.text_area(key="system_prompt").set_value("Talk like a sommelier.").run()
+    open_panel(at, "preset_open")
     at.text_input(key="preset_name").input("Sommelier").run()
     click_label(at, "Save")
     at = restart()

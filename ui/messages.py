@@ -6,6 +6,7 @@ import streamlit as st
 
 from lib.chat_session import ChatSession
 from lib.conversation import Message
+from lib.live_reply import LiveReply
 from lib.usage import figures, finish_note
 
 
@@ -69,20 +70,25 @@ def _reply_actions(message: Message, chat: ChatSession, last: bool) -> None:
         show_versions(message, chat, "reply")
 
 
+def show_reply_details(message: Message, chat: ChatSession, *, last: bool, actions: bool) -> None:
+    """What goes under a reply's text: how it ended, its figures, its buttons."""
+    if message.status == "stopped":
+        st.caption(":material/stop_circle: Stopped: this is the part of the reply that arrived before you pressed Stop.")
+    elif message.status == "incomplete":
+        st.warning(f"**Incomplete reply.** {message.error or ''}", icon=":material/warning:")
+        if last:
+            st.button("Retry", key=f"retry-{message.id}", type="primary", icon=":material/refresh:",
+                      on_click=chat.conversation.regenerate, args=(message.id,))
+    show_figures(message)
+    if actions:
+        _reply_actions(message, chat, last)
+
+
 def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bool) -> None:
     with st.chat_message(message.role):
         st.markdown(message.content)
         if message.role == "assistant":
-            if message.status == "stopped":
-                st.caption(":material/stop_circle: Stopped: this is the part of the reply that arrived before you pressed Stop.")
-            elif message.status == "incomplete":
-                st.warning(f"**Incomplete reply.** {message.error or ''}", icon=":material/warning:")
-                if last:
-                    st.button("Retry", key=f"retry-{message.id}", type="primary", icon=":material/refresh:",
-                              on_click=chat.conversation.regenerate, args=(message.id,))
-            show_figures(message)
-            if actions:
-                _reply_actions(message, chat, last)
+            show_reply_details(message, chat, last=last, actions=actions)
             return
         if message.error:
             st.error(f"**{message.error_title or 'The request failed'}.** {message.error}")
@@ -92,3 +98,29 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
                           on_click=chat.conversation.select, args=(earlier[-1].id,))
         elif actions:
             _user_actions(message, chat)
+
+
+def show_live_reply(live: LiveReply, chat: ChatSession) -> bool:
+    """Stream a reply into a new bubble and record it; False when the page must be drawn again.
+
+    Pressing Stop reruns the script, which interrupts the loop here at its next redraw;
+    the finally clause then records the partial reply as stopped and closes the stream.
+    """
+    with st.chat_message("assistant"):
+        stop = st.empty()
+        stop.button("Stop", key="stop", icon=":material/stop_circle:")
+        text = st.empty()
+        try:
+            for view in live.views():
+                if view.text:
+                    text.markdown(view.text + " ▌")
+                else:
+                    text.caption(view.note or "Waiting for the first token…")
+        finally:
+            reply = chat.record(live)
+        if reply is None:
+            return False  # the error and its Retry belong under the question, drawn above
+        stop.empty()
+        text.markdown(reply.content)
+        show_reply_details(reply, chat, last=True, actions=True)
+    return True

@@ -28,21 +28,22 @@ NO_PRESET = "(your own prompt)"
 API_DEFAULT = "API default"
 
 
-def api_key(settings: Settings) -> Settings:
-    """A password field whose key wins over the configured one, for this browser session only."""
-    typed = st.text_input(
+def api_key(settings: Settings) -> None:
+    """A password field whose key wins over the configured one, for this browser session only.
+
+    The page reads the field's value (``typed_key``) before drawing it, to send the request early.
+    """
+    st.text_input(
         "API key",
         type="password",
         key="typed_key",
-        placeholder="set from the environment" if settings.api_key else "paste your AI/ML API key",
+        placeholder="set from the environment" if settings.key_source == "environment" else "paste your AI/ML API key",
         help="Kept for this browser session only; never saved or shown.",
     )
-    settings = settings.with_key(typed)
     if settings.demo:
         st.caption(":material/power_off: No key: answering with the offline demo model.")
     else:
         st.caption(f":material/key: Key from the {settings.key_source} · server `{settings.base_url}`")
-    return settings
 
 
 def model(chat: ChatSession) -> None:
@@ -108,18 +109,32 @@ def system_prompt(chat: ChatSession) -> None:
         "System prompt", key="system_prompt", height=140,
         help="Sent first with every request; an edit applies to the next message.",
     )
-    with st.popover("Save as preset", icon=":material/save:", width="stretch"):
-        st.text_input("Preset name", key="preset_name")
-        st.button("Save", on_click=_save_preset, args=(chat,), key="preset_save")
-        chosen = presets.get(st.session_state.preset_choice)
-        if chosen is not None and not chosen.builtin:
-            st.button(f"Delete “{chosen.name}”", on_click=_delete_preset, args=(chat,), key="preset_delete")
+    preset_panel = st.popover("Save as preset", icon=":material/save:", width="stretch", on_change="rerun", key="preset_open")
+    with preset_panel:
+        if preset_panel.open:
+            st.text_input("Preset name", key="preset_name")
+            st.button("Save", on_click=_save_preset, args=(chat,), key="preset_save")
+            chosen = presets.get(st.session_state.preset_choice)
+            if chosen is not None and not chosen.builtin:
+                st.button(f"Delete “{chosen.name}”", on_click=_delete_preset, args=(chat,), key="preset_delete")
     if error := st.session_state.get("preset_error"):
         st.error(error)
 
 
-def _param_widget(spec: ParamSpec) -> Any:
+def _widget_value(spec: ParamSpec, sent: Any) -> Any:
+    """What a parameter's field shows for the value the conversation sends."""
+    if spec.kind == "stop":
+        return "\n".join(sent or [])
+    if spec.kind == "choice":
+        return sent.get("type") if isinstance(sent, dict) else (sent or API_DEFAULT)
+    return sent
+
+
+def _param_widget(spec: ParamSpec, sent: Any) -> Any:
     key = f"param-{spec.name}"
+    # The conversation's params are the truth; a field is only an editor of them, seeded
+    # from them whenever it is drawn anew.
+    st.session_state.setdefault(key, _widget_value(spec, sent))
     help_text = f"{spec.help} Allowed: {describe_range(spec)}. Empty: the API's default."
     if spec.kind == "stop":
         return st.text_area(spec.label, key=key, height=80, placeholder="one per line, up to 4", help=help_text)
@@ -133,7 +148,6 @@ def _param_widget(spec: ParamSpec) -> Any:
         min_value=None if spec.min is None else cast(spec.min),
         max_value=None if spec.max is None else cast(spec.max),
         step=cast(spec.step or 1),
-        value=None,
         key=key,
         placeholder=API_DEFAULT,
         format=None if integer else "%.3f",
@@ -141,29 +155,36 @@ def _param_widget(spec: ParamSpec) -> Any:
     )
 
 
-def _reset_params() -> None:
+def _reset_params(chat: ChatSession) -> None:
+    chat.conversation.params = {}
     for name in list(st.session_state):
         if isinstance(name, str) and name.startswith("param-"):
             del st.session_state[name]
 
 
 def sampling_parameters(chat: ChatSession) -> None:
-    """One field per parameter the model's spec has; empty means it is not sent."""
-    specs = params_for(chat.conversation.model)
-    with st.expander("Sampling parameters", icon=":material/tune:"):
-        values: dict[str, Any] = {}
-        try:
-            for spec in specs:
-                value = _param_widget(spec)
-                values[spec.name] = parse_stop_sequences(value or "") if spec.kind == "stop" else value
-            chat.conversation.params = validate_params(chat.conversation.model, values)
-        except ChatError as exc:
-            st.error(f"{exc} The last valid parameters stay in force.")
-        st.button("Reset to API defaults", on_click=_reset_params, icon=":material/restart_alt:")
-        if dropped := unsupported_params(chat.conversation.model, chat.conversation.params):
-            st.caption(f"Not sent to this model: {', '.join(dropped)}")
-        if chat.conversation.params:
-            st.caption("Sent: " + ", ".join(f"`{k}={v}`" for k, v in chat.conversation.params.items()))
+    """One field per parameter the model's spec has; empty means it is not sent.
+
+    The fields are drawn only while the panel is open: each one adds to the time of every
+    rerun, and reruns happen on every click.
+    """
+    conversation = chat.conversation
+    panel = st.expander("Sampling parameters", icon=":material/tune:", key="params_open", on_change="rerun")
+    with panel:
+        if panel.open:
+            values: dict[str, Any] = {}
+            try:
+                for spec in params_for(conversation.model):
+                    value = _param_widget(spec, conversation.params.get(spec.name))
+                    values[spec.name] = parse_stop_sequences(value or "") if spec.kind == "stop" else value
+                conversation.params = validate_params(conversation.model, values)
+            except ChatError as exc:
+                st.error(f"{exc} The last valid parameters stay in force.")
+            st.button("Reset to API defaults", on_click=_reset_params, args=(chat,), icon=":material/restart_alt:")
+    if dropped := unsupported_params(conversation.model, conversation.params):
+        st.caption(f"Not sent to this model: {', '.join(dropped)}")
+    if conversation.params:
+        st.caption("Sent: " + ", ".join(f"`{k}={v}`" for k, v in conversation.params.items()))
 
 
 def context_gauge(chat: ChatSession) -> None:
@@ -196,12 +217,7 @@ def sync_widgets(chat: ChatSession) -> None:
     state.model_custom = "" if conversation.model in ids else conversation.model
     state.instruction_role = conversation.instruction_role
     for spec in PARAMS:
-        value = conversation.params.get(spec.name)
-        if spec.kind == "stop":
-            value = "\n".join(value or [])
-        elif spec.kind == "choice":
-            value = value.get("type") if isinstance(value, dict) else (value or API_DEFAULT)
-        state[f"param-{spec.name}"] = value
+        state[f"param-{spec.name}"] = _widget_value(spec, conversation.params.get(spec.name))
 
 
 def open_conversation(chat: ChatSession, conversation_id: str) -> None:
@@ -247,9 +263,11 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
         st.error(str(exc))
         return
     if not chat.conversation.is_empty():
-        with st.popover("Rename this chat", icon=":material/edit:", width="stretch"):
-            st.text_input("Title", value=chat.conversation.title, key="rename_title")
-            st.button("Save title", on_click=_rename, args=(chat,))
+        rename = st.popover("Rename this chat", icon=":material/edit:", width="stretch", on_change="rerun", key="rename_open")
+        with rename:
+            if rename.open:
+                st.text_input("Title", value=chat.conversation.title, key="rename_title")
+                st.button("Save title", on_click=_rename, args=(chat,))
     for summary in summaries:
         current = summary.id == chat.conversation.id
         st.button(
