@@ -50,9 +50,10 @@ if opened := st.session_state.pop("open_conversation_id", None):  # sent by the 
 
 # What was just typed into the chat input (drawn at the bottom) goes to the API before the
 # page is drawn, so that the reply is on its way while the history renders.
+chat.settle()  # a reply cut off by this run (Stop, or any click) is recorded first
 if prompt := st.session_state.get("prompt"):
     chat.conversation.add_user(prompt)
-live = chat.begin_reply(settings) if chat.conversation.awaiting_reply() else None
+live = chat.begin_reply(settings)
 chat.autosave()
 
 with st.sidebar:

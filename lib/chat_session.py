@@ -6,6 +6,7 @@ decision about what a reply's outcome means for the conversation is made here.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,14 @@ class ChatSession:
     _saved_head: tuple | None = None
     #: built-in and the user's own system-prompt presets
     presets: Presets = field(default_factory=Presets)
+    #: the reply being streamed, until it is recorded
+    _live: LiveReply | None = None
+    #: the reply recorded last and what that gave, so that recording it again gives the same
+    _recorded: tuple[LiveReply, Message | None] | None = None
+    # Two script runs of one browser session can overlap (Streamlit's fastReruns starts the
+    # next run before the interrupted one has unwound): one reply is recorded once, by whichever
+    # gets here first, and a new one starts only after that.
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
     def start(cls, settings: Settings, store: Store | None = None) -> ChatSession:
@@ -129,11 +138,20 @@ class ChatSession:
         messages = api_messages(chat.system_prompt, chat.history(), chat.model, chat.instruction_role)
         return build_body(chat.model, messages, chat.params)
 
-    def begin_reply(self, settings: Settings) -> LiveReply:
-        """Start streaming the answer to the user message at the leaf."""
-        if not self.conversation.awaiting_reply():
-            raise ValueError("there is no user message waiting for a reply")
-        return start_reply(self.client(settings), self.request_body())
+    def settle(self) -> None:
+        """Stop and record a reply still streaming from an earlier, interrupted run."""
+        with self._lock:
+            if self._live is not None:
+                self.record(self._live)
+
+    def begin_reply(self, settings: Settings) -> LiveReply | None:
+        """Start streaming the answer to the user message at the leaf; None when none is due."""
+        with self._lock:
+            self.settle()
+            if not self.conversation.awaiting_reply():
+                return None
+            self._live = start_reply(self.client(settings), self.request_body())
+            return self._live
 
     def finish_reply(self, live: LiveReply) -> Message | None:
         """Record how ``live`` ended; stops it first if it is still running (Stop, or a rerun).
@@ -166,11 +184,19 @@ class ChatSession:
         return reply
 
     def record(self, live: LiveReply) -> Message | None:
-        """:meth:`finish_reply`, then save at once: the reply must outlive a crash of the server."""
-        try:
-            return self.finish_reply(live)
-        finally:
-            self.autosave()
+        """:meth:`finish_reply` once, then save at once: the reply must outlive a crash of the server."""
+        with self._lock:
+            if self._recorded is not None and self._recorded[0] is live:
+                return self._recorded[1]
+            reply = None
+            try:
+                reply = self.finish_reply(live)
+            finally:
+                self._recorded = (live, reply)
+                if self._live is live:
+                    self._live = None
+                self.autosave()
+            return reply
 
     def retry(self) -> None:
         self.conversation.retry()

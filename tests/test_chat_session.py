@@ -114,3 +114,30 @@ def test_recording_a_reply_still_streaming_keeps_it_as_stopped(settings: Setting
     reply = chat.conversation.last
     assert reply is not None and reply.role == "assistant" and reply.status == "stopped"
     assert reply.content and "six" not in reply.content
+
+
+def test_a_reply_is_recorded_once_whichever_run_gets_there_first(settings: Settings, fake_api: FakeAPI) -> None:
+    """Streamlit's fastReruns can start the next run before the interrupted one unwinds."""
+    chat = ChatSession.start(settings)
+    fake_api.plan(Behaviour(reply="one two three four five six seven eight", token_rate=10))
+    chat.conversation.add_user("count")
+    live = chat.begin_reply(settings)
+    assert live is not None
+    for view in live.views():
+        if view.text:
+            break
+    # The next run: it settles the reply still streaming, and asks for nothing new.
+    chat.settle()
+    assert chat.begin_reply(settings) is None
+    # The interrupted run's finally clause records it too, and gets the same message.
+    first = chat.conversation.last
+    assert chat.record(live) is first
+    assert [m.role for m in chat.conversation.path()] == ["user", "assistant"]
+    assert first is not None and first.status == "stopped"
+    assert len(fake_api.requests) == 1
+
+
+def test_begin_reply_gives_none_when_nothing_waits(settings: Settings, fake_api: FakeAPI) -> None:
+    chat = ChatSession.start(settings)
+    assert chat.begin_reply(settings) is None
+    assert fake_api.requests == []
