@@ -135,11 +135,20 @@ class LiveReply:
             note = self._note
         return ReplyView(text=text, note=note, done=self._done.is_set(), waiting=not text)
 
-    def views(self, tick: float = 0.2) -> Iterator[ReplyView]:
-        """Yield a view on every change and at least every ``tick`` s, until the reply ends."""
+    def views(self, tick: float = 0.2, min_interval: float = 0.04) -> Iterator[ReplyView]:
+        """Yield a view on a change, at least every ``tick`` s, until the reply ends.
+
+        Changes closer together than ``min_interval`` are drawn together: at 200 tokens a
+        second, redrawing the growing Markdown for every token keeps the browser so busy that
+        the end of the reply shows late. The first text and the end are never held back.
+        """
+        last_yield = 0.0
         while not self._done.is_set():
             self._changed.wait(tick)
+            if last_yield and (hold := min_interval - (time.monotonic() - last_yield)) > 0:
+                self._done.wait(hold)
             self._changed.clear()
+            last_yield = time.monotonic()
             yield self.view()
         yield self.view()
 

@@ -320,3 +320,12 @@ def test_unexpected_exception_mid_stream_keeps_the_text(
     assert outcome.text == "one two"
     assert type(outcome.error) is ChatError
     assert CANARY_KEY not in str(outcome.error)
+
+
+def test_fast_streams_are_drawn_in_batches_but_the_end_at_once(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=" ".join(f"w{i}" for i in range(200)), token_rate=400))
+    live = start_reply(client, BODY)
+    views = list(live.views(min_interval=0.05))
+    assert views[-1].done and views[-1].text.split()[-1] == "w199"
+    # 200 tokens at 400/s take ~0.5 s: at most one redraw per 50 ms, not one per token.
+    assert len(views) < 40
