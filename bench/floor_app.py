@@ -1,0 +1,54 @@
+"""The floor: a minimal streaming Streamlit chat, in the style of streamlit/llm-examples.
+
+History loop, ``st.chat_input``, ``requests`` streaming the server-sent events of the same
+(fake) API, ``st.write_stream``. Nothing else: no figures, no buttons, no saving. The
+benchmarks measure the app against this. Run with ``streamlit run bench/floor_app.py`` and
+``AIMLAPI_BASE_URL`` / ``AIMLAPI_API_KEY`` in the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import requests
+import streamlit as st
+
+BASE_URL = os.environ.get("AIMLAPI_BASE_URL", "http://127.0.0.1:8765/v1").rstrip("/")
+API_KEY = os.environ.get("AIMLAPI_API_KEY", "")
+MODEL = os.environ.get("AIMLAPI_MODEL", "google/gemma-3-27b-it")
+SYSTEM_PROMPT = "You are a helpful assistant."
+
+st.title("Floor chat")
+
+if "messages" not in st.session_state:
+    st.session_state.messages = []
+    st.session_state.http = requests.Session()  # one connection, kept between turns
+
+for message in st.session_state.messages:
+    st.chat_message(message["role"]).write(message["content"])
+
+
+def stream_reply(messages: list[dict[str, str]]):
+    body = {"model": MODEL, "messages": messages, "stream": True}
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    url = f"{BASE_URL}/chat/completions"
+    with st.session_state.http.post(url, json=body, headers=headers, stream=True, timeout=60) as response:
+        response.raise_for_status()
+        for line in response.iter_lines(chunk_size=None):
+            if not line.startswith(b"data: "):
+                continue
+            data = line[len(b"data: "):]
+            if data == b"[DONE]":
+                break
+            for choice in json.loads(data).get("choices", []):
+                if text := (choice.get("delta") or {}).get("content"):
+                    yield text
+
+
+if prompt := st.chat_input("Message"):
+    st.session_state.messages.append({"role": "user", "content": prompt})
+    st.chat_message("user").write(prompt)
+    with st.chat_message("assistant"):
+        reply = st.write_stream(stream_reply([{"role": "system", "content": SYSTEM_PROMPT}, *st.session_state.messages]))
+    st.session_state.messages.append({"role": "assistant", "content": reply})
