@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 import streamlit as st
 
+from lib.client import ChatClient
 from lib.fake_api import FakeAPI
 from lib.settings import Settings, load_settings
 
@@ -65,6 +66,13 @@ def settings(fake_api: FakeAPI) -> Settings:
             "AIMLAPI_CONNECT_TIMEOUT": "2",
         }
     )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[ChatClient]:
+    chat = ChatClient(settings)
+    yield chat
+    chat.close()
 
 
 @cache

@@ -6,7 +6,6 @@ import json
 import re
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -43,27 +42,6 @@ MESSAGES = [
 BODY = build_body(MODEL, MESSAGES, {"temperature": 0.5, "max_tokens": 200})
 REPLY = "Twelve, because four times three is twelve."
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-@pytest.fixture(scope="module")
-def _shared_api() -> Iterator[FakeAPI]:
-    # One server for the module: stopping a FakeAPI takes ~0.5 s (serve_forever's poll interval).
-    with FakeAPI(api_key=CANARY_KEY) as api:
-        yield api
-
-
-@pytest.fixture
-def fake_api(_shared_api: FakeAPI) -> FakeAPI:
-    """Overrides conftest's: the same contract, a clean plan and record for each test."""
-    _shared_api.reset()
-    return _shared_api
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[ChatClient]:
-    chat = ChatClient(settings)
-    yield chat
-    chat.close()
 
 
 def read_all(chat: ChatClient, body: dict | None = None, on_retry: RetryHook | None = None) -> list[Chunk]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,20 +24,6 @@ from tests.conftest import CANARY_KEY
 MODEL = "google/gemma-3-27b-it"
 AUTH = {"Authorization": f"Bearer {CANARY_KEY}"}
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi."}]
-
-
-@pytest.fixture(scope="module")
-def _shared_api() -> Iterator[FakeAPI]:
-    # One server for the module: stopping a FakeAPI takes ~0.5 s (serve_forever's poll interval).
-    with FakeAPI(api_key=CANARY_KEY) as api:
-        yield api
-
-
-@pytest.fixture
-def fake_api(_shared_api: FakeAPI) -> FakeAPI:
-    """Overrides conftest's: the same contract, a clean plan and record for each test."""
-    _shared_api.reset()
-    return _shared_api
 
 
 def post(api: FakeAPI, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -24,27 +23,6 @@ BODY = build_body(MODEL, MESSAGES)
 REPLY = "one two three four five six"
 LONG_REPLY = " ".join(f"word{i}" for i in range(40))
 UUID = re.compile(r"^[0-9a-f-]{36}$")
-
-
-@pytest.fixture(scope="module")
-def _shared_api() -> Iterator[FakeAPI]:
-    # One server for the module: stopping a FakeAPI takes ~0.5 s (serve_forever's poll interval).
-    with FakeAPI(api_key=CANARY_KEY) as api:
-        yield api
-
-
-@pytest.fixture
-def fake_api(_shared_api: FakeAPI) -> FakeAPI:
-    """Overrides conftest's: the same contract, a clean plan and record for each test."""
-    _shared_api.reset()
-    return _shared_api
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[ChatClient]:
-    chat = ChatClient(settings)
-    yield chat
-    chat.close()
 
 
 def finish(reply: LiveReply, timeout: float = 5) -> None:
