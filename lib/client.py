@@ -159,11 +159,6 @@ class ChatClient:
                 f"Could not connect to {self.settings.base_url} within "
                 f"{self.settings.connect_timeout:g} s (AIMLAPI_CONNECT_TIMEOUT)."
             ) from None
-        except requests.exceptions.ReadTimeout:
-            raise APITimeoutError(
-                f"The API did not start answering within {self.settings.read_timeout:g} s "
-                "(AIMLAPI_READ_TIMEOUT)."
-            ) from None
         except requests.exceptions.RequestException as exc:
             if _timed_out_reading(exc):
                 raise APITimeoutError(
@@ -184,7 +179,9 @@ class ChatClient:
 
 
 def _timed_out_reading(exc: BaseException) -> bool:
-    """requests reports a read timeout as a plain ConnectionError once urllib3's retries are spent."""
+    """A read timeout, whether requests says so or (once urllib3's retries are spent) calls it a ConnectionError."""
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
     inner = exc.args[0] if exc.args else None
     return isinstance(getattr(inner, "reason", inner), ReadTimeoutError)
 

@@ -24,17 +24,10 @@ def demo_server() -> FakeAPI:
     global _server
     with _lock:
         if _server is None:
-            server = FakeAPI()
+            server = FakeAPI(record_requests=False)
             server.default = Behaviour(first_token_delay=DEMO_FIRST_TOKEN_DELAY, token_rate=DEMO_TOKEN_RATE)
-            # Its log of bodies would grow without bound in a long-lived demo process.
-            server.requests = _Discard()
             _server = server.start()
         return _server
-
-
-class _Discard(list):
-    def append(self, item: object) -> None:
-        pass
 
 
 def demo_settings(settings: Settings) -> Settings:

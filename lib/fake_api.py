@@ -105,6 +105,8 @@ class FakeAPI:
     api_key: str | None = None
     default: Behaviour = field(default_factory=Behaviour)
     requests: list[Recorded] = field(default_factory=list)
+    #: False for a long-lived server (the demo mode), whose log would grow without bound
+    record_requests: bool = True
     #: streams the client closed before the end (the Stop button)
     disconnects: int = 0
     _plan: deque[Behaviour] = field(default_factory=deque)
@@ -265,7 +267,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k: v for k, v in self.headers.items()}
         with self.api._lock:
-            self.api.requests.append(Recorded(self.path, headers, body if isinstance(body, dict) else None))
+            if self.api.record_requests:
+                self.api.requests.append(Recorded(self.path, headers, body if isinstance(body, dict) else None))
         behaviour = self.api._next()
         request_id = str(uuid.uuid4())
         if behaviour.response_delay:

@@ -100,12 +100,10 @@ class ReplyStats:
         if not data:
             return None
         data = dict(data)
-        usage = Usage(**data.pop("usage")) if data.get("usage") else None
-        data.pop("usage", None)
-        cost = Cost(**data.pop("cost")) if data.get("cost") else None
-        data.pop("cost", None)
+        usage = data.pop("usage", None)
+        cost = data.pop("cost", None)
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(usage=usage, cost=cost, **known)
+        return cls(usage=Usage(**usage) if usage else None, cost=Cost(**cost) if cost else None, **known)
 
 
 def format_tokens(value: int | None) -> str:

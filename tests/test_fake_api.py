@@ -385,3 +385,13 @@ def test_count_prompt_tokens() -> None:
 
 def test_behaviour_from_dict_ignores_unknown_fields() -> None:
     assert Behaviour.from_dict({"status": 500, "bogus": 1}) == Behaviour(status=500)
+
+
+def test_a_long_lived_fake_can_keep_no_log() -> None:
+    import requests
+
+    with FakeAPI(record_requests=False) as quiet:
+        body = {"model": "google/gemma-3-27b-it", "messages": [{"role": "user", "content": "hi"}]}
+        response = requests.post(f"{quiet.url}/chat/completions", json=body, timeout=5)
+        assert response.status_code == 200
+        assert quiet.requests == []

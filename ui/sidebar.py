@@ -14,6 +14,7 @@ from lib.params import (
     PARAMS,
     ParamSpec,
     describe_range,
+    format_stop_sequences,
     params_for,
     parse_stop_sequences,
     unsupported_params,
@@ -124,7 +125,7 @@ def system_prompt(chat: ChatSession) -> None:
 def _widget_value(spec: ParamSpec, sent: Any) -> Any:
     """What a parameter's field shows for the value the conversation sends."""
     if spec.kind == "stop":
-        return "\n".join(sent or [])
+        return format_stop_sequences(sent)
     if spec.kind == "choice":
         return sent.get("type") if isinstance(sent, dict) else (sent or API_DEFAULT)
     return sent
