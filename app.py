@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.chat_session import ChatSession
+from lib.chat.session import ChatSession
+from lib.chat.transcript import CSS as TRANSCRIPT_CSS
+from lib.chat.transcript import settled_blocks
 from lib.errors import ChatError
 from lib.secret import protect_logs
 from lib.settings import Settings, load_settings
-from lib.transcript import CSS as TRANSCRIPT_CSS
-from lib.transcript import settled_blocks
 from ui import sidebar
 from ui.messages import show_live_reply, show_message
 from ui.nav import page_links

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lib.conversation import Conversation
-from lib.usage import Cost, ReplyStats, Usage
+from lib.chat.conversation import Conversation
+from lib.chat.usage import Cost, ReplyStats, Usage
 
 ANSWER = (
     "Here is what I found about **item {n}**:\n\n"

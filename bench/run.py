@@ -42,7 +42,7 @@ import streamlit
 
 from bench import history, probe
 from lib import fake_api
-from lib.fake_api import Behaviour, FakeAPI
+from lib.api.fake_api import Behaviour, FakeAPI
 from tests.e2e import harness
 from tests.e2e.harness import StreamlitServer, clean_env
 
@@ -481,13 +481,13 @@ def server_reruns(browser: Any, app: Server, sizes: list[int], runs: int) -> dic
     continuing a saved chat, then press a button that reruns the page without changing anything
     ("Reset to API defaults") and read each run's time from the server's own timing log."""
     from lib.settings import load_settings
-    from lib.store import Store, database_url
+    from lib.store.database import Store, database_url
 
     settings = load_settings({k: v for k, v in app.server.env.items() if k.startswith(("AIMLAPI_", "CHAT_"))})
     store = Store(database_url(settings))
     results: dict[int, list[float]] = {}
     for size in sizes:
-        from lib.conversation import Conversation
+        from lib.chat.conversation import Conversation
 
         conversation = history.fill(Conversation(system_prompt="You are helpful.", model=settings.model), size)
         conversation.title = f"Bench history {size}"
@@ -770,7 +770,7 @@ def write_report(data: dict[str, Any], path: Path) -> None:
         "| Machine | |", "|---|---|",
         *(f"| {k} | {v} |" for k, v in m.items() if k != "date"),
         "",
-        "Everything ran on this machine: the fake API (`lib/fake_api.py`) in the benchmark process on",
+        "Everything ran on this machine: the fake API (`lib/api/fake_api.py`) in the benchmark process on",
         "127.0.0.1, the app and the floor (`bench/floor_app.py`) as `streamlit run` servers (through",
         "`bench/serve.py`, which only times each script run), both started in the project folder and so",
         "with the project's `.streamlit/config.toml`, and Debian's Chromium driven by Playwright.",
@@ -823,7 +823,7 @@ def write_report(data: dict[str, Any], path: Path) -> None:
             sa, sw, sf = summary(a["script"]), summary(a["apptest_run"]), summary(f["script"])
             out.append(f"| {size} | {ms(sa['median'])} | {ms(sa['p90'])} | {ms(sw['median'])} | {a['bubbles']} | "
                        f"{ms(sf['median'])} | {ms(sf['p90'])} |")
-        out += ["", "**Real server**: the conversation saved in the app's database (`lib.store`), opened from the "
+        out += ["", "**Real server**: the conversation saved in the app's database (`lib.store.database`), opened from the "
                 "sidebar's Conversations list in a browser, then \"Reset to API defaults\" pressed (a rerun that "
                 "changes nothing); each run's time read from `bench/serve.py`'s log of the server.", "",
                 "| Messages | rerun median (ms) | p90 (ms) | target (1000 messages < 150 ms) |", "|---:|---:|---:|---|"]

@@ -8,10 +8,10 @@ from datetime import datetime
 import streamlit as st
 
 from lib.errors import ChatError, ConversationNotFoundError
-from lib.exporting import EXPORT_FORMATS, filename
-from lib.importing import import_into
 from lib.settings import Settings, load_settings
-from lib.store import ConversationSummary, SearchHit, Store
+from lib.store.database import ConversationSummary, SearchHit, Store
+from lib.store.exporting import EXPORT_FORMATS, filename
+from lib.store.importing import import_into
 from ui.nav import page_links
 from ui.store import cached_store
 

@@ -14,8 +14,8 @@ import jsonschema
 import pytest
 import streamlit as st
 
-from lib.client import ChatClient
-from lib.fake_api import FakeAPI
+from lib.api.client import ChatClient
+from lib.api.fake_api import FakeAPI
 from lib.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lib.conversation import Conversation, Message
-from lib.usage import Cost, ReplyStats, Usage
+from lib.chat.conversation import Conversation, Message
+from lib.chat.usage import Cost, ReplyStats, Usage
 
 #: a fixed instant, so that conversations built in two processes are equal
 T0 = 1_760_000_000.0

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from lib.store import Store
+from lib.store.database import Store
 
 PG_ENV = "CHAT_TEST_PG_URL"
 PG_HOW = f'eval "$(scripts/ensure-postgres | tail -1)" sets {PG_ENV}'

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.fake_api import Behaviour, FakeAPI
+from lib.api.fake_api import Behaviour, FakeAPI
 from tests.apptest_helpers import bubbles, new_app, page_text, send
 from tests.conftest import CANARY_KEY, isolate_env, validate_request
 
@@ -47,7 +47,7 @@ def test_figures_show_what_the_server_reported(app_env: FakeAPI) -> None:
     at = send(new_app(), "count these")
     caption = " ".join(c.value for c in at.chat_message[1].caption)
     body = app_env.bodies()[0]
-    from lib.fake_api import count_prompt_tokens
+    from lib.api.fake_api import count_prompt_tokens
 
     prompt_tokens = count_prompt_tokens(body["messages"])
     assert f"prompt **{prompt_tokens}**" in caption

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from lib.fake_api import Behaviour, FakeAPI
+from lib.api.fake_api import Behaviour, FakeAPI
 from lib.settings import DEFAULT_SYSTEM_PROMPT
 from tests.apptest_helpers import bubbles, new_app, open_panel, send
 from tests.conftest import validate_request

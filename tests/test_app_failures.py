@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.exporting import EXPORT_FORMATS
-from lib.fake_api import Behaviour, FakeAPI
+from lib.api.fake_api import Behaviour, FakeAPI
+from lib.store.exporting import EXPORT_FORMATS
 from tests.apptest_helpers import bubbles, new_app, page_text, send
 from tests.conftest import CANARY_KEY, isolate_env
 

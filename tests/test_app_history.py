@@ -7,11 +7,11 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lib.conversation import Conversation
-from lib.fake_api import Behaviour, FakeAPI
-from lib.store import Store
+from lib.api.fake_api import Behaviour, FakeAPI
+from lib.chat.conversation import Conversation
+from lib.store.database import Store
 from tests.apptest_helpers import bubbles, new_app, open_panel, send
-from tests.test_markdown_html import audit
+from tests.chat.test_markdown_html import audit
 
 
 def restart() -> AppTest:

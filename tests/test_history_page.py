@@ -9,11 +9,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lib.conversation import Conversation
-from lib.exporting import to_json
+from lib.chat.conversation import Conversation
+from lib.chat.usage import Cost, ReplyStats, Usage
 from lib.settings import load_settings
-from lib.store import Store, open_store
-from lib.usage import Cost, ReplyStats, Usage
+from lib.store.database import Store, open_store
+from lib.store.exporting import to_json
 from tests.conftest import isolate_env
 from tests.samples import make_conversation
 

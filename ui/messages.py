@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.chat_session import ChatSession
-from lib.conversation import Message
-from lib.live_reply import LiveReply
-from lib.usage import figures, finish_note
+from lib.chat.conversation import Message
+from lib.chat.live_reply import LiveReply
+from lib.chat.session import ChatSession
+from lib.chat.usage import figures, finish_note
 
 
 def show_figures(message: Message) -> None:

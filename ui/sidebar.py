@@ -6,11 +6,9 @@ from typing import Any
 
 import streamlit as st
 
-from lib.chat_session import ChatSession
-from lib.context_gauge import gauge
-from lib.errors import ChatError
-from lib.models import GEMMA_MODELS, model_info
-from lib.params import (
+from lib.api.model_summary import capability_line
+from lib.api.models import GEMMA_MODELS, model_info
+from lib.api.params import (
     PARAMS,
     ParamSpec,
     describe_range,
@@ -20,9 +18,11 @@ from lib.params import (
     unsupported_params,
     validate_params,
 )
+from lib.chat.context_gauge import gauge
+from lib.chat.session import ChatSession
+from lib.chat.usage import SessionTotals
+from lib.errors import ChatError
 from lib.settings import Settings
-from lib.usage import SessionTotals
-from lib.views import capability_line
 
 OTHER_MODEL = "Other model id…"
 NO_PRESET = "(your own prompt)"

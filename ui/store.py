@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.settings import Settings
-from lib.store import Store, database_url
+from lib.store.database import Store, database_url
 
 
 @st.cache_resource(show_spinner=False)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from lib.fake_api import FakeAPI
+from lib.api.fake_api import FakeAPI
 from tests.conftest import CANARY_KEY
 from tests.e2e.harness import CHROMIUM, ROOT, StreamlitServer, clean_env, launch_chromium
 

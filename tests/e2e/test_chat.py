@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from lib.fake_api import Behaviour, FakeAPI, count_prompt_tokens
+from lib.api.fake_api import Behaviour, FakeAPI, count_prompt_tokens
 from tests.e2e.harness import MESSAGE, StreamlitServer, messages, open_chat, reply_words, send, wait_for, wait_for_reply
 
 pytestmark = pytest.mark.browser

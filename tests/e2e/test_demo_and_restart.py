@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from lib.fake_api import Behaviour, FakeAPI
+from lib.api.fake_api import Behaviour, FakeAPI
 from tests.e2e.harness import MESSAGE, StreamlitServer, messages, open_chat, send, wait_for_reply
 
 pytestmark = pytest.mark.browser

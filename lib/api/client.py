@@ -1,0 +1,399 @@
+"""The one API client: POST ``{base}/chat/completions`` and stream the reply.
+
+Retries of 429 and 5xx answers are urllib3's :class:`~urllib3.util.Retry` (honouring
+``Retry-After``, with exponential backoff); they happen before any text has arrived,
+because a status line comes before the body. A hook tells the page about each wait.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, ReadTimeoutError
+from urllib3.util import Retry
+
+from lib.api.sse import iter_sse_data
+from lib.chat.usage import Cost, Usage, reported_cost
+from lib.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ChatError,
+    MalformedResponseError,
+    ModelNotFoundError,
+    OutOfCreditsError,
+    RateLimitError,
+    ServerError,
+    StreamInterruptedError,
+)
+from lib.secret import Secret, redact
+from lib.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: called with (seconds to wait, HTTP status) before each automatic retry
+RetryHook = Callable[[float, int], None]
+
+
+@dataclass
+class Chunk:
+    """What one server-sent event (or a whole non-streamed response) carried."""
+
+    text: str = ""
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    cost: Cost | None = None
+    model: str | None = None
+    provider: str | None = None
+    id: str | None = None
+
+
+class NotifyingRetry(Retry):
+    """urllib3's Retry, telling a hook how long it is about to wait and why."""
+
+    def __init__(self, *args: Any, on_wait: RetryHook | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_wait = on_wait
+
+    def new(self, **kw: Any) -> NotifyingRetry:
+        retry = super().new(**kw)
+        retry.on_wait = self.on_wait
+        return retry
+
+    def get_backoff_time(self) -> float:
+        # urllib3 retries the first failure at once; after a 429 that only earns another 429.
+        # Waits here are factor x 1, 2, 4 … from the first retry on.
+        failures = len(self.history)
+        if failures == 0:
+            return 0.0
+        return float(min(self.backoff_max, self.backoff_factor * 2 ** (failures - 1)))
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        # Servers send fractional seconds or garbage too; neither should end the request.
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            pass
+        try:
+            return super().parse_retry_after(retry_after)
+        except InvalidHeader:
+            return self.get_backoff_time()
+
+    def sleep(self, response: Any = None) -> None:
+        if self.on_wait is not None and response is not None:
+            wait = None
+            if self.respect_retry_after_header:
+                wait = self.get_retry_after(response)
+            if wait is None:
+                wait = self.get_backoff_time()
+            self.on_wait(float(wait), int(response.status))
+        super().sleep(response)
+
+
+class ChatClient:
+    """One per browser session: keeps its HTTP connection alive between turns."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._on_retry: RetryHook | None = None
+        retry = NotifyingRetry(
+            total=settings.max_retries,
+            connect=settings.max_retries,
+            # A read error after the request went out may have started a paid generation.
+            read=0,
+            status=settings.max_retries,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=None,
+            backoff_factor=settings.retry_backoff,
+            backoff_max=30,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            on_wait=self._notify,
+        )
+        self.session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def __repr__(self) -> str:
+        return f"ChatClient(base_url={self.settings.base_url!r})"
+
+    @property
+    def url(self) -> str:
+        return f"{self.settings.base_url}/chat/completions"
+
+    def _notify(self, seconds: float, status: int) -> None:
+        if self._on_retry is not None:
+            self._on_retry(seconds, status)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def stream(self, body: dict[str, Any], on_retry: RetryHook | None = None) -> ChatStream:
+        """Send ``body`` and return the open stream; raises a :class:`ChatError` on failure."""
+        key = self.settings.api_key
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if key:
+            headers["Authorization"] = f"Bearer {key.reveal()}"
+        self._on_retry = on_retry
+        try:
+            response = self.session.post(
+                self.url,
+                json=body,
+                headers=headers,
+                stream=True,
+                timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise APITimeoutError(
+                f"Could not connect to {self.settings.base_url} within "
+                f"{self.settings.connect_timeout:g} s (AIMLAPI_CONNECT_TIMEOUT)."
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            if _timed_out_reading(exc):
+                raise APITimeoutError(
+                    f"The API did not start answering within {self.settings.read_timeout:g} s "
+                    "(AIMLAPI_READ_TIMEOUT)."
+                ) from None
+            raise APIConnectionError(
+                f"Could not reach {self.settings.base_url}: {_reason(exc, key)}."
+            ) from None
+        finally:
+            self._on_retry = None
+        if response.status_code >= 400:
+            try:
+                raise error_from_response(response)
+            finally:
+                response.close()
+        return ChatStream(response, self.settings.read_timeout)
+
+
+def _timed_out_reading(exc: BaseException) -> bool:
+    """A read timeout, whether requests says so or (once urllib3's retries are spent) calls it a ConnectionError."""
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    inner = exc.args[0] if exc.args else None
+    return isinstance(getattr(inner, "reason", inner), ReadTimeoutError)
+
+
+def _reason(exc: BaseException, key: Secret) -> str:
+    """A one-line cause for a connection failure, without urllib3's object reprs or the key."""
+    text = str(exc)
+    for marker in ("Caused by ", "caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = text.strip("()'\" ")
+    if "Connection refused" in text or "Errno 111" in text:
+        text = "connection refused"
+    elif "Name or service not known" in text or "nodename nor servname" in text or "Failed to resolve" in text:
+        text = "the host name could not be resolved"
+    return redact(text[:300], key)
+
+
+def _first_str(*values: Any) -> str | None:
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def parse_error_body(text: str) -> tuple[str | None, str | None]:
+    """The message and request id from either of the API's error shapes (or OpenAI's)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, TypeError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    error = data.get("error")
+    nested_message = None
+    if isinstance(error, dict):
+        nested_message = error.get("message")
+    elif isinstance(error, str):
+        nested_message = error
+    message = data.get("message")
+    if isinstance(message, list):
+        message = "; ".join(str(m) for m in message)
+    text_message = _first_str(message, nested_message, data.get("detail"), data.get("title"))
+    request_id = _first_str(data.get("requestId"), data.get("request_id"))
+    return text_message, request_id
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: OutOfCreditsError,
+    404: ModelNotFoundError,
+    429: RateLimitError,
+}
+
+
+def error_from_response(response: requests.Response) -> ChatError:
+    """Map an HTTP error answer to the error class a user can act on."""
+    status = response.status_code
+    try:
+        body = response.text
+    except requests.exceptions.RequestException:
+        body = ""
+    api_message, request_id = parse_error_body(body)
+    request_id = request_id or response.headers.get("x-request-id") or response.headers.get("request-id")
+    cls = _STATUS_CLASSES.get(status) or (ServerError if status >= 500 else APIStatusError)
+    if api_message is None and body.strip():
+        snippet = " ".join(body.split())[:200]
+        api_message = f"the server answered with a body that is not JSON: {snippet!r}"
+    base = {
+        400: "The API rejected the request",
+        401: "The API key was rejected (401). Check AIMLAPI_API_KEY in the environment, .env or "
+        ".streamlit/secrets.toml, or paste a key in the sidebar",
+        403: "The API refused the request (403): on the AI/ML API this means the account is out of "
+        "credits. Top up at aimlapi.com, or use another key",
+        404: "The API does not know this model or path (404). Check the model id and AIMLAPI_BASE_URL",
+        429: "Rate limited (429): too many requests. Retried automatically; wait a moment and press Retry",
+    }.get(status)
+    if base is None:
+        base = (
+            f"The API had a server error ({status}); retried automatically, it still fails"
+            if status >= 500
+            else f"The API answered with HTTP {status}"
+        )
+    message = f"{base}: {api_message}" if api_message else f"{base}."
+    if not message.endswith("."):
+        message += "."
+    return cls(message, status=status, request_id=request_id)
+
+
+class ChatStream:
+    """An open reply. Iterate for :class:`Chunk`s; :meth:`close` ends it at once."""
+
+    def __init__(self, response: requests.Response, read_timeout: float) -> None:
+        self.response = response
+        self._read_timeout = read_timeout
+        self.request_id = response.headers.get("x-request-id")
+        self.closed = False
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connection, which tells the server to stop generating."""
+        if self.closed:
+            return
+        self.closed = True
+        # The worker thread may sit in recv() on this socket; response.close() alone would
+        # wait for the server's next byte. shutdown() wakes the reader at once.
+        connection = getattr(self.response.raw, "_connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        # Unread, the connection cannot go back to the pool: urllib3 drops the socket.
+        self.response.close()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        content_type = self.response.headers.get("Content-Type", "")
+        if "application/json" in content_type:
+            # The server ignored stream: true; a whole completion is still a reply.
+            yield self._whole_response()
+            return
+        ended = False
+        saw_any = False
+        try:
+            for data in iter_sse_data(self.response.iter_lines(chunk_size=None)):
+                if data.strip() == "[DONE]":
+                    ended = True
+                    break
+                chunk = parse_chunk(data)
+                saw_any = True
+                if chunk.finish_reason or chunk.usage:
+                    # The docs' ending: usage arrives with choices: [] and the body closes.
+                    ended = True
+                yield chunk
+        except requests.exceptions.ConnectionError as exc:
+            if self.closed:
+                return
+            if "Read timed out" in str(exc):
+                raise APITimeoutError(
+                    f"The stream stalled for more than {self._read_timeout:g} s (AIMLAPI_READ_TIMEOUT)."
+                ) from None
+            raise StreamInterruptedError("The connection dropped while the reply was streaming.") from None
+        except requests.exceptions.RequestException:
+            if self.closed:
+                return
+            raise StreamInterruptedError("The connection dropped while the reply was streaming.") from None
+        except Exception:
+            # Reading a response closed under us fails in assorted ways; after Stop that is the end.
+            if self.closed:
+                return
+            raise
+        if not ended and not self.closed:
+            if saw_any:
+                raise StreamInterruptedError("The stream ended before the reply was finished.")
+            raise MalformedResponseError("The API answered with an empty stream: no reply at all.")
+
+    def _whole_response(self) -> Chunk:
+        try:
+            data = self.response.json()
+        except ValueError:
+            raise MalformedResponseError("The API answered with JSON that could not be read.") from None
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not choices:
+            raise MalformedResponseError("The API's response held no choices: no reply was generated.")
+        first = choices[0] if isinstance(choices[0], dict) else {}
+        message = first.get("message") or {}
+        return Chunk(
+            text=message.get("content") or "",
+            finish_reason=first.get("finish_reason") or "stop",
+            usage=Usage.from_api(data.get("usage")),
+            cost=reported_cost(data.get("usage"), data.get("meta")),
+            model=data.get("model"),
+            provider=data.get("provider"),
+            id=data.get("id"),
+        )
+
+
+def parse_chunk(data: str) -> Chunk:
+    """Read one ``data:`` payload of a chat completion stream."""
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        raise MalformedResponseError(
+            f"The API sent a stream line that is not JSON: {data[:80]!r}."
+        ) from None
+    if not isinstance(payload, dict):
+        raise MalformedResponseError("The API sent a stream event that is not a JSON object.")
+    if payload.get("error"):
+        message, request_id = parse_error_body(data)
+        raise StreamInterruptedError(
+            f"The API reported an error mid-stream: {message or 'no details given'}.",
+            request_id=request_id,
+        )
+    chunk = Chunk(
+        usage=Usage.from_api(payload.get("usage")),
+        cost=reported_cost(payload.get("usage"), payload.get("meta")),
+        model=payload.get("model"),
+        provider=payload.get("provider"),
+        id=payload.get("id"),
+    )
+    choices = payload.get("choices")
+    if isinstance(choices, list) and choices:
+        first = choices[0] if isinstance(choices[0], dict) else {}
+        delta = first.get("delta") or first.get("message") or {}
+        content = delta.get("content") if isinstance(delta, dict) else None
+        chunk.text = content if isinstance(content, str) else ""
+        chunk.finish_reason = first.get("finish_reason") or None
+    return chunk

@@ -1,0 +1,407 @@
+"""A fake AI/ML API on 127.0.0.1 that speaks its wire format over real HTTP.
+
+The tests, the benchmarks and the demo mode all use it. It streams server-sent events
+shaped like the API's (``provider``, a ``:free`` model id, a last chunk with
+``choices: []`` carrying ``usage`` and ``meta.usage.usd_spent``) and can be told to
+misbehave, request by request: error statuses in both of the API's error shapes,
+``Retry-After``, delays, a slow token rate, a connection dropped after N chunks, a
+malformed chunk, or the other stream endings seen in the wild.
+
+Run it alone with ``python -m lib.api.fake_api --port 8765``; ``POST /_fake/plan`` with a
+JSON list of behaviours sets what the next requests get.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass, field, fields
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+from lib.api.demo_model import demo_reply
+from lib.api.models import model_info
+
+_TOKEN = re.compile(r"\s*\S+|\s+")
+
+#: USD per million tokens the fake bills at, so that demo figures look like real ones
+DEMO_PRICE_IN = 0.04
+DEMO_PRICE_OUT = 0.08
+
+
+def split_tokens(text: str) -> list[str]:
+    """Cut text into word-sized pieces, each standing for one token."""
+    return _TOKEN.findall(text) or ([text] if text else [])
+
+
+def count_prompt_tokens(messages: list[dict[str, Any]]) -> int:
+    total = 0
+    for message in messages:
+        content = message.get("content")
+        text = content if isinstance(content, str) else json.dumps(content)
+        total += 4 + len(split_tokens(text or ""))
+    return total
+
+
+@dataclass
+class Behaviour:
+    """What the fake does with one request."""
+
+    status: int = 200
+    #: "api" {message, path, requestId, statusCode, timestamp}; "problem" application/problem+json;
+    #: "openai" {error: {...}}; "text" a non-JSON body
+    error_shape: Literal["api", "problem", "openai", "text"] = "api"
+    error_message: str | None = None
+    retry_after: float | None = None
+    #: seconds before the status line (a slow server)
+    response_delay: float = 0.0
+    #: seconds between the headers and the first text chunk
+    first_token_delay: float = 0.0
+    #: tokens per second after the first; None streams as fast as it can
+    token_rate: float | None = None
+    #: the reply text; None lets the demo model answer
+    reply: str | None = None
+    #: tokens in each chunk
+    tokens_per_chunk: int = 1
+    #: cut the connection without ending the stream after this many text chunks
+    drop_after: int | None = None
+    #: send a line that is not JSON after this many text chunks
+    malformed_after: int | None = None
+    #: "docs": last chunk choices [] with usage, no [DONE]; "done": the same plus data: [DONE];
+    #: "usage_in_choice": usage on the chunk with finish_reason, then [DONE]; "bare": no usage at all
+    ending: Literal["docs", "done", "usage_in_choice", "bare"] = "docs"
+    #: where the cost goes: "usage" (usage.cost), "meta" (meta.usage.usd_spent only), "none"
+    cost_in: Literal["usage", "meta", "none"] = "usage"
+    finish_reason: str = "stop"
+    #: "sse" normally; "json" ignores stream: true; "no_choices" answers JSON with choices []
+    body: Literal["sse", "json", "no_choices"] = "sse"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Behaviour:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+
+
+@dataclass
+class FakeAPI:
+    """Start with :meth:`start` (or ``with FakeAPI() as api``); point the client at :attr:`url`."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: when set, requests without ``Authorization: Bearer <api_key>`` get a 401
+    api_key: str | None = None
+    default: Behaviour = field(default_factory=Behaviour)
+    requests: list[Recorded] = field(default_factory=list)
+    #: False for a long-lived server (the demo mode), whose log would grow without bound
+    record_requests: bool = True
+    #: streams the client closed before the end (the Stop button)
+    disconnects: int = 0
+    _plan: deque[Behaviour] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    # -- control ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def plan(self, *behaviours: Behaviour) -> None:
+        """Queue behaviours for the next requests, one each; later ones get :attr:`default`."""
+        with self._lock:
+            self._plan.extend(behaviours)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._plan.clear()
+            self.requests.clear()
+            self.default = Behaviour()
+            self.disconnects = 0
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [r.body for r in self.requests if r.body is not None]
+
+    def _next(self) -> Behaviour:
+        with self._lock:
+            return self._plan.popleft() if self._plan else self.default
+
+    def start(self) -> FakeAPI:
+        handler = type("Handler", (_Handler,), {"api": self})
+        self._server = _QuietServer((self.host, self.port), handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        # A short poll interval makes stop() quick: the tests start and stop many servers.
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-api", daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeAPI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up (Stop, a dropped test) is normal here, not worth a traceback.
+        pass
+
+
+def _error_body(behaviour: Behaviour, path: str, request_id: str) -> tuple[bytes, str]:
+    status = behaviour.status
+    message = behaviour.error_message or {
+        400: "Invalid payload provided",
+        401: "Invalid API key provided",
+        403: "You have run out of credits",
+        404: "Model not found",
+        429: "Too many requests, please slow down",
+    }.get(status, "Internal server error")
+    if behaviour.error_shape == "problem":
+        body = {
+            "title": "Request failed",
+            "status": status,
+            "message": message,
+            "requestId": request_id,
+            "error": {"name": "ApiError", "message": message},
+        }
+        return json.dumps(body).encode(), "application/problem+json"
+    if behaviour.error_shape == "openai":
+        body = {"error": {"message": message, "type": "invalid_request_error", "code": status}}
+        return json.dumps(body).encode(), "application/json"
+    if behaviour.error_shape == "text":
+        return f"<html><body><h1>{status}</h1>{message}</body></html>".encode(), "text/html"
+    body = {
+        "message": message,
+        "path": path,
+        "requestId": request_id,
+        "statusCode": status,
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+    }
+    return json.dumps(body).encode(), "application/json"
+
+
+def _validate(body: Any) -> str | None:
+    """What the real API (or Gemma's template) would reject, as its message; None when fine."""
+    if not isinstance(body, dict):
+        return "Body must be a JSON object"
+    messages = body.get("messages")
+    if not isinstance(body.get("model"), str) or not isinstance(messages, list) or not messages:
+        return "model and messages are required"
+    info = model_info(body["model"])
+    allowed = {"user", "assistant", *info.instruction_roles}
+    previous = None
+    for index, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in allowed:
+            return f'messages.{index}.role: Invalid enum value. Expected {" | ".join(sorted(allowed))}, received "{role}"'
+        if role in ("user", "assistant") and role == previous:
+            return "Conversation roles must alternate user/assistant/user/assistant/..."
+        if role in ("user", "assistant"):
+            previous = role
+    return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: FakeAPI
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass  # quiet: the tests read what they need from FakeAPI.requests
+
+    def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.rstrip("/") in ("/v1/models", "/models"):
+            from lib.api.models import GEMMA_MODELS
+
+            data = {"object": "list", "data": [{"id": m.id, "object": "model"} for m in GEMMA_MODELS]}
+            self._send(200, json.dumps(data).encode(), "application/json")
+        else:
+            self._send(404, b'{"message":"Not found"}', "application/json")
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = None
+        if self.path == "/_fake/plan":
+            self.api.plan(*(Behaviour.from_dict(b) for b in (body or [])))
+            self._send(200, b"{}", "application/json")
+            return
+        if self.path == "/_fake/reset":
+            self.api.reset()
+            self._send(200, b"{}", "application/json")
+            return
+        if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            self._send(404, b'{"message":"Cannot POST ' + self.path.encode() + b'"}', "application/json")
+            return
+        headers = {k: v for k, v in self.headers.items()}
+        with self.api._lock:
+            if self.api.record_requests:
+                self.api.requests.append(Recorded(self.path, headers, body if isinstance(body, dict) else None))
+        behaviour = self.api._next()
+        request_id = str(uuid.uuid4())
+        if behaviour.response_delay:
+            time.sleep(behaviour.response_delay)
+        if self.api.api_key is not None and self.headers.get("Authorization") != f"Bearer {self.api.api_key}":
+            behaviour = Behaviour(status=401, error_shape=behaviour.error_shape)
+        if behaviour.status == 200 and (problem := _validate(body)):
+            behaviour = Behaviour(status=400, error_message=problem)
+        if behaviour.status != 200:
+            payload, content_type = _error_body(behaviour, self.path, request_id)
+            extra = {"x-request-id": request_id}
+            if behaviour.retry_after is not None:
+                extra["Retry-After"] = f"{behaviour.retry_after:g}"
+            self._send(behaviour.status, payload, content_type, extra)
+            return
+        self._complete(body, behaviour, request_id)
+
+    # -- a successful answer ---------------------------------------------------------
+
+    def _complete(self, body: dict[str, Any], behaviour: Behaviour, request_id: str) -> None:
+        text = behaviour.reply if behaviour.reply is not None else demo_reply(body["messages"])
+        tokens = split_tokens(text)
+        if isinstance(body.get("max_tokens"), (int, float)) and len(tokens) > body["max_tokens"]:
+            tokens = tokens[: int(body["max_tokens"])]
+            behaviour = Behaviour(**{**asdict(behaviour), "finish_reason": "length"})
+        prompt_tokens = count_prompt_tokens(body["messages"])
+        usage: dict[str, Any] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(tokens),
+            "total_tokens": prompt_tokens + len(tokens),
+        }
+        cost = round((prompt_tokens * DEMO_PRICE_IN + len(tokens) * DEMO_PRICE_OUT) / 1_000_000, 9)
+        if behaviour.cost_in == "usage":
+            usage["cost"] = cost
+        meta = {"usage": {"credits_used": len(tokens) * 21, "usd_spent": cost}}
+        base = {
+            "id": f"gen-{int(time.time())}-{uuid.uuid4().hex[:20]}",
+            "provider": "FakeRun",
+            "model": f"{body['model']}:free",
+            "created": int(time.time()),
+        }
+        if behaviour.body != "sse" or not body.get("stream"):
+            choices = [] if behaviour.body == "no_choices" else [{
+                "index": 0, "finish_reason": behaviour.finish_reason, "logprobs": None,
+                "message": {"role": "assistant", "content": "".join(tokens), "refusal": None},
+            }]
+            data = {**base, "object": "chat.completion", "choices": choices, "usage": usage}
+            if behaviour.cost_in == "meta":
+                data["meta"] = meta
+            self._send(200, json.dumps(data).encode(), "application/json", {"x-request-id": request_id})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-request-id", request_id)
+        self.end_headers()
+        try:
+            self._stream(base, tokens, usage, meta, behaviour)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            with self.api._lock:
+                self.api.disconnects += 1
+            self.close_connection = True
+
+    def _write(self, payload: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+        self.wfile.flush()
+
+    def _event(self, data: dict[str, Any] | str) -> None:
+        text = data if isinstance(data, str) else json.dumps(data)
+        self._write(f"data: {text}\n\n".encode())
+
+    def _drop(self) -> None:
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+        self.close_connection = True
+
+    def _stream(self, base: dict, tokens: list[str], usage: dict, meta: dict, b: Behaviour) -> None:
+        chunk = {**base, "object": "chat.completion.chunk"}
+
+        def choice(content: str, finish: str | None) -> dict[str, Any]:
+            return {
+                "index": 0, "logprobs": None, "finish_reason": finish, "native_finish_reason": finish,
+                "delta": {"role": "assistant", "content": content},
+            }
+
+        if b.first_token_delay:
+            time.sleep(b.first_token_delay)
+        step = max(1, b.tokens_per_chunk)
+        pieces = ["".join(tokens[i : i + step]) for i in range(0, len(tokens), step)] or [""]
+        started = time.monotonic()
+        for index, piece in enumerate(pieces):
+            if b.drop_after is not None and index >= b.drop_after:
+                self._drop()
+                return
+            if b.malformed_after is not None and index == b.malformed_after:
+                self._write(b'data: {"id": "broken", "choices": [{"delta": {"content": "x"\n\n')
+            if b.token_rate and index:
+                # Pace against the clock, not per sleep, so that the rate holds at high speeds.
+                due = started + index * step / b.token_rate
+                if (pause := due - time.monotonic()) > 0:
+                    time.sleep(pause)
+            last = index == len(pieces) - 1
+            body = {**chunk, "choices": [choice(piece, b.finish_reason if last else None)]}
+            if last and b.ending == "usage_in_choice":
+                body["usage"] = usage
+            self._event(body)
+        if b.ending in ("docs", "done"):
+            final = {**chunk, "choices": [], "usage": usage}
+            if b.cost_in != "none":
+                final["meta"] = meta
+            self._event(final)
+        if b.ending in ("done", "usage_in_choice", "bare"):
+            self._event("[DONE]")
+        self._write(b"")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--first-token-delay", type=float, default=0.0)
+    parser.add_argument("--token-rate", type=float, default=None)
+    parser.add_argument("--api-key", default=None)
+    args = parser.parse_args()
+    api = FakeAPI(port=args.port, api_key=args.api_key)
+    api.default = Behaviour(first_token_delay=args.first_token_delay, token_rate=args.token_rate)
+    api.start()
+    print(f"fake AI/ML API on {api.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        api.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""A reply being streamed: read on a worker thread, watched and stoppable from the page.
+
+The page's script thread cannot block on a socket and still react to the Stop button:
+Streamlit interrupts a script only when it sends something to the browser. So the HTTP
+stream is read here on a worker thread, and :meth:`LiveReply.views` hands the page a
+fresh view whenever text arrives, and at least every ``tick`` seconds while it waits, so
+that the page always has a reason to redraw and thus a point to be interrupted at.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib.api.client import ChatClient, ChatStream
+from lib.chat.usage import ReplyStats, estimate_cost
+from lib.errors import ChatError
+from lib.secret import redact
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReplyView:
+    """What the page shows while a reply streams."""
+
+    text: str
+    #: a status line, e.g. "Rate limited (429): retrying in 2 s", or "" when none
+    note: str
+    done: bool
+    waiting: bool
+
+
+@dataclass
+class ReplyOutcome:
+    """How a reply ended, for the conversation to record."""
+
+    text: str
+    stats: ReplyStats
+    #: None when the reply finished normally or was stopped by the user
+    error: ChatError | None
+    stopped: bool
+
+    @property
+    def status(self) -> str:
+        if self.stopped:
+            return "stopped"
+        return "incomplete" if self.error else "complete"
+
+
+@dataclass
+class LiveReply:
+    client: ChatClient
+    body: dict[str, Any]
+    _parts: list[str] = field(default_factory=list)
+    _note: str = ""
+    _error: ChatError | None = None
+    _stopped: bool = False
+    _stream: ChatStream | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _changed: threading.Event = field(default_factory=threading.Event)
+    _done: threading.Event = field(default_factory=threading.Event)
+    stats: ReplyStats = field(default_factory=ReplyStats)
+
+    def start(self) -> LiveReply:
+        self._started = time.monotonic()
+        threading.Thread(target=self._run, name="live-reply", daemon=True).start()
+        return self
+
+    # -- worker thread ---------------------------------------------------------------
+
+    def _on_retry(self, seconds: float, status: int) -> None:
+        reason = "Rate limited (429)" if status == 429 else f"Server error ({status})"
+        with self._lock:
+            self._note = f"{reason}: retrying in {seconds:.0f} s…" if seconds >= 1 else f"{reason}: retrying…"
+        self._changed.set()
+
+    def _run(self) -> None:
+        stats = self.stats
+        try:
+            stream = self.client.stream(self.body, on_retry=self._on_retry)
+            with self._lock:
+                self._stream = stream
+                self._note = ""
+                stopped = self._stopped
+            if stopped:
+                stream.close()
+                return
+            stats.request_id = stream.request_id
+            with stream:
+                for chunk in stream:
+                    if chunk.text and stats.time_to_first_token is None:
+                        stats.time_to_first_token = time.monotonic() - self._started
+                    stats.model = chunk.model or stats.model
+                    stats.provider = chunk.provider or stats.provider
+                    stats.finish_reason = chunk.finish_reason or stats.finish_reason
+                    stats.usage = chunk.usage or stats.usage
+                    stats.cost = chunk.cost or stats.cost
+                    if chunk.text:
+                        with self._lock:
+                            self._parts.append(chunk.text)
+                        self._changed.set()
+        except ChatError as exc:
+            with self._lock:
+                if not self._stopped:
+                    self._error = exc
+        except Exception as exc:  # noqa: BLE001 - a fault must reach the page as a message
+            key = self.client.settings.api_key
+            log.error("unexpected error while streaming: %s", redact(repr(exc), key), exc_info=False)
+            with self._lock:
+                if not self._stopped:
+                    self._error = ChatError(f"Unexpected error: {redact(type(exc).__name__, key)}. It was logged.")
+        finally:
+            stats.total_time = time.monotonic() - self._started
+            settings = self.client.settings
+            if stats.cost is None:
+                stats.cost = estimate_cost(stats.usage, settings.price_input_per_m, settings.price_output_per_m)
+            self._done.set()
+            self._changed.set()
+
+    # -- page thread -----------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        with self._lock:
+            return "".join(self._parts)
+
+    def view(self) -> ReplyView:
+        with self._lock:
+            text = "".join(self._parts)
+            note = self._note
+        return ReplyView(text=text, note=note, done=self._done.is_set(), waiting=not text)
+
+    def views(self, tick: float = 0.2, min_interval: float = 0.04) -> Iterator[ReplyView]:
+        """Yield a view on a change, at least every ``tick`` s, until the reply ends.
+
+        Changes closer together than ``min_interval`` are drawn together: at 200 tokens a
+        second, redrawing the growing Markdown for every token keeps the browser so busy that
+        the end of the reply shows late. The first text and the end are never held back.
+        """
+        last_yield = 0.0
+        while not self._done.is_set():
+            self._changed.wait(tick)
+            if last_yield and (hold := min_interval - (time.monotonic() - last_yield)) > 0:
+                self._done.wait(hold)
+            self._changed.clear()
+            last_yield = time.monotonic()
+            yield self.view()
+        yield self.view()
+
+    def stop(self) -> None:
+        """End generation now: close the HTTP stream, keep what arrived."""
+        with self._lock:
+            if self._done.is_set():
+                return
+            self._stopped = True
+            stream = self._stream
+        if stream is not None:
+            stream.close()
+        # Closing the socket wakes the worker at once; let it record its final timings.
+        self._done.wait(1.0)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def outcome(self) -> ReplyOutcome:
+        with self._lock:
+            return ReplyOutcome(
+                text="".join(self._parts), stats=self.stats, error=self._error, stopped=self._stopped
+            )
+
+
+def start_reply(client: ChatClient, body: dict[str, Any]) -> LiveReply:
+    return LiveReply(client, body).start()

@@ -1,0 +1,1 @@
+"""Experiment tools: system-prompt presets."""

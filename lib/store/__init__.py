@@ -1,0 +1,1 @@
+"""What lasts: the conversation store with its migrations, export and import."""

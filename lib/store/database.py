@@ -1,0 +1,694 @@
+"""Saved conversations: one module over SQLAlchemy Core, for SQLite (default) and PostgreSQL.
+
+What pages call (a page gets its shared, cached store from ``ui.store.cached_store(settings)``)::
+
+    store = open_store(settings)        # Store, or None when CHAT_HISTORY=off
+    store.save(conversation)            # upsert it and all its messages, in one transaction
+    store.save(conversation, removed=ids)   # … and delete the messages the user deleted (delete_turn, clear)
+    store.save(conversation, changed=ids)   # … writing only these messages (the others are saved already)
+    store.load(conversation_id)         # -> Conversation; ConversationNotFoundError
+    store.exists(conversation_id)       # -> bool
+    store.list(limit=100)               # -> list[ConversationSummary], most recently updated first
+    store.rename(conversation_id, title)
+    store.delete(conversation_id)       # -> bool (False when it was already gone)
+    store.search(text, limit=50)        # -> list[SearchHit]: titles and message text, any case
+    store.totals(conversation_id)       # -> SessionTotals of every reply in every branch
+    store.location                      # where it saves, password hidden, for the page to show
+    store.get_preference(name, default) / store.set_preference(name, value)   # small JSON values
+
+Every failure of the database itself is raised as :class:`lib.errors.StoreError`.
+
+Where: ``CHAT_DB_URL`` (any ``sqlite:`` or ``postgresql:`` SQLAlchemy URL) wins over
+``CHAT_DB_PATH`` (a SQLite file, by default ``~/.local/share/gemma-chat/chats.sqlite3``).
+
+Why save() never loses a message when two tabs save at once: messages are upserted by
+``(conversation id, message id)`` and deleted only when named, so each tab adds its own new
+messages and rewrites the ones both have with equal content. The conversation row itself
+(title, leaf …) is last-writer-wins. So a message removed in memory (``delete_turn``,
+``clear``) stays in the database until its id is passed in ``removed``: compute it as
+``before - set(conversation.messages)`` around the deletion.
+
+The schema is versioned by numbered migrations (:data:`MIGRATIONS`), each applied in its own
+transaction and recorded in ``schema_version``; opening an up-to-date database only reads.
+The API key is not part of a Conversation, so it is never written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Double,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from lib.chat.conversation import Conversation, Message
+from lib.chat.usage import Cost, ReplyStats, SessionTotals, Usage
+from lib.errors import ConfigurationError, ConversationNotFoundError, StoreError
+from lib.settings import Settings
+
+#: seconds a SQLite writer waits for another one before giving up
+BUSY_TIMEOUT_MS = 10_000
+SNIPPET_CONTEXT = 60
+
+
+# -- schema ------------------------------------------------------------------------------
+
+VERSION_METADATA = MetaData()
+schema_version = Table(
+    "schema_version",
+    VERSION_METADATA,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied", Double, nullable=False),
+)
+
+
+def _schema_v1(metadata: MetaData) -> tuple[Table, Table]:
+    """The tables as migration 1 creates them.
+
+    Migration 1 must keep creating exactly this forever. When a later migration alters a
+    table, copy the new shape into a ``_schema_vN`` for the queries below and leave this one be.
+    """
+    conversations = Table(
+        "conversations",
+        metadata,
+        Column("id", String, primary_key=True),
+        Column("title", Text, nullable=False),
+        Column("created", Double, nullable=False),
+        Column("updated", Double, nullable=False),
+        Column("system_prompt", Text, nullable=False),
+        Column("instruction_role", String, nullable=False),
+        Column("model", Text, nullable=False),
+        Column("params", JSON, nullable=False),
+        Column("leaf", String, nullable=True),
+        Index("ix_conversations_updated", "updated"),
+    )
+    messages = Table(
+        "messages",
+        metadata,
+        # Message ids are unique only within a conversation: an imported copy keeps them.
+        Column("conversation_id", String, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+        Column("id", String, primary_key=True),
+        Column("parent", String, nullable=True),
+        Column("role", String, nullable=False),
+        Column("content", Text, nullable=False),
+        Column("created", Double, nullable=False),
+        Column("status", String, nullable=False),
+        Column("model", Text, nullable=True),
+        Column("params", JSON, nullable=False),
+        Column("error", Text, nullable=True),
+        Column("error_title", Text, nullable=True),
+        # ReplyStats and Usage are optional objects whose fields are all optional too:
+        # these two flags tell "no stats" from "stats with nothing known".
+        Column("has_stats", Boolean, nullable=False),
+        Column("has_usage", Boolean, nullable=False),
+        Column("prompt_tokens", Integer, nullable=True),
+        Column("completion_tokens", Integer, nullable=True),
+        Column("total_tokens", Integer, nullable=True),
+        Column("cost_usd", Double, nullable=True),
+        Column("cost_source", String, nullable=True),
+        Column("time_to_first_token", Double, nullable=True),
+        Column("total_time", Double, nullable=True),
+        Column("finish_reason", Text, nullable=True),
+        Column("reply_model", Text, nullable=True),
+        Column("provider", Text, nullable=True),
+        Column("request_id", Text, nullable=True),
+    )
+    return conversations, messages
+
+
+def _schema_v2(metadata: MetaData) -> Table:
+    """Migration 2: small named values of the app's own, such as the user's system-prompt presets."""
+    return Table(
+        "preferences",
+        metadata,
+        Column("name", String, primary_key=True),
+        Column("value", JSON, nullable=False),
+        Column("updated", Double, nullable=False),
+    )
+
+
+#: the current schema, which the queries use
+METADATA = MetaData()
+conversations, messages = _schema_v1(METADATA)
+preferences = _schema_v2(METADATA)
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _migration_1(conn: Connection) -> None:
+    metadata = MetaData()
+    _schema_v1(metadata)
+    metadata.create_all(conn)
+
+
+def _migration_2(conn: Connection) -> None:
+    metadata = MetaData()
+    _schema_v2(metadata)
+    metadata.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "conversations and messages", _migration_1),
+    Migration(2, "preferences", _migration_2),
+)
+
+# Any fixed number: the advisory lock that keeps two processes from migrating at once.
+_PG_MIGRATION_LOCK = int.from_bytes(hashlib.sha256(b"gemma-chat migrations").digest()[:4], "big")
+
+
+# -- what list() and search() return ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One line of the History page."""
+
+    id: str
+    title: str
+    created: float
+    updated: float
+    model: str
+    message_count: int
+    total_tokens: int
+    totals: SessionTotals
+
+    @property
+    def cost_usd(self) -> float:
+        return self.totals.cost_usd
+
+    def cost_text(self) -> str:
+        return self.totals.cost_text()
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A conversation whose title (``message_id`` None) or one of whose messages matched."""
+
+    conversation_id: str
+    title: str
+    updated: float
+    message_id: str | None
+    #: "user" or "assistant" for a message, None for the title
+    role: str | None
+    #: the matching text with some context, on one line; "…" where it was cut
+    snippet: str
+    #: where the match is within ``snippet``, for highlighting
+    start: int
+    end: int
+
+
+def snippet(text: str, needle: str, context: int = SNIPPET_CONTEXT) -> tuple[str, int, int]:
+    """``text`` cut to the first match of ``needle`` (any case) with some context either side."""
+    flat = " ".join(text.split())
+    wanted = " ".join(needle.split())
+    found = re.search(re.escape(wanted), flat, re.IGNORECASE) if wanted else None
+    # casefold() can match where re's simple folding does not (ß, ﬁ): show the start then.
+    start, end = (found.start(), found.end()) if found else (0, 0)
+    left = max(0, start - context)
+    right = min(len(flat), end + context)
+    if left > 0 and (space := flat.find(" ", left, start)) != -1:
+        left = space + 1
+    if right < len(flat) and (space := flat.rfind(" ", end, right)) != -1:
+        right = space
+    prefix = "…" if left > 0 else ""
+    suffix = "…" if right < len(flat) else ""
+    cut = f"{prefix}{flat[left:right]}{suffix}"
+    return cut, start - left + len(prefix), end - left + len(prefix)
+
+
+# -- the store ---------------------------------------------------------------------------
+
+
+def database_url(settings: Settings) -> str:
+    """The URL the store opens: CHAT_DB_URL, else the SQLite file CHAT_DB_PATH."""
+    if settings.db_url:
+        return settings.db_url
+    path = Path(settings.db_path).expanduser().resolve()
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
+def open_store(settings: Settings) -> Store | None:
+    """The store the settings name, migrated and ready; None when CHAT_HISTORY=off."""
+    if not settings.history:
+        return None
+    return Store(database_url(settings))
+
+
+def _casefold(value: str | None) -> str | None:
+    return value.casefold() if isinstance(value, str) else None
+
+
+class Store:
+    """Conversations in a database; safe to share between threads and browser sessions."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ConfigurationError(
+                "CHAT_DB_URL must be a database URL such as postgresql+psycopg://user:password@host/db "
+                "or sqlite:////path/to/chats.sqlite3."
+            ) from None
+        if parsed.drivername in ("postgresql", "postgres"):
+            # SQLAlchemy would pick psycopg2, which is not installed; psycopg 3 is.
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ConfigurationError(f"The chat history supports SQLite and PostgreSQL, not {backend!r}.")
+        self._url = parsed
+        self.is_sqlite = backend == "sqlite"
+        if self.is_sqlite:
+            self._engine = self._sqlite_engine(parsed)
+        else:
+            self._engine = create_engine(
+                parsed,
+                pool_pre_ping=True,
+                # A server that does not answer should fail the page fast, not hang it;
+                # utf8 so that a database created without a locale (SQL_ASCII) still round-trips text.
+                connect_args={"connect_timeout": 5, "client_encoding": "utf8"},
+            )
+        try:
+            self.migrate()
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def _sqlite_engine(self, url: URL) -> Engine:
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise ConfigurationError("The chat history needs a SQLite file, not an in-memory database.")
+        path = Path(database)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Chats are private; SQLite gives its -wal and -shm files the mode of this one.
+            path.touch(mode=0o600, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the chat history file {path}: {exc.strerror}.") from None
+        engine = create_engine(url)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+            # sqlite3's own transaction handling would not BEGIN before SELECT or DDL;
+            # SQLAlchemy emits BEGIN itself instead (see _begin).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.close()
+            dbapi_connection.create_function("gemma_casefold", 1, _casefold, deterministic=True)
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # A writer takes the lock up front, so that busy_timeout applies; a deferred
+            # transaction that reads first and then writes fails at once with SQLITE_BUSY.
+            write = conn.get_execution_options().get("gemma_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    @property
+    def location(self) -> str:
+        """Where conversations are saved, for display: the file, or the URL without its password."""
+        if self.is_sqlite:
+            return str(self._url.database)
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def url(self) -> str:
+        """The full URL (with any password), e.g. as a cache key; never show it."""
+        return self._url.render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({self.location!r})"
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(gemma_write=write)
+                with conn.begin():
+                    yield conn
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreError(f"The chat history database at {self.location} failed.", detail=reason) from exc
+
+    # -- migrations ----------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self._transaction(write=False) as conn:
+            return self._version(conn)
+
+    @staticmethod
+    def _version(conn: Connection) -> int:
+        if not inspect(conn).has_table(schema_version.name):
+            return 0
+        return conn.scalar(select(func.max(schema_version.c.version))) or 0
+
+    def migrate(self) -> None:
+        """Apply the migrations this database lacks, each in its own transaction."""
+        latest = MIGRATIONS[-1].number
+        current = self.schema_version()
+        if current > latest:
+            raise StoreError(
+                f"The chat history database at {self.location} has schema version {current}, made by a newer "
+                f"version of this app (this one knows up to {latest}). Update the app to open it."
+            )
+        for migration in MIGRATIONS:
+            if migration.number <= current:
+                continue
+            with self._transaction(write=True) as conn:
+                if not self.is_sqlite:
+                    conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+                VERSION_METADATA.create_all(conn)
+                # Another process may have migrated while this one waited for the lock.
+                if self._version(conn) >= migration.number:
+                    continue
+                migration.apply(conn)
+                conn.execute(insert(schema_version).values(version=migration.number, applied=time.time()))
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _upsert(self, table: Table, keys: list[str]) -> Any:
+        statement = (sqlite_insert if self.is_sqlite else pg_insert)(table)
+        return statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys},
+        )
+
+    def _text(self, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL; one stray NUL from a model must not make every save fail.
+        if value is None or self.is_sqlite:
+            return value
+        return value.replace("\x00", "\ufffd")
+
+    def save(
+        self, conversation: Conversation, *, removed: Iterable[str] = (), changed: Iterable[str] | None = None
+    ) -> None:
+        """Insert or update the conversation and its messages, and delete ``removed``; all or nothing.
+
+        ``changed`` names the only messages to write (those new or edited since the last save);
+        None writes them all.
+        """
+        row = {
+            "id": conversation.id,
+            "title": self._text(conversation.title),
+            "created": conversation.created,
+            "updated": conversation.updated,
+            "system_prompt": self._text(conversation.system_prompt),
+            "instruction_role": conversation.instruction_role,
+            "model": conversation.model,
+            "params": dict(conversation.params),
+            "leaf": conversation.leaf,
+        }
+        # A fixed order, so that two savers of one conversation lock its rows in the same order.
+        wanted = conversation.messages.values() if changed is None else (
+            conversation.messages[i] for i in set(changed) if i in conversation.messages
+        )
+        rows = [self._message_row(conversation.id, m) for m in sorted(wanted, key=lambda m: m.id)]
+        gone = sorted(set(removed) - set(conversation.messages))
+        with self._transaction(write=True) as conn:
+            conn.execute(self._upsert(conversations, ["id"]), [row])
+            if rows:
+                conn.execute(self._upsert(messages, ["conversation_id", "id"]), rows)
+            if gone:
+                conn.execute(
+                    delete(messages).where(messages.c.conversation_id == conversation.id, messages.c.id.in_(gone))
+                )
+
+    def _message_row(self, conversation_id: str, message: Message) -> dict[str, Any]:
+        stats = message.stats
+        usage = stats.usage if stats else None
+        cost = stats.cost if stats else None
+        return {
+            "conversation_id": conversation_id,
+            "id": message.id,
+            "parent": message.parent,
+            "role": message.role,
+            "content": self._text(message.content),
+            "created": message.created,
+            "status": message.status,
+            "model": message.model,
+            "params": dict(message.params),
+            "error": self._text(message.error),
+            "error_title": self._text(message.error_title),
+            "has_stats": stats is not None,
+            "has_usage": usage is not None,
+            "prompt_tokens": usage.prompt_tokens if usage else None,
+            "completion_tokens": usage.completion_tokens if usage else None,
+            "total_tokens": usage.total_tokens if usage else None,
+            "cost_usd": cost.usd if cost else None,
+            "cost_source": cost.source if cost else None,
+            "time_to_first_token": stats.time_to_first_token if stats else None,
+            "total_time": stats.total_time if stats else None,
+            "finish_reason": stats.finish_reason if stats else None,
+            "reply_model": stats.model if stats else None,
+            "provider": stats.provider if stats else None,
+            "request_id": stats.request_id if stats else None,
+        }
+
+    def get_preference(self, name: str, default: Any = None) -> Any:
+        """A value saved with :meth:`set_preference` (JSON), or ``default``."""
+        with self._transaction(write=False) as conn:
+            value = conn.scalar(select(preferences.c.value).where(preferences.c.name == name))
+        return default if value is None else value
+
+    def set_preference(self, name: str, value: Any) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute(self._upsert(preferences, ["name"]), [{"name": name, "value": value, "updated": time.time()}])
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        title = " ".join(title.split())
+        if not title:
+            raise StoreError("A title cannot be empty.")
+        with self._transaction(write=True) as conn:
+            result = conn.execute(
+                update(conversations).where(conversations.c.id == conversation_id).values(title=self._text(title))
+            )
+            if result.rowcount == 0:
+                raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
+
+    def delete(self, conversation_id: str) -> bool:
+        """Delete the conversation and its messages; False when there was nothing to delete."""
+        with self._transaction(write=True) as conn:
+            # Explicitly rather than by ON DELETE CASCADE, which SQLite honours only with foreign_keys on.
+            conn.execute(delete(messages).where(messages.c.conversation_id == conversation_id))
+            result = conn.execute(delete(conversations).where(conversations.c.id == conversation_id))
+            return result.rowcount > 0
+
+    # -- reading -------------------------------------------------------------------------
+
+    def exists(self, conversation_id: str) -> bool:
+        with self._transaction(write=False) as conn:
+            return conn.scalar(select(conversations.c.id).where(conversations.c.id == conversation_id)) is not None
+
+    def load(self, conversation_id: str) -> Conversation:
+        with self._transaction(write=False) as conn:
+            row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
+            if row is None:
+                raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
+            message_rows = conn.execute(
+                select(messages)
+                .where(messages.c.conversation_id == conversation_id)
+                .order_by(messages.c.created, messages.c.id)
+            ).mappings().all()
+        loaded = [_message_from_row(r) for r in message_rows]
+        by_id = {m.id: m for m in loaded}
+        leaf = row["leaf"]
+        if leaf is not None and leaf not in by_id:
+            # Only a database edited by hand gets here; an unknown leaf would break Conversation.path().
+            leaf = max(loaded, key=lambda m: m.created).id if loaded else None
+        return Conversation(
+            system_prompt=row["system_prompt"],
+            model=row["model"],
+            id=row["id"],
+            title=row["title"],
+            created=row["created"],
+            updated=row["updated"],
+            instruction_role=row["instruction_role"],
+            params=dict(row["params"] or {}),
+            messages=by_id,
+            leaf=leaf,
+        )
+
+    def _aggregates(self) -> Any:
+        m = messages
+        reply = m.c.role == "assistant"
+        # A reply that reported only prompt and completion counts still counts in the total.
+        counted = func.coalesce(m.c.prompt_tokens, 0) + func.coalesce(m.c.completion_tokens, 0)
+        reply_total = func.coalesce(m.c.total_tokens, counted)
+        return (
+            func.count(m.c.id).label("message_count"),
+            func.count(case((reply, 1))).label("replies"),
+            func.coalesce(func.sum(m.c.prompt_tokens), 0).label("prompt_tokens"),
+            func.coalesce(func.sum(m.c.completion_tokens), 0).label("completion_tokens"),
+            func.coalesce(func.sum(reply_total), 0).label("total_tokens"),
+            func.coalesce(func.sum(m.c.cost_usd), 0.0).label("cost_usd"),
+            func.max(case((m.c.cost_source == "estimate", 1), else_=0)).label("cost_estimated"),
+            func.max(case((and_(reply, m.c.cost_usd.is_(None)), 1), else_=0)).label("cost_incomplete"),
+        )
+
+    @staticmethod
+    def _totals_from(row: Any) -> SessionTotals:
+        return SessionTotals(
+            requests=int(row["replies"] or 0),
+            prompt_tokens=int(row["prompt_tokens"] or 0),
+            completion_tokens=int(row["completion_tokens"] or 0),
+            cost_usd=float(row["cost_usd"] or 0.0),
+            cost_incomplete=bool(row["cost_incomplete"]),
+            cost_estimated=bool(row["cost_estimated"]),
+        )
+
+    def list(self, limit: int = 100) -> list[ConversationSummary]:
+        """Saved conversations, most recently updated first, with their totals over all branches."""
+        c = conversations
+        query = (
+            select(c.c.id, c.c.title, c.c.created, c.c.updated, c.c.model, *self._aggregates())
+            .select_from(c.outerjoin(messages, messages.c.conversation_id == c.c.id))
+            .group_by(c.c.id)
+            .order_by(c.c.updated.desc(), c.c.id)
+            .limit(limit)
+        )
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            ConversationSummary(
+                id=r["id"],
+                title=r["title"],
+                created=r["created"],
+                updated=r["updated"],
+                model=r["model"],
+                message_count=int(r["message_count"]),
+                total_tokens=int(r["total_tokens"] or 0),
+                totals=self._totals_from(r),
+            )
+            for r in rows
+        ]
+
+    def totals(self, conversation_id: str) -> SessionTotals:
+        """Requests, tokens and cost of every reply in the conversation, in every branch."""
+        m = messages
+        answered_by = func.coalesce(m.c.reply_model, m.c.model)
+        with self._transaction(write=False) as conn:
+            if conn.scalar(select(conversations.c.id).where(conversations.c.id == conversation_id)) is None:
+                raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
+            row = conn.execute(select(*self._aggregates()).where(m.c.conversation_id == conversation_id)).mappings().one()
+            models = conn.execute(
+                select(answered_by, func.count())
+                .where(m.c.conversation_id == conversation_id, m.c.role == "assistant", answered_by.is_not(None))
+                .group_by(answered_by)
+            ).all()
+        totals = self._totals_from(row)
+        totals.models = {name: int(count) for name, count in models}
+        return totals
+
+    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """Titles and messages containing ``text`` in any case, newest conversation first."""
+        needle = text.strip()
+        if not needle:
+            return []
+        # SQLite's lower() folds ASCII only, so it gets Python's casefold; PostgreSQL's lower() is Unicode-aware.
+        if self.is_sqlite:
+            fold, position, folded = func.gemma_casefold, func.instr, needle.casefold()
+        else:
+            fold, position, folded = func.lower, func.strpos, needle.lower()
+        c, m = conversations, messages
+        title_query = (
+            select(c.c.id, c.c.title, c.c.updated)
+            .where(position(fold(c.c.title), folded) > 0)
+            .order_by(c.c.updated.desc(), c.c.id)
+            .limit(limit)
+        )
+        message_query = (
+            select(c.c.id, c.c.title, c.c.updated, m.c.id.label("message_id"), m.c.role, m.c.content, m.c.created)
+            .select_from(m.join(c, m.c.conversation_id == c.c.id))
+            .where(position(fold(m.c.content), folded) > 0)
+            .order_by(c.c.updated.desc(), c.c.id, m.c.created, m.c.id)
+            .limit(limit)
+        )
+        with self._transaction(write=False) as conn:
+            title_rows = conn.execute(title_query).mappings().all()
+            message_rows = conn.execute(message_query).mappings().all()
+        ranked: list[tuple[tuple[Any, ...], SearchHit]] = []
+        for r in title_rows:
+            cut, start, end = snippet(r["title"], needle)
+            hit = SearchHit(r["id"], r["title"], r["updated"], None, None, cut, start, end)
+            ranked.append(((-r["updated"], r["id"], 0, 0.0), hit))
+        for r in message_rows:
+            cut, start, end = snippet(r["content"], needle)
+            hit = SearchHit(r["id"], r["title"], r["updated"], r["message_id"], r["role"], cut, start, end)
+            ranked.append(((-r["updated"], r["id"], 1, r["created"]), hit))
+        ranked.sort(key=lambda pair: pair[0])
+        return [hit for _, hit in ranked[:limit]]
+
+
+def _message_from_row(row: Any) -> Message:
+    stats = None
+    if row["has_stats"]:
+        usage = Usage(row["prompt_tokens"], row["completion_tokens"], row["total_tokens"]) if row["has_usage"] else None
+        cost = Cost(row["cost_usd"], row["cost_source"]) if row["cost_source"] is not None else None
+        stats = ReplyStats(
+            usage=usage,
+            cost=cost,
+            time_to_first_token=row["time_to_first_token"],
+            total_time=row["total_time"],
+            finish_reason=row["finish_reason"],
+            model=row["reply_model"],
+            provider=row["provider"],
+            request_id=row["request_id"],
+        )
+    return Message(
+        role=row["role"],
+        content=row["content"],
+        parent=row["parent"],
+        id=row["id"],
+        created=row["created"],
+        status=row["status"],
+        stats=stats,
+        model=row["model"],
+        params=dict(row["params"] or {}),
+        error=row["error"],
+        error_title=row["error_title"],
+    )

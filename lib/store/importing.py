@@ -1,0 +1,285 @@
+"""Read a conversation from a file: this app's JSON export, or a plain list of chat messages.
+
+Two shapes are accepted:
+
+* a :mod:`lib.store.exporting` JSON export (``"format": "gemma-chat"``), which comes back as the
+  identical conversation, every branch included;
+* the common ``{"messages": [{"role": ..., "content": ...}, ...]}`` (or just the list), as
+  the OpenAI-style APIs and many tools write it. System (or developer) messages become the
+  system prompt, and consecutive turns of one role are merged, the way the chat page merges
+  a message typed after a failed one, because Gemma needs user and assistant to alternate.
+
+Anything else (too large, not UTF-8, not JSON, the wrong shape, a broken tree) raises
+:class:`lib.errors.ImportFormatError` with a sentence saying what is wrong, before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from lib.chat.conversation import MERGE_SEPARATOR, Conversation, Message, new_id, title_from
+from lib.errors import ImportFormatError
+from lib.store.database import Store
+from lib.store.exporting import FORMAT, VERSION
+
+_STRING_OR_NULL = {"type": ["string", "null"]}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_COUNT = {"type": ["integer", "null"], "minimum": 0}
+
+_STATS = {
+    "type": ["object", "null"],
+    "properties": {
+        # Usage and Cost are built with **kwargs, so unknown keys must be refused here.
+        "usage": {
+            "type": ["object", "null"],
+            "properties": {"prompt_tokens": _COUNT, "completion_tokens": _COUNT, "total_tokens": _COUNT},
+            "additionalProperties": False,
+        },
+        "cost": {
+            "type": ["object", "null"],
+            "required": ["usd", "source"],
+            "properties": {"usd": {"type": "number"}, "source": {"type": "string"}},
+            "additionalProperties": False,
+        },
+        "time_to_first_token": _NUMBER_OR_NULL,
+        "total_time": _NUMBER_OR_NULL,
+        "finish_reason": _STRING_OR_NULL,
+        "model": _STRING_OR_NULL,
+        "provider": _STRING_OR_NULL,
+        "request_id": _STRING_OR_NULL,
+    },
+}
+
+_MESSAGE = {
+    "type": "object",
+    "required": ["id", "role", "content"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "parent": _STRING_OR_NULL,
+        "role": {"enum": ["user", "assistant"]},
+        "content": {"type": "string"},
+        "created": {"type": "number"},
+        "status": {"enum": ["complete", "stopped", "incomplete"]},
+        "stats": _STATS,
+        "model": _STRING_OR_NULL,
+        "params": {"type": "object"},
+        "error": _STRING_OR_NULL,
+        "error_title": _STRING_OR_NULL,
+    },
+}
+
+EXPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["format", "version", "conversation"],
+    "properties": {
+        "format": {"const": FORMAT},
+        "version": {"const": VERSION},
+        "conversation": {
+            "type": "object",
+            "required": ["model", "messages"],
+            "properties": {
+                "id": {"type": "string", "minLength": 1},
+                "title": {"type": "string"},
+                "created": {"type": "number"},
+                "updated": {"type": "number"},
+                "system_prompt": {"type": "string"},
+                "instruction_role": {"type": "string", "minLength": 1},
+                "model": {"type": "string", "minLength": 1},
+                "params": {"type": "object"},
+                "leaf": _STRING_OR_NULL,
+                "messages": {"type": "array", "items": _MESSAGE},
+            },
+        },
+    },
+}
+
+_TEXT_PART = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+}
+
+MESSAGES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["messages"],
+    "properties": {
+        "model": {"type": "string", "minLength": 1},
+        "title": {"type": "string"},
+        "messages": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["role", "content"],
+                "properties": {
+                    "role": {"enum": ["system", "developer", "user", "assistant"]},
+                    "content": {
+                        "anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}, {"type": "null"}],
+                    },
+                },
+            },
+        },
+    },
+}
+
+_EXPORT_VALIDATOR = Draft202012Validator(EXPORT_SCHEMA)
+_MESSAGES_VALIDATOR = Draft202012Validator(MESSAGES_SCHEMA)
+
+
+def _fail(message: str) -> ImportFormatError:
+    return ImportFormatError(f"{message} Nothing was imported.")
+
+
+def _validate(validator: Draft202012Validator, document: Any, what: str) -> None:
+    error = best_match(validator.iter_errors(document))
+    if error is None:
+        return
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    raise _fail(f"This is not {what}: {f'at {where}: ' if where else ''}{error.message}.")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _parse_json(data: bytes | str, max_bytes: int) -> Any:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        raise _fail(f"The file is {len(raw):,} bytes; the limit is {max_bytes:,} bytes (CHAT_IMPORT_MAX_BYTES).")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _fail("The file is not UTF-8 text, so it cannot be a JSON export.") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise _fail(f"The file is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).") from None
+    except ValueError as exc:
+        raise _fail(f"The file is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise _fail("The file is not valid JSON (it is nested too deeply).") from None
+
+
+def _check_tree(conversation: dict[str, Any]) -> None:
+    """The rules Conversation relies on: known parents, no loops, and user and assistant alternating."""
+    items = conversation["messages"]
+    by_id: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if item["id"] in by_id:
+            raise _fail(f"The export is damaged: two messages have the id {item['id']!r}.")
+        by_id[item["id"]] = item
+    for item in items:
+        parent_id = item.get("parent")
+        if parent_id is None:
+            if item["role"] != "user":
+                raise _fail(f"The export is damaged: message {item['id']!r} is a reply to nothing.")
+            continue
+        parent = by_id.get(parent_id)
+        if parent is None:
+            raise _fail(f"The export is damaged: message {item['id']!r} answers a message that is not in the file.")
+        if parent["role"] == item["role"]:
+            raise _fail(f"The export is damaged: message {item['id']!r} follows another {item['role']} message.")
+    rooted: set[str] = set()
+    for item in items:
+        path: set[str] = set()
+        node: dict[str, Any] | None = item
+        while node is not None and node["id"] not in rooted:
+            if node["id"] in path:
+                raise _fail("The export is damaged: its messages answer each other in a loop.")
+            path.add(node["id"])
+            node = by_id.get(node.get("parent") or "")
+        # Remembering which messages reach the root keeps a long chat linear to check.
+        rooted.update(path)
+    leaf = conversation.get("leaf")
+    if leaf is not None and leaf not in by_id:
+        raise _fail("The export is damaged: the current message is not in the file.")
+
+
+def _from_export(document: dict[str, Any]) -> Conversation:
+    version = document.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+        raise _fail(f"The export has version {version}, made by a newer version of this app (this one reads {VERSION}).")
+    _validate(_EXPORT_VALIDATOR, document, f"a {FORMAT} export")
+    _check_tree(document["conversation"])
+    return Conversation.from_dict(document["conversation"])
+
+
+def _text_of(content: str | list[dict[str, Any]] | None) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "\n".join(part["text"] for part in content)
+
+
+def _from_messages(document: dict[str, Any], default_model: str) -> Conversation:
+    _validate(_MESSAGES_VALIDATOR, document, 'a list of chat messages ({"messages": [{"role", "content"}, ...]})')
+    instructions: list[str] = []
+    instruction_role = "system"
+    turns: list[tuple[str, str]] = []
+    for item in document["messages"]:
+        role, text = item["role"], _text_of(item["content"])
+        if not text.strip():
+            continue
+        if role in ("system", "developer"):
+            if not instructions:
+                instruction_role = role
+            instructions.append(text.strip())
+        elif turns and turns[-1][0] == role:
+            turns[-1] = (role, f"{turns[-1][1]}{MERGE_SEPARATOR}{text}")
+        else:
+            turns.append((role, text))
+    if not turns:
+        raise _fail("The file has no user or assistant message with text in it.")
+    if turns[0][0] != "user":
+        raise _fail("The first message (after any system message) must be from the user, not the assistant.")
+    now = time.time()
+    messages: dict[str, Message] = {}
+    parent: str | None = None
+    for index, (role, text) in enumerate(turns):
+        # Evenly spaced times keep the order; siblings are sorted by creation time.
+        message = Message(role, text, parent=parent, created=now + index * 0.001)  # type: ignore[arg-type]
+        messages[message.id] = message
+        parent = message.id
+    first_user = turns[0][1]
+    return Conversation(
+        system_prompt=MERGE_SEPARATOR.join(instructions),
+        model=document.get("model") or default_model,
+        title=(document.get("title") or "").strip() or title_from(first_user),
+        created=now,
+        updated=now + len(turns) * 0.001,
+        instruction_role=instruction_role,
+        messages=messages,
+        leaf=parent,
+    )
+
+
+def parse(data: bytes | str, *, max_bytes: int, default_model: str) -> Conversation:
+    """The conversation in ``data``; ImportFormatError when it is not one."""
+    document = _parse_json(data, max_bytes)
+    if isinstance(document, list):
+        document = {"messages": document}
+    if not isinstance(document, dict):
+        raise _fail("The file holds JSON but not a conversation (expected an object with messages).")
+    if "format" in document:
+        if document["format"] != FORMAT:
+            raise _fail(f"The file is in the format {str(document['format'])[:40]!r}, not a {FORMAT} export.")
+        return _from_export(document)
+    if "messages" in document:
+        return _from_messages(document, default_model)
+    raise _fail(f'The file is neither a {FORMAT} export nor a list of chat messages ({{"messages": [...]}}).')
+
+
+def import_into(store: Store, data: bytes | str, *, max_bytes: int, default_model: str) -> Conversation:
+    """Parse ``data`` and save it as a conversation; a fresh id when its id is taken already."""
+    conversation = parse(data, max_bytes=max_bytes, default_model=default_model)
+    if store.exists(conversation.id):
+        conversation.id = new_id()
+    store.save(conversation)
+    return conversation

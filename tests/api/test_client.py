@@ -1,0 +1,585 @@
+"""lib.api.client: ChatClient against the fake API over real HTTP on 127.0.0.1 (no mocks)."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from dataclasses import replace
+
+import pytest
+import requests
+
+from lib.api.client import ChatClient, Chunk, RetryHook, error_from_response, parse_chunk, parse_error_body
+from lib.api.fake_api import DEMO_PRICE_IN, DEMO_PRICE_OUT, Behaviour, FakeAPI, count_prompt_tokens, split_tokens
+from lib.api.request import build_body
+from lib.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ChatError,
+    MalformedResponseError,
+    ModelNotFoundError,
+    OutOfCreditsError,
+    RateLimitError,
+    ServerError,
+    StreamInterruptedError,
+)
+from lib.secret import Secret
+from lib.settings import Settings
+from tests.conftest import CANARY_KEY, validate_request
+
+MODEL = "google/gemma-3-27b-it"
+MESSAGES = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "What is 2 + 2?"},
+    {"role": "assistant", "content": "4."},
+    {"role": "user", "content": "And times 3?"},
+]
+BODY = build_body(MODEL, MESSAGES, {"temperature": 0.5, "max_tokens": 200})
+REPLY = "Twelve, because four times three is twelve."
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def read_all(chat: ChatClient, body: dict | None = None, on_retry: RetryHook | None = None) -> list[Chunk]:
+    with chat.stream(body or BODY, on_retry=on_retry) as stream:
+        return list(stream)
+
+
+def read_until_error(chat: ChatClient, body: dict | None = None) -> tuple[list[str], ChatError]:
+    """Iterate the stream, keeping every text part, and return them with the error that ended it."""
+    parts: list[str] = []
+    try:
+        with chat.stream(body or BODY) as stream:
+            for chunk in stream:
+                parts.append(chunk.text)
+    except ChatError as exc:
+        return parts, exc
+    raise AssertionError(f"the stream ended without an error after {parts!r}")
+
+
+def assert_no_key(err: BaseException) -> None:
+    for text in (str(err), repr(err), *(str(a) for a in err.args)):
+        assert CANARY_KEY not in text
+    for attr in ("message", "detail", "request_id"):
+        assert CANARY_KEY not in str(getattr(err, attr, ""))
+    # the cause chain is suppressed or clean too
+    cause = err.__cause__ or err.__context__
+    if cause is not None and not err.__suppress_context__:
+        assert CANARY_KEY not in str(cause)
+
+
+def expected_cost(messages: list[dict], reply: str) -> float:
+    return round((count_prompt_tokens(messages) * DEMO_PRICE_IN + len(split_tokens(reply)) * DEMO_PRICE_OUT) / 1e6, 9)
+
+
+def closed_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+# -- successful replies --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ending", ["docs", "done", "usage_in_choice", "bare"])
+def test_every_stream_ending_gives_the_whole_reply(client: ChatClient, fake_api: FakeAPI, ending: str) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, ending=ending))  # type: ignore[arg-type]
+    chunks = read_all(client)
+    assert "".join(c.text for c in chunks) == REPLY
+    assert len([c for c in chunks if c.text]) == len(split_tokens(REPLY)), "one token per chunk, streamed"
+    assert [c.finish_reason for c in chunks if c.finish_reason] == ["stop"]
+    usages = [c.usage for c in chunks if c.usage]
+    if ending == "bare":
+        assert usages == []
+    else:
+        assert len(usages) == 1
+        usage = usages[0]
+        assert usage.completion_tokens == len(split_tokens(REPLY))
+        assert usage.prompt_tokens == count_prompt_tokens(MESSAGES)
+        assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert all(c.model == f"{MODEL}:free" for c in chunks)
+    assert all(c.provider == "FakeRun" for c in chunks)
+
+
+def test_docs_ending_puts_usage_on_a_last_chunk_without_text(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, ending="docs"))
+    chunks = read_all(client)
+    last = chunks[-1]
+    assert last.text == "" and last.finish_reason is None
+    assert last.usage is not None and last.cost is not None
+    assert all(c.usage is None for c in chunks[:-1])
+
+
+@pytest.mark.parametrize(
+    ("cost_in", "source"), [("usage", "reported"), ("meta", "meta"), ("none", None)]
+)
+def test_cost_from_usage_cost_then_meta_usd_spent(
+    client: ChatClient, fake_api: FakeAPI, cost_in: str, source: str | None
+) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, cost_in=cost_in))  # type: ignore[arg-type]
+    costs = [c.cost for c in read_all(client) if c.cost is not None]
+    if source is None:
+        assert costs == []
+    else:
+        assert len(costs) == 1
+        assert costs[0].source == source
+        assert costs[0].usd == pytest.approx(expected_cost(MESSAGES, REPLY))
+        assert costs[0].usd > 0
+
+
+def test_server_ignoring_stream_true_still_gives_a_reply(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, body="json", cost_in="meta"))
+    chunks = read_all(client)
+    assert len(chunks) == 1
+    chunk = chunks[0]
+    assert chunk.text == REPLY
+    assert chunk.finish_reason == "stop"
+    assert chunk.usage is not None and chunk.usage.completion_tokens == len(split_tokens(REPLY))
+    assert chunk.cost is not None and chunk.cost.source == "meta"
+    assert chunk.model == f"{MODEL}:free"
+    assert chunk.id and chunk.id.startswith("gen-")
+
+
+def test_json_answer_with_no_choices_is_malformed(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, body="no_choices"))
+    with pytest.raises(MalformedResponseError) as info:
+        read_all(client)
+    assert "no choices" in str(info.value)
+    assert_no_key(info.value)
+
+
+def test_finish_reason_length_is_passed_on(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, finish_reason="length"))
+    chunks = read_all(client)
+    assert [c.finish_reason for c in chunks if c.finish_reason] == ["length"]
+
+
+def test_stream_request_id_comes_from_the_response_header(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=REPLY))
+    with client.stream(BODY) as stream:
+        list(stream)
+        assert stream.request_id and UUID.match(stream.request_id)
+    assert stream.closed
+
+
+def test_the_connection_is_reused_for_the_next_turn(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="one"), Behaviour(status=400), Behaviour(reply="two"))
+    assert "".join(c.text for c in read_all(client)) == "one"
+    with pytest.raises(BadRequestError):
+        read_all(client)
+    assert "".join(c.text for c in read_all(client)) == "two"
+    assert len(fake_api.requests) == 3
+
+
+# -- what is sent --------------------------------------------------------------------
+
+
+def test_authorization_header_is_bearer_key(client: ChatClient, fake_api: FakeAPI) -> None:
+    read_all(client)
+    headers = {k.lower(): v for k, v in fake_api.requests[0].headers.items()}
+    assert headers["authorization"] == f"Bearer {CANARY_KEY}"
+    assert headers["content-type"] == "application/json"
+    assert "text/event-stream" in headers["accept"]
+    assert fake_api.requests[0].path == "/v1/chat/completions"
+
+
+def test_posted_body_has_full_history_and_include_usage(client: ChatClient, fake_api: FakeAPI) -> None:
+    read_all(client)
+    (body,) = fake_api.bodies()
+    assert body["model"] == MODEL
+    assert body["messages"] == MESSAGES
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert body["temperature"] == 0.5 and body["max_tokens"] == 200
+    validate_request(body, "gemma-3-27b-it.json")
+
+
+def test_no_key_sends_no_authorization_header(settings: Settings, fake_api: FakeAPI) -> None:
+    chat = ChatClient(replace(settings, api_key=Secret("")))
+    with pytest.raises(AuthenticationError):
+        read_all(chat)
+    headers = {k.lower() for k in fake_api.requests[0].headers}
+    assert "authorization" not in headers
+
+
+# -- HTTP errors ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "cls", "retryable"),
+    [
+        (400, BadRequestError, False),
+        (401, AuthenticationError, False),
+        (403, OutOfCreditsError, False),
+        (404, ModelNotFoundError, False),
+        (418, APIStatusError, True),
+        (422, APIStatusError, True),
+    ],
+)
+def test_client_errors_map_to_their_class_and_are_not_retried(
+    client: ChatClient, fake_api: FakeAPI, status: int, cls: type[ChatError], retryable: bool
+) -> None:
+    fake_api.plan(Behaviour(status=status), Behaviour(reply="should not be reached"))
+    calls: list[tuple[float, int]] = []
+    with pytest.raises(cls) as info:
+        read_all(client, on_retry=lambda s, st: calls.append((s, st)))
+    err = info.value
+    assert type(err) is cls
+    assert err.status == status
+    assert err.retryable is retryable
+    assert len(fake_api.requests) == 1
+    assert calls == []
+    assert_no_key(err)
+
+
+def test_400_shows_the_apis_own_message(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=400, error_message="temperature must be less than or equal to 2"))
+    with pytest.raises(BadRequestError) as info:
+        read_all(client)
+    assert "temperature must be less than or equal to 2" in str(info.value)
+    assert str(info.value).startswith("The API rejected the request")
+
+
+def test_400_from_the_fakes_validation_names_the_bad_role(client: ChatClient, fake_api: FakeAPI) -> None:
+    body = build_body("google/gemma-3-4b-it", [{"role": "system", "content": "x"}, {"role": "user", "content": "hi"}])
+    with pytest.raises(BadRequestError) as info:
+        read_all(client, body)
+    assert "messages.0.role" in str(info.value)
+    assert '"system"' in str(info.value)
+
+
+def test_401_mentions_the_key_and_where_to_set_it(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=401))
+    with pytest.raises(AuthenticationError) as info:
+        read_all(client)
+    text = str(info.value)
+    assert "AIMLAPI_API_KEY" in text
+    assert "sidebar" in text and ".env" in text and "secrets.toml" in text
+    assert "Invalid API key provided" in text
+    assert_no_key(info.value)
+
+
+def test_wrong_key_is_a_401_that_does_not_echo_either_key(settings: Settings, fake_api: FakeAPI) -> None:
+    wrong = "sk-wrong-0123456789abcdef"
+    chat = ChatClient(settings.with_key(wrong))
+    with pytest.raises(AuthenticationError) as info:
+        read_all(chat)
+    assert wrong not in str(info.value) and wrong not in repr(info.value)
+    assert fake_api.requests[0].headers["Authorization"] == f"Bearer {wrong}"
+    assert_no_key(info.value)
+
+
+def test_403_is_out_of_credits(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=403))
+    with pytest.raises(OutOfCreditsError) as info:
+        read_all(client)
+    assert "credits" in str(info.value)
+    assert info.value.title == "Out of credits"
+
+
+def test_404_is_model_not_found(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=404))
+    with pytest.raises(ModelNotFoundError) as info:
+        read_all(client)
+    assert "model" in str(info.value).lower()
+    assert "AIMLAPI_BASE_URL" in str(info.value)
+
+
+def test_wrong_base_path_is_a_404(settings: Settings, fake_api: FakeAPI) -> None:
+    chat = ChatClient(replace(settings, base_url=fake_api.url + "/nope"))
+    with pytest.raises(ModelNotFoundError) as info:
+        read_all(chat)
+    assert "Cannot POST" in str(info.value)
+
+
+@pytest.mark.parametrize("shape", ["api", "problem", "openai", "text"])
+@pytest.mark.parametrize("status", [400, 403, 503])
+def test_every_error_shape_gives_a_clear_message_and_the_request_id(
+    client: ChatClient, fake_api: FakeAPI, shape: str, status: int
+) -> None:
+    fake_api.plan(*[Behaviour(status=status, error_shape=shape, error_message="the thing broke")] * 3)  # type: ignore[arg-type]
+    with pytest.raises(APIStatusError) as info:
+        read_all(client)
+    err = info.value
+    text = str(err)
+    assert "the thing broke" in text
+    if shape == "text":
+        assert "not JSON" in text
+        assert "<html>" in text
+    assert err.request_id and UUID.match(err.request_id)
+    assert f"Request id: {err.request_id}." in text
+    assert text.count("Request id") == 1
+    assert_no_key(err)
+
+
+# -- retries -------------------------------------------------------------------------
+
+
+def test_429_with_retry_after_is_retried_then_succeeds(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=429, retry_after=1), Behaviour(reply=REPLY))
+    calls: list[tuple[float, int]] = []
+    started = time.monotonic()
+    chunks = read_all(client, on_retry=lambda s, st: calls.append((s, st)))
+    elapsed = time.monotonic() - started
+    assert "".join(c.text for c in chunks) == REPLY
+    assert calls == [(1.0, 429)]
+    assert len(fake_api.requests) == 2
+    assert elapsed >= 0.9, "Retry-After: 1 was not honoured"
+    assert fake_api.bodies()[0] == fake_api.bodies()[1], "the retry sends the same body"
+
+
+def test_429_persisting_is_a_rate_limit_error_after_max_retries(client: ChatClient, fake_api: FakeAPI) -> None:
+    assert client.settings.max_retries == 2
+    fake_api.plan(*[Behaviour(status=429)] * 5)
+    calls: list[tuple[float, int]] = []
+    with pytest.raises(RateLimitError) as info:
+        read_all(client, on_retry=lambda s, st: calls.append((s, st)))
+    assert len(fake_api.requests) == 3, "one request plus max_retries retries"
+    assert [status for _, status in calls] == [429, 429]
+    assert info.value.status == 429
+    assert "Rate limited" in str(info.value)
+    assert_no_key(info.value)
+
+
+def test_retries_turned_off(settings: Settings, fake_api: FakeAPI) -> None:
+    chat = ChatClient(replace(settings, max_retries=0))
+    fake_api.plan(Behaviour(status=429), Behaviour(reply="never"))
+    calls: list[tuple[float, int]] = []
+    with pytest.raises(RateLimitError):
+        read_all(chat, on_retry=lambda s, st: calls.append((s, st)))
+    assert len(fake_api.requests) == 1
+    assert calls == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_retried_then_raise(client: ChatClient, fake_api: FakeAPI, status: int) -> None:
+    fake_api.plan(*[Behaviour(status=status)] * 3)
+    calls: list[tuple[float, int]] = []
+    with pytest.raises(ServerError) as info:
+        read_all(client, on_retry=lambda s, st: calls.append((s, st)))
+    assert len(fake_api.requests) == 3
+    assert [st for _, st in calls] == [status, status]
+    assert all(seconds < 1 for seconds, _ in calls), "backoff follows AIMLAPI_RETRY_BACKOFF=0.01"
+    assert info.value.status == status
+    assert f"({status})" in str(info.value)
+    assert_no_key(info.value)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_error_then_success(client: ChatClient, fake_api: FakeAPI, status: int) -> None:
+    fake_api.plan(Behaviour(status=status), Behaviour(reply=REPLY))
+    calls: list[tuple[float, int]] = []
+    chunks = read_all(client, on_retry=lambda s, st: calls.append((s, st)))
+    assert "".join(c.text for c in chunks) == REPLY
+    assert [st for _, st in calls] == [status]
+
+
+def test_the_retry_hook_is_per_call(client: ChatClient, fake_api: FakeAPI) -> None:
+    first: list[int] = []
+    fake_api.plan(Behaviour(status=503), Behaviour(reply="a"), Behaviour(status=503), Behaviour(reply="b"))
+    read_all(client, on_retry=lambda s, st: first.append(st))
+    read_all(client)  # no hook: the first call's hook must not fire again
+    assert first == [503]
+
+
+def test_fractional_retry_after_is_still_a_retried_429(client: ChatClient, fake_api: FakeAPI) -> None:
+    """urllib3 alone raises InvalidHeader on "0.2", which used to surface as 'Could not reach …'."""
+    fake_api.plan(Behaviour(status=429, retry_after=0.2), Behaviour(reply=REPLY))
+    calls: list[tuple[float, int]] = []
+    assert "".join(c.text for c in read_all(client, on_retry=lambda s, st: calls.append((s, st)))) == REPLY
+    assert calls == [(pytest.approx(0.2), 429)]
+    assert len(fake_api.requests) == 2
+
+
+# -- network faults ------------------------------------------------------------------
+
+
+def test_connection_refused(settings: Settings) -> None:
+    chat = ChatClient(replace(settings, base_url=f"http://127.0.0.1:{closed_port()}/v1"))
+    started = time.monotonic()
+    with pytest.raises(APIConnectionError) as info:
+        read_all(chat)
+    assert type(info.value) is APIConnectionError
+    assert "connection refused" in str(info.value)
+    assert "127.0.0.1" in str(info.value)
+    assert "HTTPConnectionPool" not in str(info.value)
+    assert time.monotonic() - started < 2
+    assert_no_key(info.value)
+
+
+def test_read_timeout_before_the_first_byte_is_not_retried(settings: Settings, fake_api: FakeAPI) -> None:
+    chat = ChatClient(replace(settings, read_timeout=0.3))
+    fake_api.plan(Behaviour(response_delay=1.0, reply="late"))
+    started = time.monotonic()
+    with pytest.raises(APIConnectionError) as info:
+        read_all(chat)
+    assert time.monotonic() - started < 0.9
+    assert len(fake_api.requests) == 1, "a read timeout may have started a paid generation: no retry"
+    assert_no_key(info.value)
+
+
+def test_read_timeout_before_the_first_byte_is_a_timeout_error(settings: Settings, fake_api: FakeAPI) -> None:
+    """With read=0 urllib3 wraps the ReadTimeoutError in MaxRetryError and requests raises a plain
+    ConnectionError, not ReadTimeout: it used to surface as APIConnectionError with urllib3 noise."""
+    chat = ChatClient(replace(settings, read_timeout=0.3))
+    fake_api.plan(Behaviour(response_delay=1.0, reply="late"))
+    with pytest.raises(APITimeoutError) as info:
+        read_all(chat)
+    assert "AIMLAPI_READ_TIMEOUT" in str(info.value)
+    assert "HTTPConnectionPool" not in str(info.value)
+
+
+def test_stall_before_the_first_text(settings: Settings, fake_api: FakeAPI) -> None:
+    chat = ChatClient(replace(settings, read_timeout=0.3))
+    fake_api.plan(Behaviour(reply="late", first_token_delay=1.0))
+    parts, err = read_until_error(chat)
+    assert isinstance(err, APITimeoutError)
+    assert parts == []
+    assert "AIMLAPI_READ_TIMEOUT" in str(err)
+    assert_no_key(err)
+
+
+def test_stall_mid_stream_keeps_the_partial_text(settings: Settings, fake_api: FakeAPI) -> None:
+    chat = ChatClient(replace(settings, read_timeout=0.3))
+    fake_api.plan(Behaviour(reply="alpha beta gamma", token_rate=1.0))
+    started = time.monotonic()
+    parts, err = read_until_error(chat)
+    assert isinstance(err, (APITimeoutError, StreamInterruptedError))
+    assert "".join(parts) == "alpha"
+    assert time.monotonic() - started < 0.9
+    if isinstance(err, APITimeoutError):
+        assert "stalled" in str(err) and "0.3 s" in str(err)
+    assert_no_key(err)
+
+
+@pytest.mark.parametrize("after", [1, 3])
+def test_drop_after_n_chunks_is_interrupted_with_partial_text(client: ChatClient, fake_api: FakeAPI, after: int) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, drop_after=after))
+    parts, err = read_until_error(client)
+    assert isinstance(err, StreamInterruptedError)
+    assert "".join(parts) == "".join(split_tokens(REPLY)[:after])
+    assert err.retryable
+    assert_no_key(err)
+
+
+def test_malformed_chunk(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, malformed_after=2))
+    parts, err = read_until_error(client)
+    assert isinstance(err, MalformedResponseError)
+    assert "".join(parts) == "".join(split_tokens(REPLY)[:2])
+    assert "not JSON" in str(err)
+    assert_no_key(err)
+
+
+# -- the key never shows -------------------------------------------------------------
+
+
+def test_key_not_in_client_or_settings_repr(client: ChatClient, settings: Settings) -> None:
+    for text in (repr(client), str(client), repr(settings), str(settings), repr(settings.api_key), f"{settings.api_key}"):
+        assert CANARY_KEY not in text
+    assert settings.api_key.reveal() == CANARY_KEY, "the key is really there, only hidden"
+
+
+# -- parsing units -------------------------------------------------------------------
+
+
+def test_parse_chunk_reads_delta_content_and_finish_reason() -> None:
+    data = {"id": "gen-1", "model": "m:free", "provider": "P",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}]}
+    chunk = parse_chunk(json.dumps(data))
+    assert (chunk.text, chunk.finish_reason, chunk.model, chunk.provider, chunk.id) == ("Hi", None, "m:free", "P", "gen-1")
+    assert chunk.usage is None and chunk.cost is None
+
+
+def test_parse_chunk_null_content_is_empty_text() -> None:
+    chunk = parse_chunk(json.dumps({"choices": [{"delta": {"content": None}, "finish_reason": "stop"}]}))
+    assert chunk.text == "" and chunk.finish_reason == "stop"
+
+
+def test_parse_chunk_error_event_mid_stream() -> None:
+    data = json.dumps({"error": {"message": "upstream overloaded"}, "requestId": "req-123"})
+    with pytest.raises(StreamInterruptedError) as info:
+        parse_chunk(data)
+    assert "upstream overloaded" in str(info.value)
+    assert info.value.request_id == "req-123"
+    assert "req-123" in str(info.value)
+
+
+@pytest.mark.parametrize("data", ["not json", "[1, 2]", '"text"', "{"])
+def test_parse_chunk_rejects_what_is_not_a_json_object(data: str) -> None:
+    with pytest.raises(MalformedResponseError):
+        parse_chunk(data)
+
+
+def test_parse_error_body_shapes() -> None:
+    api = {"message": "Invalid payload provided", "path": "/v1/chat/completions", "requestId": "r-1",
+           "statusCode": 400, "timestamp": "2025-01-01T00:00:00.000Z"}
+    assert parse_error_body(json.dumps(api)) == ("Invalid payload provided", "r-1")
+    problem = {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": "messages is required",
+               "requestId": "r-2"}
+    assert parse_error_body(json.dumps(problem)) == ("messages is required", "r-2")
+    assert parse_error_body(json.dumps({"title": "Only a title"})) == ("Only a title", None)
+    openai = {"error": {"message": "bad model", "type": "invalid_request_error"}, "request_id": "r-3"}
+    assert parse_error_body(json.dumps(openai)) == ("bad model", "r-3")
+    assert parse_error_body(json.dumps({"error": "plain string"})) == ("plain string", None)
+    listed = {"message": ["temperature must be <= 2", "top_p must be <= 1"]}
+    assert parse_error_body(json.dumps(listed)) == ("temperature must be <= 2; top_p must be <= 1", None)
+    assert parse_error_body("<html>502 Bad Gateway</html>") == (None, None)
+    assert parse_error_body("[]") == (None, None)
+    assert parse_error_body("") == (None, None)
+
+
+def _response(status: int, body: str, headers: dict[str, str] | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body.encode()
+    response.headers.update(headers or {})
+    response.encoding = "utf-8"
+    return response
+
+
+def test_error_from_response_prefers_the_body_request_id() -> None:
+    err = error_from_response(_response(400, json.dumps({"message": "nope", "requestId": "body-id"}),
+                                         {"x-request-id": "header-id"}))
+    assert err.request_id == "body-id"
+    assert "Request id: body-id." in str(err)
+
+
+def test_error_from_response_falls_back_to_the_header_request_id() -> None:
+    err = error_from_response(_response(502, "Bad Gateway", {"x-request-id": "header-id"}))
+    assert isinstance(err, ServerError)
+    assert err.request_id == "header-id"
+    assert "'Bad Gateway'" in str(err)
+
+
+def test_error_from_response_with_an_empty_body() -> None:
+    err = error_from_response(_response(404, ""))
+    assert isinstance(err, ModelNotFoundError)
+    assert str(err).endswith(".")
+    assert err.request_id is None
+    assert "Request id" not in str(err)
+
+
+def test_error_from_response_truncates_a_huge_html_body() -> None:
+    err = error_from_response(_response(500, "<html>" + "x" * 5000 + "</html>"))
+    assert len(str(err)) < 400
+
+
+def test_backoff_waits_grow_from_the_first_retry() -> None:
+    from urllib3.util.retry import RequestHistory
+
+    from lib.api.client import NotifyingRetry
+
+    retry = NotifyingRetry(total=5, backoff_factor=1.0, backoff_max=30)
+    assert retry.get_backoff_time() == 0.0
+    waits = []
+    for _ in range(4):
+        retry = retry.new(history=(*retry.history, RequestHistory("POST", "/x", None, 500, None)))
+        waits.append(retry.get_backoff_time())
+    assert waits == [1.0, 2.0, 4.0, 8.0]

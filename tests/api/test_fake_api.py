@@ -1,0 +1,397 @@
+"""lib.api.fake_api: the fake's own contract, read with plain requests over 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from lib.api.fake_api import (
+    DEMO_PRICE_IN,
+    DEMO_PRICE_OUT,
+    Behaviour,
+    FakeAPI,
+    count_prompt_tokens,
+    split_tokens,
+)
+from lib.api.models import GEMMA_MODELS
+from lib.api.sse import iter_sse_data
+from tests.conftest import CANARY_KEY
+
+MODEL = "google/gemma-3-27b-it"
+AUTH = {"Authorization": f"Bearer {CANARY_KEY}"}
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi."}]
+
+
+def post(api: FakeAPI, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+         path: str = "/chat/completions") -> requests.Response:
+    body = body if body is not None else {"model": MODEL, "messages": MESSAGES, "stream": True}
+    headers = AUTH if headers is None else headers
+    return requests.post(api.url + path, json=body, headers=headers, timeout=5, stream=True)
+
+
+def events(response: requests.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "text/event-stream"
+    return list(iter_sse_data(response.iter_lines()))
+
+
+def chunks(response: requests.Response) -> list[dict[str, Any]]:
+    return [json.loads(e) for e in events(response) if e != "[DONE]"]
+
+
+def text_of(parsed: list[dict[str, Any]]) -> str:
+    return "".join(c["choices"][0]["delta"]["content"] for c in parsed if c["choices"])
+
+
+# -- the wire format -----------------------------------------------------------------
+
+
+def test_stream_chunks_look_like_the_apis(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="Hello there, friend."))
+    response = post(fake_api)
+    assert response.headers["x-request-id"]
+    data = events(response)
+    assert "[DONE]" not in data, "the documented ending has no [DONE]"
+    parsed = [json.loads(e) for e in data]
+    ids = {c["id"] for c in parsed}
+    assert len(ids) == 1 and ids.pop().startswith("gen-")
+    for chunk in parsed:
+        assert chunk["object"] == "chat.completion.chunk"
+        assert chunk["provider"] == "FakeRun"
+        assert chunk["model"] == f"{MODEL}:free"
+        assert isinstance(chunk["created"], int)
+    *text_chunks, final = parsed
+    assert [c["choices"][0]["delta"]["content"] for c in text_chunks] == ["Hello", " there,", " friend."]
+    assert all(c["choices"][0]["delta"]["role"] == "assistant" for c in text_chunks)
+    assert [c["choices"][0]["finish_reason"] for c in text_chunks] == [None, None, "stop"]
+    assert final["choices"] == []
+    usage = final["usage"]
+    prompt = count_prompt_tokens(MESSAGES)
+    assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (prompt, 3, prompt + 3)
+    expected = round((prompt * DEMO_PRICE_IN + 3 * DEMO_PRICE_OUT) / 1e6, 9)
+    assert usage["cost"] == pytest.approx(expected)
+    assert final["meta"]["usage"]["usd_spent"] == pytest.approx(expected)
+    assert final["meta"]["usage"]["credits_used"] > 0
+
+
+def test_ending_done_adds_done_after_usage(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="a b", ending="done"))
+    data = events(post(fake_api))
+    assert data[-1] == "[DONE]"
+    assert json.loads(data[-2])["choices"] == [] and "usage" in json.loads(data[-2])
+
+
+def test_ending_usage_in_choice(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="a b", ending="usage_in_choice"))
+    data = events(post(fake_api))
+    assert data[-1] == "[DONE]"
+    parsed = [json.loads(e) for e in data[:-1]]
+    assert all(c["choices"] for c in parsed), "no choices-[] chunk"
+    assert parsed[-1]["choices"][0]["finish_reason"] == "stop" and "usage" in parsed[-1]
+    assert all("usage" not in c for c in parsed[:-1])
+
+
+def test_ending_bare_has_no_usage(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="a b", ending="bare"))
+    data = events(post(fake_api))
+    assert data[-1] == "[DONE]"
+    assert all("usage" not in json.loads(e) for e in data[:-1])
+
+
+@pytest.mark.parametrize(
+    ("cost_in", "in_usage", "in_meta"), [("usage", True, True), ("meta", False, True), ("none", False, False)]
+)
+def test_where_the_cost_goes(fake_api: FakeAPI, cost_in: str, in_usage: bool, in_meta: bool) -> None:
+    fake_api.plan(Behaviour(reply="a b", cost_in=cost_in))  # type: ignore[arg-type]
+    final = chunks(post(fake_api))[-1]
+    assert ("cost" in final["usage"]) is in_usage
+    assert ("meta" in final) is in_meta
+
+
+def test_tokens_per_chunk(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="one two three four five", tokens_per_chunk=2))
+    parsed = [c for c in chunks(post(fake_api)) if c["choices"]]
+    assert [c["choices"][0]["delta"]["content"] for c in parsed] == ["one two", " three four", " five"]
+
+
+def test_default_reply_is_the_demo_model(fake_api: FakeAPI) -> None:
+    assert "offline demo model" in text_of(chunks(post(fake_api)))
+
+
+def test_not_streamed_when_stream_is_false(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="Whole answer."))
+    response = post(fake_api, {"model": MODEL, "messages": MESSAGES})
+    assert response.headers["Content-Type"] == "application/json"
+    data = response.json()
+    assert data["object"] == "chat.completion"
+    assert data["choices"][0]["message"] == {"role": "assistant", "content": "Whole answer.", "refusal": None}
+    assert data["choices"][0]["finish_reason"] == "stop"
+    assert data["usage"]["completion_tokens"] == 2
+
+
+def test_body_json_ignores_stream_true(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="Whole.", body="json"))
+    response = post(fake_api)
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["choices"][0]["message"]["content"] == "Whole."
+
+
+def test_body_no_choices(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="Whole.", body="no_choices"))
+    assert post(fake_api).json()["choices"] == []
+
+
+def test_max_tokens_cut_gives_finish_reason_length(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="one two three four five six"))
+    parsed = chunks(post(fake_api, {"model": MODEL, "messages": MESSAGES, "stream": True, "max_tokens": 3}))
+    assert text_of(parsed) == "one two three"
+    finishes = [c["choices"][0]["finish_reason"] for c in parsed if c["choices"]]
+    assert finishes[-1] == "length"
+    assert parsed[-1]["usage"]["completion_tokens"] == 3
+
+
+def test_finish_reason_can_be_set(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="a", finish_reason="content_filter"))
+    parsed = chunks(post(fake_api))
+    assert parsed[0]["choices"][0]["finish_reason"] == "content_filter"
+
+
+# -- auth and validation -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": CANARY_KEY}])
+def test_401_without_the_right_key(fake_api: FakeAPI, headers: dict[str, str]) -> None:
+    response = post(fake_api, headers=headers)
+    assert response.status_code == 401
+    body = response.json()
+    assert set(body) == {"message", "path", "requestId", "statusCode", "timestamp"}
+    assert body["statusCode"] == 401 and body["path"] == "/v1/chat/completions"
+    assert body["requestId"] == response.headers["x-request-id"]
+    assert CANARY_KEY not in response.text
+
+
+def test_a_fake_without_a_key_takes_any_request() -> None:
+    with FakeAPI() as api:
+        api.plan(Behaviour(reply="open"))
+        assert text_of(chunks(post(api, headers={}))) == "open"
+
+
+def test_400_for_a_system_role_sent_to_4b(fake_api: FakeAPI) -> None:
+    response = post(fake_api, {"model": "google/gemma-3-4b-it", "messages": MESSAGES, "stream": True})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("messages.0.role")
+    assert '"system"' in response.json()["message"]
+
+
+def test_400_for_a_system_role_sent_to_3n(fake_api: FakeAPI) -> None:
+    response = post(fake_api, {"model": "google/gemma-3n-e4b-it", "messages": MESSAGES, "stream": True})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("role", ["system", "developer"])
+def test_27b_takes_instruction_roles(fake_api: FakeAPI, role: str) -> None:
+    messages = [{"role": role, "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    assert post(fake_api, {"model": MODEL, "messages": messages, "stream": True}).status_code == 200
+
+
+def test_400_for_two_user_messages_in_a_row(fake_api: FakeAPI) -> None:
+    messages = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+    response = post(fake_api, {"model": MODEL, "messages": messages, "stream": True})
+    assert response.status_code == 400
+    assert "alternate" in response.json()["message"]
+
+
+def test_400_for_two_assistant_messages_in_a_row(fake_api: FakeAPI) -> None:
+    messages = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+                {"role": "assistant", "content": "c"}]
+    assert post(fake_api, {"model": MODEL, "messages": messages, "stream": True}).status_code == 400
+
+
+@pytest.mark.parametrize("body", [{"model": MODEL}, {"messages": MESSAGES}, {"model": MODEL, "messages": []}])
+def test_400_for_a_body_without_model_or_messages(fake_api: FakeAPI, body: dict[str, Any]) -> None:
+    assert post(fake_api, body).status_code == 400
+
+
+# -- misbehaviour on demand ----------------------------------------------------------
+
+
+def test_error_shape_problem(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=403, error_shape="problem"))
+    response = post(fake_api)
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 403 and body["title"] and body["error"]["message"] == "You have run out of credits"
+    assert body["requestId"] == response.headers["x-request-id"]
+
+
+def test_error_shape_openai(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=400, error_shape="openai", error_message="bad temperature"))
+    body = post(fake_api).json()
+    assert body == {"error": {"message": "bad temperature", "type": "invalid_request_error", "code": 400}}
+
+
+def test_error_shape_text(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=502, error_shape="text"))
+    response = post(fake_api)
+    assert response.status_code == 502
+    assert response.headers["Content-Type"] == "text/html"
+    with pytest.raises(ValueError):
+        response.json()
+
+
+def test_retry_after_header(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=429, retry_after=2), Behaviour(status=503))
+    assert post(fake_api).headers["Retry-After"] == "2"
+    assert "Retry-After" not in post(fake_api).headers
+
+
+def test_plan_order_then_default(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=503), Behaviour(reply="second"))
+    fake_api.plan(Behaviour(status=404))
+    fake_api.default = Behaviour(reply="default")
+    assert post(fake_api).status_code == 503
+    assert text_of(chunks(post(fake_api))) == "second"
+    assert post(fake_api).status_code == 404
+    assert text_of(chunks(post(fake_api))) == "default"
+    assert text_of(chunks(post(fake_api))) == "default"
+
+
+def test_plan_over_http(fake_api: FakeAPI) -> None:
+    plan = [{"status": 429, "retry_after": 1}, {"reply": "from http", "unknown_field": "ignored"}]
+    response = requests.post(f"http://127.0.0.1:{fake_api.port}/_fake/plan", json=plan, timeout=5)
+    assert response.status_code == 200
+    first = post(fake_api)
+    assert first.status_code == 429 and first.headers["Retry-After"] == "1"
+    assert text_of(chunks(post(fake_api))) == "from http"
+
+
+def test_reset_over_http(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=500))
+    post(fake_api, {"model": MODEL, "messages": MESSAGES})
+    assert requests.post(f"http://127.0.0.1:{fake_api.port}/_fake/reset", timeout=5).status_code == 200
+    assert fake_api.requests == []
+    fake_api.plan()
+    assert post(fake_api).status_code == 200
+
+
+def test_requests_are_recorded(fake_api: FakeAPI) -> None:
+    body = {"model": MODEL, "messages": MESSAGES, "stream": True, "temperature": 0.3}
+    events(post(fake_api, body))
+    (recorded,) = fake_api.requests
+    assert recorded.path == "/v1/chat/completions"
+    assert recorded.body == body
+    assert recorded.headers["Authorization"] == f"Bearer {CANARY_KEY}"
+    assert fake_api.bodies() == [body]
+
+
+def test_control_requests_are_not_recorded(fake_api: FakeAPI) -> None:
+    requests.post(f"http://127.0.0.1:{fake_api.port}/_fake/plan", json=[], timeout=5)
+    assert fake_api.requests == []
+
+
+def test_drop_after_cuts_the_connection(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="a b c d e", drop_after=2))
+    response = post(fake_api)
+    seen: list[str] = []
+    with pytest.raises(requests.exceptions.RequestException):
+        for line in response.iter_lines():
+            seen.append(line.decode())
+    assert 'data: {' in seen[0]
+    assert len([s for s in seen if s.startswith("data:")]) == 2
+
+
+def test_malformed_after_sends_a_line_that_is_not_json(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="a b c", malformed_after=1))
+    data = events(post(fake_api))
+    bad = []
+    for item in data:
+        try:
+            json.loads(item)
+        except ValueError:
+            bad.append(item)
+    assert len(bad) == 1 and bad[0].startswith('{"id": "broken"')
+
+
+def test_response_delay(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="a", response_delay=0.3))
+    started = time.monotonic()
+    post(fake_api).close()
+    assert time.monotonic() - started >= 0.28
+
+
+def _chunk_times(response: requests.Response) -> list[float]:
+    times = []
+    for line in response.iter_lines():
+        if line.startswith(b"data:") and b'"content"' in line:
+            times.append(time.monotonic())
+    return times
+
+
+def test_token_rate_is_roughly_honoured(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="a b c d e f g h i", token_rate=20))  # 9 tokens: 8 gaps of 50 ms
+    times = _chunk_times(post(fake_api))
+    assert len(times) == 9
+    span = times[-1] - times[0]
+    assert 0.25 <= span <= 1.5
+
+
+def test_no_token_rate_streams_fast(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=" ".join("x" * 50)))
+    times = _chunk_times(post(fake_api))
+    assert len(times) == 50
+    assert times[-1] - times[0] < 0.5
+
+
+def test_first_token_delay(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="a", first_token_delay=0.3))
+    started = time.monotonic()
+    response = post(fake_api)
+    headers_at = time.monotonic() - started
+    times = _chunk_times(response)
+    assert headers_at < 0.25, "the headers come before the delay"
+    assert times[0] - started >= 0.28
+
+
+# -- other endpoints and helpers -----------------------------------------------------
+
+
+def test_models_endpoint(fake_api: FakeAPI) -> None:
+    response = requests.get(fake_api.url + "/models", timeout=5)
+    assert [m["id"] for m in response.json()["data"]] == [m.id for m in GEMMA_MODELS]
+
+
+def test_unknown_paths_are_404(fake_api: FakeAPI) -> None:
+    assert requests.get(fake_api.url + "/nothing", timeout=5).status_code == 404
+    assert post(fake_api, path="/completions").status_code == 404
+
+
+def test_split_tokens_keeps_every_character() -> None:
+    for text in ["Hello there, world.", "  leading", "trailing  ", "a\n\nb", "", "   "]:
+        assert "".join(split_tokens(text)) == text
+    assert split_tokens("one two") == ["one", " two"]
+    assert split_tokens("") == []
+
+
+def test_count_prompt_tokens() -> None:
+    assert count_prompt_tokens([]) == 0
+    assert count_prompt_tokens([{"role": "user", "content": "one two"}]) == 6
+    assert count_prompt_tokens(MESSAGES) > count_prompt_tokens(MESSAGES[1:])
+
+
+def test_behaviour_from_dict_ignores_unknown_fields() -> None:
+    assert Behaviour.from_dict({"status": 500, "bogus": 1}) == Behaviour(status=500)
+
+
+def test_a_long_lived_fake_can_keep_no_log() -> None:
+    import requests
+
+    with FakeAPI(record_requests=False) as quiet:
+        body = {"model": "google/gemma-3-27b-it", "messages": [{"role": "user", "content": "hi"}]}
+        response = requests.post(f"{quiet.url}/chat/completions", json=body, timeout=5)
+        assert response.status_code == 200
+        assert quiet.requests == []

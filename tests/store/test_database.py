@@ -1,0 +1,528 @@
+"""The conversation store, on SQLite and (with CHAT_TEST_PG_URL) on PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+import lib.store.database as store_module
+from lib.api.client import ChatClient
+from lib.api.request import api_messages, build_body
+from lib.chat.conversation import Conversation
+from lib.chat.live_reply import start_reply
+from lib.chat.usage import Cost, ReplyStats, Usage
+from lib.errors import ConfigurationError, ConversationNotFoundError, StoreError
+from lib.settings import Settings, load_settings
+from lib.store.database import MIGRATIONS, Migration, Store, database_url, open_store, schema_version, snippet
+from tests.conftest import CANARY_KEY
+from tests.samples import T0, make_conversation
+
+# The store and store_url fixtures, on every backend.
+pytest_plugins = ("tests.store_fixtures",)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sqlite_path(store: Store) -> Path:
+    assert store.is_sqlite
+    return Path(store.location)
+
+
+# -- saving and loading ------------------------------------------------------------------
+
+
+def test_round_trip_keeps_branches_stats_and_params(store: Store) -> None:
+    original = make_conversation(1)
+    store.save(original)
+    loaded = store.load(original.id)
+    assert loaded == original
+    assert loaded.to_dict() == original.to_dict()
+    # The parts the equality could hide behind defaults, spelled out:
+    assert loaded.messages["c00001-a3"].stats == ReplyStats()
+    assert loaded.messages["c00001-a4"].stats is None
+    assert loaded.messages["c00001-a2"].stats.usage == Usage(12, None, None)
+    assert loaded.messages["c00001-a2"].stats.cost == Cost(0.00002, "estimate")
+    assert loaded.messages["c00001-a1"].params == {"temperature": 0.7, "max_tokens": 512, "stop": ["\n\n"]}
+    assert [m.id for m in loaded.path()] == ["c00001-u1", "c00001-a2", "c00001-u2b", "c00001-a3", "c00001-u3"]
+    assert len(loaded.siblings(loaded.messages["c00001-a1"])) == 2
+
+
+def test_save_is_idempotent(store: Store) -> None:
+    conversation = make_conversation(2)
+    for _ in range(3):
+        store.save(conversation)
+    [summary] = store.list()
+    assert summary.message_count == len(conversation.messages)
+    assert store.load(conversation.id) == conversation
+
+
+def test_save_updates_changed_fields_and_adds_new_messages(store: Store) -> None:
+    conversation = make_conversation(3)
+    store.save(conversation)
+    conversation.title = "Renamed in memory"
+    conversation.retry()
+    conversation.add_reply("A reply at last", stats=ReplyStats(usage=Usage(1, 2, 3)), model="m")
+    conversation.messages["c00003-u1"].content = "Edited in place"
+    store.save(conversation)
+    assert store.load(conversation.id) == conversation
+
+
+def test_a_save_that_fails_part_way_saves_nothing(store: Store) -> None:
+    conversation = make_conversation(17)
+    conversation.messages["c00017-a4"].content = None  # type: ignore[assignment] - NOT NULL in the table
+    with pytest.raises(StoreError):
+        store.save(conversation)
+    assert not store.exists(conversation.id)
+    assert store.list() == []
+
+
+def test_messages_deleted_in_memory_are_deleted_when_named(store: Store) -> None:
+    conversation = Conversation(system_prompt="", model="m")
+    for turn in range(3):
+        conversation.add_user(f"question {turn}")
+        conversation.add_reply(f"answer {turn}")
+    store.save(conversation)
+    before = set(conversation.messages)
+    conversation.delete_turn(conversation.path()[2].id)
+    # Without removed, a save only adds: the deleted turn would come back as a branch.
+    store.save(conversation, removed=before - set(conversation.messages))
+    assert store.load(conversation.id) == conversation
+    assert len(store.load(conversation.id).messages) == 4
+
+    before = set(conversation.messages)
+    conversation.clear()
+    store.save(conversation, removed=before)
+    assert store.load(conversation.id) == conversation
+    assert store.list()[0].message_count == 0
+
+
+def test_an_empty_conversation_round_trips(store: Store) -> None:
+    empty = Conversation(system_prompt="", model="google/gemma-3-4b-it")
+    store.save(empty)
+    assert store.load(empty.id) == empty
+    assert store.list()[0].message_count == 0
+
+
+def test_load_unknown_id_raises(store: Store) -> None:
+    with pytest.raises(ConversationNotFoundError):
+        store.load("nope")
+    assert not store.exists("nope")
+
+
+def test_message_ids_are_per_conversation(store: Store) -> None:
+    first = make_conversation(4)
+    copy_ = copy.deepcopy(first)
+    copy_.id = "another"
+    copy_.messages["c00004-u1"].content = "Only in the copy"
+    store.save(first)
+    store.save(copy_)
+    assert store.load(first.id) == first
+    assert store.load("another") == copy_
+
+
+def test_nul_characters_do_not_break_saving(store: Store) -> None:
+    conversation = Conversation(system_prompt="", model="m")
+    conversation.add_user("before\x00after")
+    store.save(conversation)
+    content = store.load(conversation.id).messages[conversation.leaf].content
+    # PostgreSQL text cannot hold NUL, so it becomes the replacement character there.
+    assert content == ("before\x00after" if store.is_sqlite else "before\ufffdafter")
+
+
+# -- list, totals, rename, delete --------------------------------------------------------
+
+
+def test_list_is_newest_first_with_counts_tokens_and_cost(store: Store) -> None:
+    for seed in (5, 7, 6):
+        store.save(make_conversation(seed))
+    summaries = store.list()
+    assert [s.id for s in summaries] == ["conv-00007", "conv-00006", "conv-00005"]
+    first = summaries[0]
+    assert first.title == "Conversation 7: bananas & <tags>"
+    assert first.updated == T0 + 7 + 10
+    assert first.message_count == 8
+    # a1 reported 42 tokens; a2 only prompt tokens (12); a3 and a4 none
+    assert first.total_tokens == 42 + 12
+    assert first.cost_usd == pytest.approx(0.00014)
+    # one estimate, and two replies whose cost is unknown
+    assert first.totals.cost_estimated and first.totals.cost_incomplete
+    assert first.cost_text().endswith("+ unknown")
+    assert [s.id for s in store.list(limit=2)] == ["conv-00007", "conv-00006"]
+
+
+def test_totals_cover_every_branch(store: Store) -> None:
+    conversation = make_conversation(8, filler=2)
+    store.save(conversation)
+    totals = store.totals(conversation.id)
+    assert totals.requests == 6
+    assert totals.prompt_tokens == 12 + 12 + 100 + 101
+    assert totals.completion_tokens == 30 + 200 + 200
+    assert totals.cost_usd == pytest.approx(0.00012 + 0.00002 + 0.002)
+    # the model the server named, else the one asked for; a4 has neither
+    assert totals.models == {"google/gemma-3-27b-it:free": 3, "google/gemma-3-27b-it": 1, "google/gemma-3-12b-it": 1}
+    with pytest.raises(ConversationNotFoundError):
+        store.totals("missing")
+
+
+def test_rename(store: Store) -> None:
+    store.save(make_conversation(9))
+    store.rename("conv-00009", "  A   better\ttitle ")
+    assert store.load("conv-00009").title == "A better title"
+    assert store.list()[0].title == "A better title"
+    with pytest.raises(StoreError, match="empty"):
+        store.rename("conv-00009", "   ")
+    with pytest.raises(ConversationNotFoundError):
+        store.rename("missing", "x")
+
+
+def test_delete_removes_the_conversation_and_its_messages_only(store: Store) -> None:
+    store.save(make_conversation(10))
+    store.save(make_conversation(11))
+    assert store.delete("conv-00010") is True
+    assert store.delete("conv-00010") is False
+    with pytest.raises(ConversationNotFoundError):
+        store.load("conv-00010")
+    assert [s.id for s in store.list()] == ["conv-00011"]
+    assert store.search("Question 10") == []
+    with store._transaction(write=False) as conn:
+        left = conn.execute(select(store_module.messages.c.conversation_id).distinct()).scalars().all()
+    assert left == ["conv-00011"]
+    assert store.load("conv-00011") == make_conversation(11)
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+def test_search_finds_a_word_from_the_middle_with_a_snippet(store: Store) -> None:
+    words = [f"word{i}" for i in range(200)]
+    words[100] = "Pomegranate"
+    conversation = Conversation(system_prompt="", model="m", title="Fruit talk")
+    conversation.add_user(" ".join(words))
+    store.save(conversation)
+    store.save(make_conversation(12))
+
+    [hit] = store.search("pomeGRANATE")
+    assert (hit.conversation_id, hit.message_id, hit.role) == (conversation.id, conversation.leaf, "user")
+    assert hit.snippet.startswith("…") and hit.snippet.endswith("…")
+    assert len(hit.snippet) < 200
+    assert hit.snippet[hit.start : hit.end] == "Pomegranate"
+
+
+def test_search_titles_and_any_case_and_literal_wildcards(store: Store) -> None:
+    store.save(make_conversation(13))
+    hits = store.search("BANANAS &")
+    assert [(h.message_id, h.role) for h in hits] == [(None, None)]
+    assert hits[0].snippet == "Conversation 13: bananas & <tags>"
+    # Unicode case folding, on both backends
+    assert {h.message_id for h in store.search("ÜNÏCÖDÉ")} == {"c00013-u1"}
+    # % and _ are text, not LIKE wildcards
+    assert {h.message_id for h in store.search("50% of_it")} == {"c00013-u1"}
+    assert store.search("5_%") == []
+    assert store.search("   ") == []
+
+
+def test_search_orders_newest_conversation_first_title_before_messages(store: Store) -> None:
+    store.save(make_conversation(14))
+    store.save(make_conversation(15))
+    hits = store.search("conversation 1")
+    assert [(h.conversation_id, h.message_id) for h in hits] == [("conv-00015", None), ("conv-00014", None)]
+    answers = store.search("answer")
+    assert [(h.conversation_id, h.message_id) for h in answers] == [
+        ("conv-00015", "c00015-a1"), ("conv-00015", "c00015-a2"), ("conv-00014", "c00014-a1"), ("conv-00014", "c00014-a2"),
+    ]
+
+
+def test_snippet_of_short_text_and_of_no_match() -> None:
+    assert snippet("short  text\nhere", "TEXT") == ("short text here", 6, 10)
+    assert snippet("abc", "zzz") == ("abc", 0, 0)
+
+
+# -- schema and migrations ---------------------------------------------------------------
+
+
+def versions(store: Store) -> list[tuple[int, float]]:
+    with store._transaction(write=False) as conn:
+        return [tuple(r) for r in conn.execute(select(schema_version).order_by(schema_version.c.version))]
+
+
+def test_migrations_run_once_and_reopening_is_a_no_op(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = Store(store_url)
+    recorded = versions(first)
+    assert [v for v, _ in recorded] == [m.number for m in MIGRATIONS]
+    first.close()
+
+    def must_not_run(_conn: object) -> None:
+        raise AssertionError("an up-to-date database was migrated again")
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", tuple(Migration(m.number, m.description, must_not_run) for m in MIGRATIONS))
+    again = Store(store_url)
+    assert versions(again) == recorded
+    again.close()
+
+
+def test_a_failing_migration_changes_nothing(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    Store(store_url).close()
+
+    def half_done(conn: object) -> None:
+        conn.execute(text("CREATE TABLE scratch (x INTEGER)"))  # type: ignore[attr-defined]
+        conn.execute(text("ALTER TABLE conversations ADD COLUMN pinned INTEGER"))  # type: ignore[attr-defined]
+        raise RuntimeError("the next migration is broken")
+
+    latest = MIGRATIONS[-1].number
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*MIGRATIONS, Migration(latest + 1, "broken", half_done)))
+    with pytest.raises(RuntimeError, match="broken"):
+        Store(store_url)
+    monkeypatch.undo()
+
+    reopened = Store(store_url)
+    assert reopened.schema_version() == latest
+    with reopened._transaction(write=False) as conn:
+        from sqlalchemy import inspect
+
+        inspector = inspect(conn)
+        assert not inspector.has_table("scratch")
+        assert "pinned" not in {c["name"] for c in inspector.get_columns("conversations")}
+    reopened.save(make_conversation(16))
+    reopened.close()
+
+
+def test_a_newer_schema_is_refused(store_url: str) -> None:
+    opened = Store(store_url)
+    with opened._transaction(write=True) as conn:
+        conn.execute(schema_version.insert().values(version=99, applied=0.0))
+    opened.close()
+    with pytest.raises(StoreError, match="newer version"):
+        Store(store_url)
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "dir" / "chats.sqlite3"
+    opened = Store(f"sqlite:///{path}")
+    with opened._transaction(write=False) as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == store_module.BUSY_TIMEOUT_MS
+    opened.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    # Conversations are private.
+    assert path.stat().st_mode & 0o077 == 0
+    assert path.parent.stat().st_mode & 0o077 == 0
+
+
+# -- concurrency and crashes -------------------------------------------------------------
+
+
+def run_together(*jobs: object) -> None:
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def run(job: object) -> None:
+        try:
+            barrier.wait()
+            job()  # type: ignore[operator]
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+
+
+def test_two_tabs_saving_different_conversations_at_once_lose_nothing(store: Store) -> None:
+    tabs = [Conversation(system_prompt="", model="m", id=f"tab-{n}") for n in range(2)]
+
+    def chat(conversation: Conversation) -> None:
+        for turn in range(15):
+            conversation.add_user(f"{conversation.id} question {turn}")
+            store.save(conversation)
+            conversation.add_reply(f"{conversation.id} answer {turn}")
+            store.save(conversation)
+
+    run_together(*(lambda c=c: chat(c) for c in tabs))
+    for conversation in tabs:
+        assert store.load(conversation.id) == conversation
+        assert len(conversation.messages) == 30
+
+
+def test_two_tabs_adding_to_the_same_conversation_at_once_lose_nothing(store: Store) -> None:
+    base = Conversation(system_prompt="", model="m", id="shared")
+    base.add_user("Where do we start?")
+    base.add_reply("Here.")
+    store.save(base)
+    tabs = [copy.deepcopy(base) for _ in range(2)]
+
+    def chat(conversation: Conversation, name: str) -> None:
+        for turn in range(15):
+            conversation.add_user(f"{name} question {turn}")
+            conversation.add_reply(f"{name} answer {turn}")
+            store.save(conversation)
+
+    run_together(lambda: chat(tabs[0], "left"), lambda: chat(tabs[1], "right"))
+    loaded = store.load("shared")
+    expected = {**tabs[0].messages, **tabs[1].messages}
+    assert loaded.messages == expected
+    assert len(expected) == 2 + 2 * 30
+    assert loaded.leaf in (tabs[0].leaf, tabs[1].leaf)
+
+
+WRITER = """
+import sys
+from lib.store.database import Store
+from tests.samples import make_conversation
+
+store = Store(sys.argv[1])
+seed = 0
+while True:
+    store.save(make_conversation(seed, filler=20))
+    print(seed, flush=True)
+    seed += 1
+"""
+
+
+def test_a_writer_killed_mid_save_leaves_an_intact_database(tmp_path: Path) -> None:
+    path = tmp_path / "chats.sqlite3"
+    url = f"sqlite:///{path}"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    committed: list[int] = []
+    try:
+        assert writer.stdout is not None
+        while len(committed) < 12:
+            line = writer.stdout.readline()
+            assert line, f"the writer died: {writer.stderr.read() if writer.stderr else ''}"
+            committed.append(int(line))
+        os.kill(writer.pid, signal.SIGKILL)
+        rest, _ = writer.communicate(timeout=10)
+        committed += [int(n) for n in rest.split()]
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    assert writer.returncode == -signal.SIGKILL
+
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    reopened = Store(url)
+    saved = {s.id for s in reopened.list(limit=1000)}
+    for seed in committed:
+        assert reopened.load(f"conv-{seed:05d}") == make_conversation(seed, filler=20)
+    # The save the kill interrupted is either wholly there or wholly absent.
+    for conversation_id in saved:
+        seed = int(conversation_id.removeprefix("conv-"))
+        assert reopened.load(conversation_id) == make_conversation(seed, filler=20)
+    assert saved >= {f"conv-{seed:05d}" for seed in committed}
+    reopened.close()
+
+
+# -- the API key -------------------------------------------------------------------------
+
+
+def test_the_api_key_is_never_written(store: Store, settings: Settings) -> None:
+    """A real chat through the fake API with the canary key, saved: the key is nowhere in the database."""
+    conversation = Conversation(system_prompt="Be brief.", model=settings.model)
+    conversation.add_user("Hello there")
+    body = build_body(conversation.model, api_messages(conversation.system_prompt, conversation.history(), conversation.model))
+    client = ChatClient(settings)
+    reply = start_reply(client, body)
+    assert reply.wait(10)
+    outcome = reply.outcome()
+    assert outcome.error is None and outcome.text
+    conversation.add_reply(
+        outcome.text, status=outcome.status, stats=outcome.stats, model=settings.model, params={"temperature": 0.5}
+    )
+    client.close()
+    store.save(conversation)
+    assert store.load(conversation.id).messages[conversation.leaf].stats.request_id
+
+    canary = CANARY_KEY.encode()
+    if store.is_sqlite:
+        files = list(sqlite_path(store).parent.glob("chats.sqlite3*"))
+        assert files
+        for file in files:
+            assert canary not in file.read_bytes(), file
+    with store._transaction(write=False) as conn:
+        for table in ("schema_version", "conversations", "messages"):
+            dump = repr(conn.execute(text(f"SELECT * FROM {table}")).all()).encode()
+            assert canary not in dump
+            assert CANARY_KEY[-12:].encode() not in dump
+
+
+# -- settings and opening ----------------------------------------------------------------
+
+
+def test_history_settings_and_their_defaults() -> None:
+    defaults = load_settings({})
+    assert defaults.history is True
+    assert defaults.db_path == Path("~/.local/share/gemma-chat/chats.sqlite3").expanduser()
+    assert defaults.db_url == ""
+    assert defaults.import_max_bytes == 5_000_000
+    custom = load_settings({"CHAT_HISTORY": "OFF", "CHAT_DB_PATH": "/x/y.db", "CHAT_IMPORT_MAX_BYTES": "1000"})
+    assert (custom.history, custom.db_path, custom.import_max_bytes) == (False, Path("/x/y.db"), 1000)
+    with pytest.raises(ConfigurationError, match="CHAT_HISTORY"):
+        load_settings({"CHAT_HISTORY": "maybe"})
+    for bad in ("lots", "0", "nan", "inf"):
+        with pytest.raises(ConfigurationError, match="CHAT_IMPORT_MAX_BYTES"):
+            load_settings({"CHAT_IMPORT_MAX_BYTES": bad})
+
+
+def test_open_store_follows_the_settings(tmp_path: Path) -> None:
+    assert open_store(load_settings({"CHAT_HISTORY": "off"})) is None
+    path = tmp_path / "sub" / "mine.sqlite3"
+    opened = open_store(load_settings({"CHAT_DB_PATH": str(path)}))
+    assert opened is not None and opened.location == str(path)
+    opened.close()
+    other = tmp_path / "other.sqlite3"
+    both = load_settings({"CHAT_DB_PATH": str(path), "CHAT_DB_URL": f"sqlite:///{other}"})
+    assert database_url(both) == f"sqlite:///{other}"
+
+
+def test_bad_urls_are_configuration_errors(tmp_path: Path) -> None:
+    for url in ("not a url", "mysql://u:p@127.0.0.1/db", "sqlite://", "sqlite:///:memory:"):
+        with pytest.raises(ConfigurationError):
+            Store(url)
+
+
+def test_an_unreachable_server_is_a_store_error_without_the_password() -> None:
+    with pytest.raises(StoreError) as caught:
+        Store("postgresql://someone:s3cret-pass@127.0.0.1:9/chats")
+    assert "s3cret-pass" not in str(caught.value)
+    assert "***" in str(caught.value)
+
+
+def test_location_hides_a_password(store: Store) -> None:
+    if store.is_sqlite:
+        assert store.location.endswith("chats.sqlite3")
+    else:
+        assert "***" in store.location or "@" not in store.location
+        assert store.url.startswith("postgresql+psycopg://")
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_chats(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:1])
+    old = Store(store_url)
+    kept = make_conversation(17)
+    old.save(kept)
+    old.close()
+    monkeypatch.undo()
+    new = Store(store_url)
+    assert new.schema_version() == MIGRATIONS[-1].number
+    assert new.load(kept.id).to_dict() == kept.to_dict()
+    new.set_preference("presets", {"version": 1, "presets": [{"name": "Mine", "prompt": "p"}]})
+    new.set_preference("presets", {"version": 1, "presets": []})
+    assert new.get_preference("presets") == {"version": 1, "presets": []}
+    assert new.get_preference("missing", "fallback") == "fallback"
+    new.close()

@@ -1,0 +1,198 @@
+"""Exports: JSON that comes back identical, a Markdown transcript with figures, and a safe HTML page."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+
+from lib.chat.conversation import Conversation
+from lib.chat.usage import figures
+from lib.store.exporting import CSP, EXPORT_FORMATS, filename, to_html, to_json, to_markdown
+from lib.store.importing import parse
+from tests.samples import make_conversation
+
+HOSTILE = [
+    "<script>alert('x')</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    '<img src=x onerror="alert(1)">',
+    "<iframe src=\"javascript:alert(1)\"></iframe>",
+    "[click me](javascript:alert(1)) and <a href=\"javascript:alert(2)\">here</a>",
+    "<svg onload=alert(1)><style>body{display:none}</style>",
+    "```html\n<script>alert(3)</script>\n```",
+    "`<script>inline</script>` and **<b onmouseover=alert(4)>bold</b>**",
+    "</code></pre></p><script>alert(5)</script>",
+    '"><meta http-equiv="refresh" content="0;url=javascript:alert(6)">',
+]
+
+
+def hostile_conversation() -> Conversation:
+    conversation = Conversation(
+        system_prompt="<script>alert('system')</script>",
+        model='evil"><script>alert("model")</script>',
+        title="<script>alert('title')</script> & friends",
+    )
+    for text in HOSTILE:
+        conversation.add_user(text)
+        conversation.add_reply(text, model="<img src=x onerror=alert(7)>")
+    conversation.add_user("<script>failed</script>")
+    conversation.fail("<script>alert('error')</script>", "<b>title</b>")
+    return conversation
+
+
+class TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parsed(page: str) -> TagCollector:
+    collector = TagCollector()
+    collector.feed(page)
+    collector.close()
+    return collector
+
+
+# -- JSON --------------------------------------------------------------------------------
+
+
+def test_json_export_has_a_versioned_header_and_comes_back_identical() -> None:
+    original = make_conversation(1, filler=2)
+    document = json.loads(to_json(original))
+    assert (document["format"], document["version"]) == ("gemma-chat", 1)
+    assert Conversation.from_dict(document["conversation"]) == original
+    assert parse(to_json(original), max_bytes=10**7, default_model="x") == original
+
+
+def test_json_export_keeps_every_branch() -> None:
+    original = make_conversation(2)
+    assert len(original.path()) < len(original.messages)
+    ids = {m["id"] for m in json.loads(to_json(original))["conversation"]["messages"]}
+    assert ids == set(original.messages)
+
+
+# -- Markdown ----------------------------------------------------------------------------
+
+
+def test_markdown_transcript_has_the_prompt_model_and_figures_of_each_reply() -> None:
+    conversation = make_conversation(3, filler=1)
+    markdown = to_markdown(conversation)
+    assert markdown.startswith("# Conversation 3: bananas & <tags>\n")
+    assert "`google/gemma-3-27b-it`" in markdown
+    assert "> Be <b>helpful</b>.\n> Two lines." in markdown
+    assert "(`developer` role)" in markdown
+    for message in conversation.path():
+        assert message.content in markdown
+        if message.stats is not None:
+            line = " · ".join(f"{label}: {value}" for label, value in figures(message.stats))
+            assert f"*{line}*" in markdown
+    filler = conversation.messages["c00003-fa0"].stats
+    assert "cost: $0.0010" not in markdown and "cost: $0.001" in markdown  # format_cost's own rounding
+    assert "first token: 250 ms" in markdown and "time: 1.50 s" in markdown
+    assert filler is not None and f"completion: {filler.usage.completion_tokens}" in markdown
+    assert "other message versions are only in the JSON export" in markdown
+
+
+def test_markdown_notes_stopped_cut_and_failed_messages() -> None:
+    conversation = make_conversation(4)
+    markdown = to_markdown(conversation)
+    assert "Stopped by the user" in markdown
+    assert "Cut off: the connection failed" in markdown
+    assert "Server error: The API had a server error (502)." in markdown
+
+
+# -- HTML --------------------------------------------------------------------------------
+
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "h1", "ul", "li", "code", "section", "p", "br", "pre", "span", "strong",
+}
+ALLOWED_ATTRIBUTES = {"lang", "charset", "http-equiv", "content", "name", "class"}
+
+
+def test_html_is_inert_whatever_the_messages_hold() -> None:
+    page = to_html(hostile_conversation())
+    lowered = page.lower()
+    assert "<script" not in lowered
+    assert "<iframe" not in lowered and "<img" not in lowered and "<svg" not in lowered and "<a " not in lowered
+    collector = parsed(page)
+    for tag, attributes in collector.tags:
+        assert tag in ALLOWED_TAGS, tag
+        for name, value in attributes:
+            assert name in ALLOWED_ATTRIBUTES, (tag, name)
+            assert "javascript:" not in (value or "").lower()
+    # Exactly one <style> and the four <meta> tags this module writes; hostile ones stayed text.
+    assert [t for t, _ in collector.tags].count("style") == 1
+    assert [t for t, _ in collector.tags].count("meta") == 4
+    # All the hostile text is still there, as text, for the reader to see.
+    text = "".join(collector.text)
+    assert "<script>alert('x')</script>" in text
+    assert '<img src=x onerror="alert(1)">' in text
+    assert "javascript:alert(1)" in text
+
+
+def test_html_escapes_every_field() -> None:
+    page = to_html(hostile_conversation())
+    assert "<title>&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt; &amp; friends</title>" in page
+    assert "&lt;script&gt;alert('system')&lt;/script&gt;" in page
+    assert "evil&quot;&gt;&lt;script&gt;" in page
+    assert "&lt;script&gt;alert(&#x27;error&#x27;)&lt;/script&gt;" in page
+
+
+def test_html_forbids_scripts_by_policy_and_needs_nothing_from_outside() -> None:
+    page = to_html(make_conversation(5))
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in page
+    assert "default-src 'none'" in CSP and "script-src" not in CSP
+    assert "http://" not in page and "https://" not in page
+    assert "<style>" in page and "<link" not in page
+
+
+def test_html_shows_figures_and_the_system_prompt() -> None:
+    conversation = make_conversation(6)
+    page = to_html(conversation)
+    reply = conversation.messages["c00006-a2"]
+    for label, value in figures(reply.stats):  # type: ignore[arg-type]
+        assert f"<span>{label}: {value}</span>" in page
+    assert "Be &lt;b&gt;helpful&lt;/b&gt;.<br>\nTwo lines." in page
+
+
+def test_html_export_renders_markdown_and_keeps_unfinished_code_as_code() -> None:
+    conversation = Conversation("", "google/gemma-3-27b-it")
+    conversation.add_user("One\ntwo")
+    conversation.add_reply("- item **bold** and `x < y`\n\n```python\nif a < b:\n    pass")
+    page = to_html(conversation)
+    assert "<p>One<br>\ntwo</p>" in page
+    assert "<li>item <strong>bold</strong> and <code>x &lt; y</code></li>" in page
+    assert "<pre><code class=\"language-python\">if a &lt; b:\n    pass</code></pre>" in page
+
+
+# -- file names and formats --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Hello, World! / Ça va?", "hello-world-ca-va"),
+        ("", "conversation"),
+        ("🍌🍌🍌", "conversation"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("x" * 100, "x" * 60),
+    ],
+)
+def test_file_names_come_from_the_title(title: str, expected: str) -> None:
+    conversation = Conversation(system_prompt="", model="m", title=title)
+    assert filename(conversation, "md") == f"{expected}.md"
+
+
+def test_export_formats_are_json_markdown_html() -> None:
+    assert [f.label for f in EXPORT_FORMATS] == ["JSON", "Markdown", "HTML"]
+    conversation = make_conversation(7)
+    for export in EXPORT_FORMATS:
+        assert export.render(conversation)

@@ -1,0 +1,193 @@
+"""Importing: this app's JSON export and the common {"messages": [...]} shape; anything else changes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from lib.chat.conversation import MERGE_SEPARATOR
+from lib.errors import ChatError, ImportFormatError
+from lib.store.database import Store
+from lib.store.exporting import to_json
+from lib.store.importing import import_into, parse
+from tests.samples import make_conversation
+
+# The store fixture, on every backend.
+pytest_plugins = ("tests.store_fixtures",)
+
+LIMIT = 1_000_000
+MODEL = "google/gemma-3-27b-it"
+
+
+def load(data: bytes | str | Any, max_bytes: int = LIMIT) -> Any:
+    if not isinstance(data, (bytes, str)):
+        data = json.dumps(data)
+    return parse(data, max_bytes=max_bytes, default_model=MODEL)
+
+
+def export_document(seed: int = 1) -> dict[str, Any]:
+    return json.loads(to_json(make_conversation(seed)))
+
+
+# -- this app's export -------------------------------------------------------------------
+
+
+def test_an_export_comes_back_identical_with_every_branch() -> None:
+    original = make_conversation(1, filler=3)
+    assert load(to_json(original)) == original
+
+
+def test_a_byte_order_mark_is_fine() -> None:
+    original = make_conversation(2)
+    assert load(b"\xef\xbb\xbf" + to_json(original).encode()) == original
+
+
+def test_import_keeps_the_id_when_it_is_free_and_takes_a_fresh_one_otherwise(store: Store) -> None:
+    original = make_conversation(3)
+    first = import_into(store, to_json(original), max_bytes=LIMIT, default_model=MODEL)
+    assert first.id == original.id
+    assert store.load(original.id) == original
+    second = import_into(store, to_json(original), max_bytes=LIMIT, default_model=MODEL)
+    assert second.id != original.id
+    assert store.load(second.id).messages == original.messages
+    assert store.load(original.id) == original
+    assert len(store.list()) == 2
+
+
+# -- the {"messages": [...]} shape -------------------------------------------------------
+
+
+def test_messages_shape_becomes_a_conversation() -> None:
+    conversation = load(
+        {
+            "model": "google/gemma-3-12b-it",
+            "messages": [
+                {"role": "system", "content": "Be terse."},
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello."},
+                {"role": "user", "content": [{"type": "text", "text": "Part one"}, {"type": "text", "text": "part two"}]},
+            ],
+        }
+    )
+    assert conversation.system_prompt == "Be terse."
+    assert conversation.instruction_role == "system"
+    assert conversation.model == "google/gemma-3-12b-it"
+    assert conversation.title == "Hi"
+    assert conversation.history() == [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello."},
+        {"role": "user", "content": "Part one\npart two"},
+    ]
+    assert len(conversation.messages) == 3
+
+
+def test_messages_shape_merges_turns_so_roles_alternate() -> None:
+    conversation = load(
+        [
+            {"role": "developer", "content": "Rule one."},
+            {"role": "user", "content": "First"},
+            {"role": "user", "content": "Second"},
+            {"role": "system", "content": "Rule two."},
+            {"role": "assistant", "content": "A"},
+            {"role": "assistant", "content": None},
+            {"role": "assistant", "content": "B"},
+            {"role": "user", "content": "   "},
+            {"role": "user", "content": "Third"},
+        ]
+    )
+    assert conversation.system_prompt == f"Rule one.{MERGE_SEPARATOR}Rule two."
+    assert conversation.instruction_role == "developer"
+    assert conversation.model == MODEL
+    assert conversation.history() == [
+        {"role": "user", "content": f"First{MERGE_SEPARATOR}Second"},
+        {"role": "assistant", "content": f"A{MERGE_SEPARATOR}B"},
+        {"role": "user", "content": "Third"},
+    ]
+    roles = [m.role for m in conversation.path()]
+    assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
+
+
+def test_messages_shape_keeps_a_given_title() -> None:
+    assert load({"title": " My chat ", "messages": [{"role": "user", "content": "x"}]}).title == "My chat"
+
+
+# -- what is refused ---------------------------------------------------------------------
+
+
+def broken_tree(change: str) -> dict[str, Any]:
+    document = export_document()
+    messages = document["conversation"]["messages"]
+    if change == "unknown parent":
+        messages[1]["parent"] = "nowhere"
+    elif change == "duplicate id":
+        messages[2]["id"] = messages[1]["id"]
+    elif change == "loop":
+        messages[0]["parent"] = messages[-1]["id"]
+        messages[0]["role"] = "user"
+        messages[-1]["role"] = "assistant"
+    elif change == "reply to nothing":
+        messages[1]["parent"] = None
+    elif change == "two users in a row":
+        messages[3]["parent"] = messages[0]["id"]
+    elif change == "unknown leaf":
+        document["conversation"]["leaf"] = "gone"
+    return document
+
+
+REFUSED: list[tuple[str, Any, str]] = [
+    ("not UTF-8", b"\xff\xfe\x00garbage", "not UTF-8"),
+    ("not JSON", b"this is not json {", "not valid JSON"),
+    ("truncated JSON", to_json(make_conversation(9))[:-40], "not valid JSON"),
+    ("NaN", '{"messages": [{"role": "user", "content": "x", "n": NaN}]}', "not valid JSON"),
+    ("a number", "42", "not a conversation"),
+    ("an object of something else", {"hello": "world"}, "neither"),
+    ("another format", {"format": "chatgpt", "version": 1, "conversation": {}}, "'chatgpt'"),
+    ("a newer version", {**export_document(), "version": 2}, "newer version"),
+    ("no conversation", {"format": "gemma-chat", "version": 1}, "'conversation' is a required property"),
+    ("no model", {"format": "gemma-chat", "version": 1, "conversation": {"messages": []}}, "'model'"),
+    ("a bad role", {**export_document(), "conversation": {**export_document()["conversation"], "messages": [
+        {"id": "m", "role": "tool", "content": "x"}]}}, "'tool' is not one of"),
+    ("unknown usage keys", {**export_document(), "conversation": {**export_document()["conversation"], "messages": [
+        {"id": "m", "role": "user", "content": "x", "stats": {"usage": {"tokens": 5}}}]}}, "usage"),
+    ("a tool message", {"messages": [{"role": "tool", "content": "x"}]}, "messages[0].role"),
+    ("an image part", {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]},
+     "messages[0].content"),
+    ("content missing", {"messages": [{"role": "user"}]}, "'content' is a required property"),
+    ("no messages", {"messages": []}, "messages"),
+    ("only a system message", {"messages": [{"role": "system", "content": "x"}]}, "no user or assistant message"),
+    ("the assistant first", {"messages": [{"role": "assistant", "content": "Hi!"}, {"role": "user", "content": "x"}]},
+     "must be from the user"),
+    *[(change, broken_tree(change), "damaged") for change in
+      ("unknown parent", "duplicate id", "loop", "reply to nothing", "two users in a row", "unknown leaf")],
+]
+
+
+@pytest.mark.parametrize(("case", "data", "says"), REFUSED, ids=[case for case, _, _ in REFUSED])
+def test_bad_files_raise_a_clear_error(case: str, data: Any, says: str) -> None:
+    with pytest.raises(ImportFormatError) as caught:
+        load(data)
+    assert says in str(caught.value)
+    assert str(caught.value).endswith("Nothing was imported.")
+    assert isinstance(caught.value, ChatError) and not caught.value.retryable
+
+
+def test_an_oversized_file_is_refused_before_it_is_read() -> None:
+    data = to_json(make_conversation(4, filler=5)).encode()
+    with pytest.raises(ImportFormatError, match=f"{len(data):,} bytes; the limit is 1,000 bytes"):
+        load(data, max_bytes=1000)
+    assert load(data, max_bytes=len(data)) == make_conversation(4, filler=5)
+
+
+@pytest.mark.parametrize("data", [b"\x00\x01garbage", b"[1, 2, 3]", json.dumps(broken_tree("loop")).encode()])
+def test_a_refused_import_leaves_the_store_unchanged(store: Store, data: bytes) -> None:
+    existing = make_conversation(5)
+    store.save(existing)
+    before = store.list()
+    with pytest.raises(ImportFormatError):
+        import_into(store, data, max_bytes=LIMIT, default_model=MODEL)
+    with pytest.raises(ImportFormatError):
+        import_into(store, to_json(make_conversation(6)), max_bytes=100, default_model=MODEL)
+    assert store.list() == before
+    assert store.load(existing.id) == existing
