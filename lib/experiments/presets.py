@@ -142,7 +142,13 @@ class Presets:
 
     @classmethod
     def from_dict(cls, data: Any) -> Presets:
-        """Read what to_dict wrote. A stored name that a newer built-in now takes is kept under a new name."""
+        """Read what to_dict wrote. A stored name that a newer built-in now takes is kept under a new name.
+
+        Nothing stored (``None`` or ``{}``, what a fresh store hands back) is simply no presets of
+        the user's own: a new install has nothing to warn about.
+        """
+        if data is None or data == {}:
+            return cls()
         if not isinstance(data, dict) or not isinstance(data.get("presets"), list):
             raise PresetError("The saved presets are not in the expected format.")
         presets = cls()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from lib.chat.session import ChatSession
 from lib.errors import ChatError
 from lib.experiments.presets import BUILTIN_PRESETS, MAX_NAME_LENGTH, Preset, PresetError, Presets
-from lib.settings import DEFAULT_SYSTEM_PROMPT
+from lib.settings import DEFAULT_SYSTEM_PROMPT, load_settings
+from lib.store.database import Store
 
 
 @pytest.fixture
@@ -173,3 +176,35 @@ def test_stored_name_taken_by_a_builtin_is_kept_under_a_new_name() -> None:
 def test_unreadable_storage_raises_preset_error(text: str) -> None:
     with pytest.raises(PresetError):
         Presets.from_json(text)
+
+
+# -- nothing stored yet ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stored", [None, {}])
+def test_nothing_stored_is_no_presets_of_ones_own(stored: dict | None) -> None:
+    """A fresh store hands back no preference at all (or ``{}``); that is not an error to show."""
+    loaded = Presets.from_dict(stored)
+    assert loaded == Presets()
+    assert loaded.names() == [p.name for p in BUILTIN_PRESETS]
+
+
+def test_an_empty_json_object_is_no_presets_either() -> None:
+    assert Presets.from_json("{}") == Presets()
+
+
+@pytest.mark.parametrize("stored", [[], "", 0, {"version": 1}, {"other": []}])
+def test_other_shapes_are_still_refused(stored: object) -> None:
+    with pytest.raises(PresetError):
+        Presets.from_dict(stored)
+
+
+def test_a_fresh_store_starts_a_session_with_no_warning(tmp_path: Path) -> None:
+    """The path a new user takes: ChatSession.start reads the presets of an empty store."""
+    store = Store(f"sqlite:///{tmp_path / 'chats.sqlite3'}")
+    try:
+        session = ChatSession.start(load_settings({}), store)
+    finally:
+        store.close()
+    assert session.save_error is None
+    assert session.presets == Presets()
