@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 
@@ -22,7 +23,9 @@ SHOWN_HITS = 20
 SELECTED = "history_selected"
 CONFIRM_DELETE = "history_confirm_delete"
 FLASH = "history_flash"
-IMPORTED = "history_imported_file"
+IMPORTED = "history_imported_files"
+IMPORT_ERROR = "history_import_error"
+UPLOADER = "history_import"
 
 
 def when(timestamp: float) -> str:
@@ -41,26 +44,54 @@ def show_hit(hit: SearchHit) -> None:
     st.markdown(f"**{literal(hit.title or '(untitled)')}** · {where}: {marked}")
 
 
-def import_section(store: Store, settings: Settings) -> None:
-    uploaded = st.file_uploader(
-        'Import a conversation: a JSON export of this app, or `{"messages": [{"role", "content"}, …]}`',
-        type=["json"],
-        key="history_import",
-    )
-    # The uploader keeps its file across reruns; import each upload once.
-    if uploaded is None or st.session_state.get(IMPORTED) == uploaded.file_id:
+def upload_limit_mb(settings: Settings) -> int:
+    """The uploader's limit in whole MB: CHAT_IMPORT_MAX_BYTES rounded up, within the server's ceiling.
+
+    The uploader states its limit itself ("5MB per file"), so the page never states another one;
+    the import still checks the exact byte count.
+    """
+    wanted = max(1, math.ceil(settings.import_max_bytes / 1_000_000))
+    ceiling = st.get_option("server.maxUploadSize")
+    return min(wanted, ceiling) if isinstance(ceiling, int) and ceiling > 0 else wanted
+
+
+def import_upload(store: Store, settings: Settings) -> None:
+    """Import the file just uploaded, as a callback: it runs before the page is drawn.
+
+    Only before the selectbox exists may its key be set, so selecting the import here
+    cannot crash the page. The uploader keeps its file across reruns, and the same file
+    may be handed over again; each file id is imported once.
+    """
+    uploaded = st.session_state.get(UPLOADER)
+    done: set[str] = st.session_state.setdefault(IMPORTED, set())
+    if uploaded is None or uploaded.file_id in done:
         return
+    done.add(uploaded.file_id)
     try:
         conversation = import_into(
             store, uploaded.getvalue(), max_bytes=settings.import_max_bytes, default_model=settings.model
         )
     except ChatError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.session_state[IMPORT_ERROR] = str(exc)
         return
-    st.session_state[IMPORTED] = uploaded.file_id
+    # A search that the import does not match would hide it from the list and the selection.
+    st.session_state["history_search"] = ""
     st.session_state[SELECTED] = conversation.id
+    st.session_state.pop(CONFIRM_DELETE, None)
     st.session_state[FLASH] = f"Imported “{conversation.title or 'untitled'}” ({len(conversation.messages)} messages)."
-    st.rerun()
+
+
+def import_section(store: Store, settings: Settings) -> None:
+    st.file_uploader(
+        'Import a conversation: a JSON export of this app, or `{"messages": [{"role", "content"}, …]}`',
+        type=["json"],
+        key=UPLOADER,
+        max_upload_size=upload_limit_mb(settings),
+        on_change=import_upload,
+        args=(store, settings),
+    )
+    if error := st.session_state.pop(IMPORT_ERROR, None):
+        st.error(error, icon=":material/error:")
 
 
 def delete_controls(store: Store, summary: ConversationSummary) -> None:

@@ -186,3 +186,51 @@ def test_open_continues_the_conversation_in_the_chat(three: list[Conversation]) 
     chat = at.session_state["chat"].conversation
     assert chat.id == three[1].id
     assert [m.name for m in at.chat_message], "the chat page now shows it"
+
+
+# -- importing beside saved conversations -----------------------------------------------
+
+
+def test_an_import_beside_saved_conversations_is_selected_without_a_crash(
+    three: list[Conversation], db: Store
+) -> None:
+    at = page()
+    assert at.selectbox(key="history_selected").value == three[0].id
+    upload(at, "chat.json", to_json(make_conversation(1)).encode())
+    assert not at.exception
+    assert not at.error
+    assert "Imported" in at.success[0].value
+    assert at.selectbox(key="history_selected").value == "conv-00001"
+    assert len(db.list()) == 4
+
+
+def test_an_import_is_saved_once_however_often_the_page_reruns(three: list[Conversation], db: Store) -> None:
+    at = page()
+    upload(at, "chat.json", to_json(make_conversation(1)).encode())
+    # The uploader still holds the file: each later run must leave the store as it is.
+    at.run()
+    at.selectbox(key="history_selected").select(three[2].id).run()
+    at.button(key="history_rename").click().run()
+    assert not at.exception
+    assert len(db.list()) == 4
+    assert at.selectbox(key="history_selected").value == three[2].id, "the import does not take the selection back"
+
+
+def test_an_import_while_searching_clears_the_search_to_show_it(three: list[Conversation], db: Store) -> None:
+    at = page()
+    at.text_input(key="history_search").input("bananas").run()
+    upload(at, "chat.json", to_json(make_conversation(1)).encode())
+    assert not at.exception
+    assert at.text_input(key="history_search").value == ""
+    assert at.selectbox(key="history_selected").value == "conv-00001"
+
+
+def test_the_uploader_states_the_import_limit_and_only_that(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = page()
+    uploader = at.file_uploader(key="history_import")
+    assert uploader.proto.max_upload_size_mb == 5  # CHAT_IMPORT_MAX_BYTES' default, 5,000,000 bytes
+    assert "MB" not in uploader.proto.label
+    monkeypatch.setenv("CHAT_IMPORT_MAX_BYTES", "2500000")
+    st.cache_resource.clear()
+    at = page()
+    assert at.file_uploader(key="history_import").proto.max_upload_size_mb == 3
