@@ -16,11 +16,14 @@ import streamlit as st
 
 from lib.api.client import ChatClient
 from lib.api.fake_api import FakeAPI
+from lib.api.models import SPECS_DIR
 from lib.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-#: the official OpenAPI specs, beside the project as ../shared/aimlapi
-SPECS = Path(os.environ.get("AIMLAPI_SPECS_DIR", ROOT.parent / "shared" / "aimlapi"))
+#: The official OpenAPI specs: the copy vendored with the app, or AIMLAPI_SPECS_DIR to check
+#: the app against another copy (a newer upstream one, say). The tests read them on their own
+#: rather than through lib.api.models, so that what the app derives is checked, not echoed.
+SPECS = Path(os.environ.get("AIMLAPI_SPECS_DIR") or SPECS_DIR)
 #: a key that must never show up anywhere but the Authorization header
 CANARY_KEY = "sk-canary-7f3e9c1d5b2a4e6f8091a2b3c4d5e6f7"
 
@@ -80,10 +83,7 @@ def request_schema(spec_file: str) -> dict[str, Any]:
     """The request-body schema of ``POST /v1/chat/completions`` in an official spec."""
     path = SPECS / spec_file
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: the tests need the official specs in ../shared/aimlapi "
-            "(or AIMLAPI_SPECS_DIR)"
-        )
+        raise FileNotFoundError(f"{path} is missing: the tests need the official specs in {SPECS_DIR} (or AIMLAPI_SPECS_DIR)")
     spec = json.loads(path.read_text())
     return spec["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
 
