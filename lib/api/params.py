@@ -1,23 +1,30 @@
-"""The sampling parameters a user can set, as data: ranges, steps, labels and help.
+"""The sampling parameters a user can set: ranges from the official specs, the rest as data.
 
-Ranges come from the official specs (``tests/api/test_params.py`` compares them). Where a
-spec gives no bound, ``own_range`` says that min/max are this app's choice, so that a
-slider has ends. A parameter left unset (None) is not sent: the API's default applies.
+What a parameter accepts is read from the model's vendored OpenAPI spec at run time (see
+``lib/api/models.py``): whether the model takes it at all, its type, its minimum and maximum,
+its default and its allowed values where the spec gives them. The rest is this app's choice
+and kept in ``_APP_PARAMS`` below: which parameters are offered and in what order, labels,
+help, step sizes, the value shown when a field is turned on, and bounds where a spec gives
+none (``own_range`` says so, so that a slider has ends). A parameter left unset (None) is not
+sent: the API's default applies.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any, Literal
 
-from lib.api.models import model_info
+from lib.api.models import GEMMA_MODELS, model_info, request_properties
 from lib.errors import InvalidParameterError
 
 #: float and int: a number; stop: a list of strings; choice: one of ``options``
 Kind = Literal["float", "int", "stop", "choice"]
 
+#: The specs put no limit on the stop list; four is OpenAI's, which compatible servers share.
 MAX_STOP_SEQUENCES = 4
+#: The response formats offered: the specs' json_schema needs a schema, which the UI has no editor for.
 RESPONSE_FORMATS = ("text", "json_object")
 
 
@@ -38,63 +45,163 @@ class ParamSpec:
     own_range: bool = False
 
 
-PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec(
-        "temperature", "Temperature", "float", 0.0, 2.0, 0.05, 1.0,
+# -- this app's choices: what the specs do not say ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _AppParam:
+    label: str
+    help: str
+    #: the UI's step size
+    step: float | None = None
+    #: shown when the field is turned on, unless the spec gives a default
+    default: Any = None
+    #: only where the spec's type does not say it: e.g. token counts typed "number" are whole
+    kind: Kind | None = None
+    #: bounds for a slider's ends, used only on a side where the spec gives none
+    min: float | None = None
+    max: float | None = None
+    #: the model's context window is the upper bound (filled in per model by params_for)
+    max_is_context_window: bool = False
+    #: the values offered, among those the spec allows; empty offers all of them
+    options: tuple[str, ...] = ()
+
+
+#: The parameters offered, in display order. A model gets those its own spec defines.
+_APP_PARAMS: dict[str, _AppParam] = {
+    "temperature": _AppParam(
+        "Temperature",
         "Randomness of sampling: lower is more focused and repeatable, higher more varied. "
         "Change this or Top P, not both.",
+        step=0.05, default=1.0,
     ),
-    ParamSpec(
-        "top_p", "Top P", "float", 0.01, 1.0, 0.01, 0.95,
+    "top_p": _AppParam(
+        "Top P",
         "Nucleus sampling: only the most likely tokens that together make up this share of "
         "the probability are considered.",
+        step=0.01, default=0.95,
     ),
-    ParamSpec(
-        "top_k", "Top K", "int", 0, 200, 1, 64,
+    # The spec types top_k as any number with no bounds; 0..200 covers every useful value.
+    "top_k": _AppParam(
+        "Top K",
         "Only the K most likely tokens are considered at each step (0 usually means no limit). "
         "Gemma's own default is 64.",
-        own_range=True,
+        step=1, default=64, kind="int", min=0, max=200,
     ),
-    ParamSpec(
-        "min_p", "Min P", "float", 0.001, 0.999, 0.001, 0.05,
+    "min_p": _AppParam(
+        "Min P",
         "Drops tokens whose probability is below this share of the most likely token's.",
+        step=0.001, default=0.05,
     ),
-    # The spec bounds max_tokens only from below; the model's context window is the upper
-    # bound that matters, filled in per model by params_for().
-    ParamSpec(
-        "max_tokens", "Max tokens", "int", 1, None, 1, 2048,
+    # The spec bounds max_tokens only from below and types it as any number.
+    "max_tokens": _AppParam(
+        "Max tokens",
         "Upper limit on the length of the reply, in tokens. A reply that reaches it is cut off.",
-        own_range=True,
+        step=1, default=2048, kind="int", max_is_context_window=True,
     ),
-    ParamSpec(
-        "frequency_penalty", "Frequency penalty", "float", -2.0, 2.0, 0.1, 0.0,
+    "frequency_penalty": _AppParam(
+        "Frequency penalty",
         "Positive values make the model less likely to repeat the same words verbatim.",
+        step=0.1, default=0.0,
     ),
-    ParamSpec(
-        "presence_penalty", "Presence penalty", "float", -2.0, 2.0, 0.1, 0.0,
+    "presence_penalty": _AppParam(
+        "Presence penalty",
         "Positive values push the model towards new topics.",
+        step=0.1, default=0.0,
     ),
     # The spec gives no range; backends reject 0 and 1 means no penalty, so (0, 2] as on
     # OpenRouter, in steps that land on 1.0.
-    ParamSpec(
-        "repetition_penalty", "Repetition penalty", "float", 0.05, 2.0, 0.05, 1.0,
+    "repetition_penalty": _AppParam(
+        "Repetition penalty",
         "Above 1 discourages repeated phrases, below 1 encourages them; 1 means no penalty.",
-        own_range=True,
+        step=0.05, default=1.0, min=0.05, max=2.0,
     ),
-    ParamSpec(
-        "seed", "Seed", "int", 1, None, 1, 42,
+    "seed": _AppParam(
+        "Seed",
         "The same seed and settings make replies repeatable on a best-effort basis.",
+        step=1, default=42,
     ),
-    ParamSpec(
-        "stop", "Stop sequences", "stop", default=[],
-        help=f"Up to {MAX_STOP_SEQUENCES} sequences, one per line; the reply ends before any of them.",
+    # The spec takes a string or a list of strings; the UI edits a list, one per line.
+    "stop": _AppParam(
+        "Stop sequences",
+        f"Up to {MAX_STOP_SEQUENCES} sequences, one per line; the reply ends before any of them.",
+        default=[], kind="stop",
     ),
-    ParamSpec(
-        "response_format", "Response format", "choice", default="text",
-        help="json_object makes the model answer with a JSON object; say so in the prompt as well.",
-        options=RESPONSE_FORMATS,
+    "response_format": _AppParam(
+        "Response format",
+        "json_object makes the model answer with a JSON object; say so in the prompt as well.",
+        default="text", options=RESPONSE_FORMATS,
     ),
-)
+}
+
+
+# -- built from the specs ----------------------------------------------------------------
+
+
+def _kind_of(name: str, prop: dict[str, Any]) -> Kind:
+    if prop.get("type") == "integer":
+        return "int"
+    if prop.get("type") == "number":
+        return "float"
+    if _options_of(prop):
+        return "choice"
+    raise TypeError(f"the spec's {name!r} is no number or choice; say in _APP_PARAMS what kind it is")
+
+
+def _options_of(prop: dict[str, Any]) -> tuple[str, ...]:
+    """The allowed values: a plain enum, or the ``type`` of each object in a oneOf."""
+    if "enum" in prop:
+        return tuple(prop["enum"])
+    options: list[str] = []
+    for variant in prop.get("oneOf", []):
+        options += variant.get("properties", {}).get("type", {}).get("enum", [])
+    return tuple(options)
+
+
+def _number(kind: Kind, value: float | None) -> float | None:
+    if value is None:
+        return None
+    return int(value) if kind == "int" and value == int(value) else float(value)
+
+
+def _from_spec(name: str, prop: dict[str, Any], app: _AppParam) -> ParamSpec:
+    kind = app.kind or _kind_of(name, prop)
+    options = tuple(o for o in _options_of(prop) if not app.options or o in app.options) if kind == "choice" else ()
+    low, high = prop.get("minimum"), prop.get("maximum")
+    own_range = (low is None and app.min is not None) or (high is None and app.max is not None) or app.max_is_context_window
+    return ParamSpec(
+        name, app.label, kind,
+        min=_number(kind, app.min if low is None else low),
+        max=_number(kind, app.max if high is None else high),
+        step=app.step,
+        default=prop.get("default", app.default),
+        help=app.help,
+        options=options,
+        own_range=own_range,
+    )
+
+
+@cache
+def _spec_params(spec_file: str) -> tuple[ParamSpec, ...]:
+    """The offered parameters ``spec_file`` defines, in display order, as that spec gives them."""
+    properties = request_properties(spec_file)
+    return tuple(_from_spec(name, properties[name], app) for name, app in _APP_PARAMS.items() if name in properties)
+
+
+@cache
+def _all_params() -> tuple[ParamSpec, ...]:
+    """Every offered parameter, as the spec of the first model that has it gives it."""
+    found: dict[str, ParamSpec] = {}
+    for info in GEMMA_MODELS:
+        for spec in _spec_params(info.spec or ""):
+            found.setdefault(spec.name, spec)
+    if missing := [name for name in _APP_PARAMS if name not in found]:
+        raise LookupError(f"offered parameters that no spec defines: {', '.join(missing)}")
+    return tuple(found[name] for name in _APP_PARAMS)
+
+
+#: Every parameter offered, whatever the model; params_for() gives one model's own.
+PARAMS: tuple[ParamSpec, ...] = _all_params()
 
 _BY_NAME = {p.name: p for p in PARAMS}
 
@@ -105,13 +212,18 @@ def param_spec(name: str) -> ParamSpec:
 
 
 def params_for(model_id: str) -> list[ParamSpec]:
-    """The parameters ``model_id`` takes, in display order, with max_tokens capped at its window."""
+    """The parameters ``model_id`` takes, in display order, from its own spec.
+
+    A model outside the specs gets PARAMS, filtered by what it is assumed to take; a
+    max_tokens is capped at the model's context window where that is known.
+    """
     info = model_info(model_id)
+    offered = _spec_params(info.spec) if info.spec else PARAMS
     out = []
-    for spec in PARAMS:
+    for spec in offered:
         if spec.name not in info.params:
             continue
-        if spec.name == "max_tokens" and info.context_window is not None:
+        if _APP_PARAMS[spec.name].max_is_context_window and info.context_window is not None:
             spec = replace(spec, max=info.context_window, default=min(spec.default, info.context_window))
         out.append(spec)
     return out

@@ -1,4 +1,4 @@
-"""lib/api/params.py: ranges taken from the official specs, validation, and bodies the specs accept."""
+"""lib/api/params.py: ranges read from the official specs, validation, and bodies the specs accept."""
 
 from __future__ import annotations
 
@@ -70,6 +70,27 @@ def test_kinds_fit_the_spec_types(info: ModelInfo) -> None:
             assert prop["type"] == "number", spec.name
         elif spec.kind == "int":
             assert prop["type"] in ("integer", "number"), spec.name
+
+
+def spec_options(prop: dict[str, Any]) -> list[str]:
+    return prop.get("enum") or [v["properties"]["type"]["enum"][0] for v in prop["oneOf"]]
+
+
+def test_response_formats_are_the_specs_but_json_schema() -> None:
+    """json_schema needs a schema to send, which the sidebar has no editor for."""
+    offered = param_spec("response_format").options
+    assert spec_options(spec_property("gemma-3-27b-it.json", "response_format")) == ["text", "json_object", "json_schema"]
+    assert offered == ("text", "json_object")
+
+
+@by_model
+def test_per_model_params_are_the_models_own_spec_property(info: ModelInfo) -> None:
+    for spec in params_for(info.id):
+        prop = spec_property(info.spec or "", spec.name)
+        if spec.kind == "choice":
+            assert set(spec.options) <= set(spec_options(prop))
+        if "default" in prop:
+            assert spec.default == prop["default"], spec.name
 
 
 def test_ranges_named_in_the_brief() -> None:
