@@ -66,6 +66,12 @@ def estimate_cost(usage: Usage | None, price_in_per_m: float | None, price_out_p
     return Cost(usd, "estimate")
 
 
+#: Below this many seconds between the first and the last text, a speed is not measurable:
+#: chunks that the network delivered together get timestamps microseconds apart, and a
+#: count over such a span reads as thousands or millions of tokens per second.
+MIN_GENERATION_SECONDS = 0.1
+
+
 @dataclass
 class ReplyStats:
     """What the page shows under a reply."""
@@ -81,16 +87,37 @@ class ReplyStats:
     model: str | None = None
     provider: str | None = None
     request_id: str | None = None
+    #: seconds from sending to the last text; None in rows saved before it was kept
+    last_token_time: float | None = None
+
+    @property
+    def generation_time(self) -> float | None:
+        """Seconds from the first text to the last: the time the model spent generating.
+
+        Without :attr:`last_token_time` (older rows) the end of the stream stands in for it,
+        which also counts the wait for the closing usage chunk.
+        """
+        if self.time_to_first_token is None:
+            return None
+        end = self.last_token_time if self.last_token_time is not None else self.total_time
+        if end is None:
+            return None
+        return max(end - self.time_to_first_token, 0.0)
 
     @property
     def tokens_per_second(self) -> float | None:
-        """Completion tokens over the generation time (first token to last)."""
-        if self.usage is None or self.usage.completion_tokens is None or self.total_time is None:
+        """Tokens generated after the first over the time from the first token to the last.
+
+        The first token's arrival starts the clock, so it is not counted in the rate. None
+        when that cannot be measured honestly: fewer than two tokens, a reply that came in
+        one piece, or a span too short to time (:data:`MIN_GENERATION_SECONDS`).
+        """
+        if self.usage is None or self.usage.completion_tokens is None or self.usage.completion_tokens < 2:
             return None
-        span = self.total_time - (self.time_to_first_token or 0.0)
-        if span <= 0:
-            span = self.total_time
-        return self.usage.completion_tokens / span if span > 0 else None
+        span = self.generation_time
+        if span is None or span < MIN_GENERATION_SECONDS:
+            return None
+        return (self.usage.completion_tokens - 1) / span
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +130,8 @@ class ReplyStats:
         usage = data.pop("usage", None)
         cost = data.pop("cost", None)
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        # Newer than the import schema: a value that is not a number would break the arithmetic.
+        known["last_token_time"] = _as_float(known.get("last_token_time"))
         return cls(usage=Usage(**usage) if usage else None, cost=Cost(**cost) if cost else None, **known)
 
 

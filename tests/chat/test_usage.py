@@ -170,15 +170,15 @@ def test_format_seconds_just_under_a_second() -> None:
 
 
 def test_figures_order_and_values() -> None:
-    stats = ReplyStats(usage=Usage(26, 100, 126), cost=Cost(0.0021, "reported"), time_to_first_token=0.4,
-                       total_time=2.4)
+    stats = ReplyStats(usage=Usage(26, 101, 127), cost=Cost(0.0021, "reported"), time_to_first_token=0.4,
+                       last_token_time=2.4, total_time=2.5)
     assert figures(stats) == [
         ("prompt", "26"),
-        ("completion", "100"),
-        ("total", "126"),
+        ("completion", "101"),
+        ("total", "127"),
         ("cost", "$0.0021"),
         ("first token", "400 ms"),
-        ("time", "2.40 s"),
+        ("time", "2.50 s"),
         ("speed", "50.0 tok/s"),
     ]
 
@@ -202,18 +202,45 @@ def test_finish_note() -> None:
 # -- tokens per second ---------------------------------------------------------------
 
 
-def test_tokens_per_second_counts_from_the_first_token() -> None:
-    stats = ReplyStats(usage=Usage(10, 100, 110), time_to_first_token=1.0, total_time=3.0)
+def test_tokens_per_second_counts_from_the_first_token_to_the_last() -> None:
+    # 100 tokens: the first at 1 s, the last at 3 s; the 99 after the first took 2 s.
+    stats = ReplyStats(usage=Usage(10, 100, 110), time_to_first_token=1.0, last_token_time=3.0, total_time=3.5)
+    assert stats.generation_time == pytest.approx(2.0)
+    assert stats.tokens_per_second == pytest.approx(49.5)
+
+
+def test_the_wait_for_usage_after_the_last_token_is_not_generation() -> None:
+    stats = ReplyStats(usage=Usage(10, 21, 31), time_to_first_token=0.5, last_token_time=1.5, total_time=9.0)
+    assert stats.tokens_per_second == pytest.approx(20.0)
+
+
+def test_without_the_last_token_time_the_end_of_the_stream_stands_in() -> None:
+    """Rows saved before last_token_time existed (or a reply whose stream did not set it)."""
+    stats = ReplyStats(usage=Usage(10, 101, 111), time_to_first_token=1.0, total_time=3.0)
     assert stats.tokens_per_second == pytest.approx(50.0)
 
 
-def test_tokens_per_second_without_a_first_token_time_uses_the_total() -> None:
-    assert ReplyStats(usage=Usage(1, 30, 31), total_time=3.0).tokens_per_second == pytest.approx(10.0)
-
-
-def test_tokens_per_second_when_all_text_came_at_the_end() -> None:
-    stats = ReplyStats(usage=Usage(1, 30, 31), time_to_first_token=3.0, total_time=3.0)
-    assert stats.tokens_per_second == pytest.approx(10.0)
+@pytest.mark.parametrize(
+    ("stats", "why"),
+    [
+        # the two absurd figures users met: a whole reply in one chunk, and a token or two
+        (ReplyStats(usage=Usage(20, 500, 520), time_to_first_token=0.8, last_token_time=0.8, total_time=0.807),
+         "one chunk"),
+        (ReplyStats(usage=Usage(20, 2, 22), time_to_first_token=0.3, last_token_time=0.3000002, total_time=0.31),
+         "a token or two"),
+        (ReplyStats(usage=Usage(20, 1, 21), time_to_first_token=0.3, last_token_time=2.0, total_time=2.0),
+         "one token has no rate"),
+        (ReplyStats(usage=Usage(20, 40, 60), time_to_first_token=0.3, last_token_time=0.35, total_time=0.4),
+         "too short to time"),
+        (ReplyStats(usage=Usage(20, 500, 520), time_to_first_token=0.8, total_time=0.8000071),
+         "one chunk, from a row without last_token_time"),
+        (ReplyStats(usage=Usage(1, 30, 31), total_time=3.0), "no first token time: no start of generation"),
+        (ReplyStats(usage=Usage(1, 30, 31), time_to_first_token=3.0, total_time=3.0), "all text came at the end"),
+    ],
+)
+def test_speed_that_cannot_be_measured_honestly_is_unknown(stats: ReplyStats, why: str) -> None:
+    assert stats.tokens_per_second is None, why
+    assert dict(figures(stats))["speed"] == "—", why
 
 
 @pytest.mark.parametrize(
@@ -227,6 +254,22 @@ def test_tokens_per_second_when_all_text_came_at_the_end() -> None:
 )
 def test_tokens_per_second_unknown(stats: ReplyStats) -> None:
     assert stats.tokens_per_second is None
+
+
+def test_last_token_time_round_trips_and_old_rows_still_load() -> None:
+    stats = ReplyStats(usage=Usage(1, 30, 31), time_to_first_token=0.5, last_token_time=2.0, total_time=2.2)
+    assert ReplyStats.from_dict(stats.to_dict()) == stats
+    old = stats.to_dict()
+    del old["last_token_time"]
+    loaded = ReplyStats.from_dict(old)
+    assert loaded is not None and loaded.last_token_time is None
+    assert loaded.tokens_per_second == pytest.approx(29 / 1.7)
+
+
+@pytest.mark.parametrize("value", ["2.0", True, [1], {"a": 1}])
+def test_a_last_token_time_that_is_not_a_number_is_dropped(value: object) -> None:
+    loaded = ReplyStats.from_dict({"time_to_first_token": 0.5, "total_time": 2.0, "last_token_time": value})
+    assert loaded is not None and loaded.last_token_time is None
 
 
 # -- session totals ------------------------------------------------------------------

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from lib.chat.conversation import Conversation
-from lib.chat.usage import figures
+from lib.chat.usage import ReplyStats, Usage, figures
 from lib.store.exporting import CSP, EXPORT_FORMATS, filename, to_html, to_json, to_markdown
 from lib.store.importing import parse
 from tests.samples import make_conversation
@@ -196,3 +196,34 @@ def test_export_formats_are_json_markdown_html() -> None:
     conversation = make_conversation(7)
     for export in EXPORT_FORMATS:
         assert export.render(conversation)
+
+
+# -- speed -------------------------------------------------------------------------------
+
+
+def speed_conversation() -> Conversation:
+    """A reply that came in one piece, and one streamed over two seconds."""
+    conversation = Conversation("", "google/gemma-3-27b-it")
+    conversation.add_user("all at once")
+    conversation.add_reply("A whole paragraph in one chunk.", stats=ReplyStats(
+        usage=Usage(20, 500, 520), time_to_first_token=0.8, last_token_time=0.8, total_time=0.807))
+    conversation.add_user("streamed")
+    conversation.add_reply("Token by token.", stats=ReplyStats(
+        usage=Usage(20, 41, 61), time_to_first_token=0.5, last_token_time=2.5, total_time=2.6))
+    return conversation
+
+
+def test_exports_show_no_speed_for_a_reply_that_came_in_one_piece() -> None:
+    conversation = speed_conversation()
+    markdown = to_markdown(conversation)
+    page = to_html(conversation)
+    assert "speed: —" in markdown and "<span>speed: —</span>" in page
+    assert "speed: 20.0 tok/s" in markdown and "<span>speed: 20.0 tok/s</span>" in page
+
+
+def test_json_export_keeps_the_last_token_time() -> None:
+    conversation = speed_conversation()
+    document = json.loads(to_json(conversation))
+    times = [m["stats"]["last_token_time"] for m in document["conversation"]["messages"] if m["stats"]]
+    assert times == [0.8, 2.5]
+    assert parse(to_json(conversation), max_bytes=10**7, default_model="x") == conversation
