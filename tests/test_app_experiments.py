@@ -165,3 +165,22 @@ def test_the_context_gauge_moves_as_the_chat_grows(app_env: FakeAPI) -> None:
     assert after > before + 400
     send(at, "more " * 400)
     assert used(at) > after + 400
+
+
+def test_an_emptied_number_field_is_not_sent(app_env: FakeAPI) -> None:
+    # Clearing a field sends None from the browser; a field whose default was its minimum
+    # used to turn that into the minimum (temperature 0, seed 1) and send it.
+    at = open_panel(new_app(), "params_open")
+    at.number_input(key="param-temperature").set_value(0.7).run()
+    at.number_input(key="param-seed").set_value(7).run()
+    send(at, "with settings")
+    assert app_env.bodies()[0]["temperature"] == 0.7 and app_env.bodies()[0]["seed"] == 7
+    at.number_input(key="param-temperature").set_value(None).run()
+    at.number_input(key="param-seed").set_value(None).run()
+    assert at.number_input(key="param-temperature").value is None
+    assert at.number_input(key="param-seed").value is None
+    send(at, "with nothing")
+    body = app_env.bodies()[1]
+    assert "temperature" not in body and "seed" not in body
+    assert at.session_state.chat.conversation.params == {}
+    validate_request(body)

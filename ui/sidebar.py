@@ -146,6 +146,10 @@ def _param_widget(spec: ParamSpec, sent: Any) -> Any:
     cast = int if integer else float
     return st.number_input(
         spec.label,
+        # Without value=None the widget's default is "min": an emptied field then comes back
+        # as its minimum (temperature 0, seed 1) and is sent. The shown value still comes
+        # from the session state seeded above.
+        value=None,
         min_value=None if spec.min is None else cast(spec.min),
         max_value=None if spec.max is None else cast(spec.max),
         step=cast(spec.step or 1),
