@@ -1,10 +1,13 @@
-"""lib.api.sse: the data payloads of server-sent events, as the HTML spec defines them."""
+"""lib.api.sse: the data payloads of server-sent events, as the HTML spec defines them, from
+lines or from reads of a body cut anywhere."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lib.api.sse import iter_sse_data
+import pytest
+
+from lib.api.sse import iter_lines, iter_sse_data, iter_sse_events
 
 
 def events(text: str) -> list[str]:
@@ -97,3 +100,73 @@ def test_is_lazy_generator() -> None:
     assert seen == []
     assert next(iterator) == "late"
     assert seen == ["read past the first event"]
+
+
+# -- reads of any size ---------------------------------------------------------------
+
+BODY = (
+    'data: {"content": "héllo ✓ 日本語 🎉"}\n\n'
+    ": keep-alive\r\n\r\n"
+    "data: first\r\ndata: second\r\n\r\n"
+    "data: lone\rdata: cr\r\r"
+    "data: [DONE]\n\n"
+).encode()
+EXPECTED = ['{"content": "héllo ✓ 日本語 🎉"}', "first\nsecond", "lone\ncr", "[DONE]"]
+
+
+def cut(data: bytes, *at: int) -> list[bytes]:
+    edges = [0, *at, len(data)]
+    return [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+
+
+def test_whole_body_in_one_read() -> None:
+    assert list(iter_sse_events([BODY])) == EXPECTED
+
+
+@pytest.mark.parametrize("at", range(1, len(BODY)))
+def test_a_body_cut_in_two_anywhere_gives_the_same_events(at: int) -> None:
+    """Inside a line, a ``\r\n``, or a multi-byte character: the events come out whole."""
+    assert list(iter_sse_events(cut(BODY, at))) == EXPECTED
+
+
+def test_a_body_read_byte_by_byte() -> None:
+    assert list(iter_sse_events(BODY[i : i + 1] for i in range(len(BODY)))) == EXPECTED
+
+
+def test_a_character_split_across_reads_is_not_garbled() -> None:
+    emoji = "🎉".encode()
+    reads = [b"data: a" + emoji[:1], emoji[1:3], emoji[3:] + b"b\n", b"\n"]
+    assert list(iter_sse_events(reads)) == ["a🎉b"]
+
+
+def test_crlf_split_across_reads_is_one_line_ending() -> None:
+    reads = [b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"]
+    assert list(iter_lines(reads)) == ["data: a", "data: b", ""]
+    assert list(iter_sse_events(reads)) == ["a\nb"]
+
+
+def test_empty_reads_change_nothing() -> None:
+    assert list(iter_lines([b"data: a\r", b"", b"\n", b"", b"\n"])) == ["data: a", ""]
+
+
+def test_a_last_line_without_an_ending_is_still_a_line() -> None:
+    assert list(iter_lines([b"one\ntw", b"o"])) == ["one", "two"]
+
+
+def test_invalid_utf8_in_reads_is_replaced() -> None:
+    assert list(iter_sse_events([b"data: a\xff", b"b\n\n"])) == ["a\ufffdb"]
+
+
+def test_lines_come_out_as_soon_as_their_ending_is_read() -> None:
+    """No waiting for the next read: not even after a trailing \r that might begin a \r\n."""
+    seen: list[str] = []
+
+    def reads() -> Iterator[bytes]:
+        yield b"data: early\r\n\r"
+        seen.append("read again")
+        yield b"\ndata: late\n\n"
+
+    events = iter_sse_events(reads())
+    assert next(events) == "early"
+    assert seen == []
+    assert next(events) == "late"
