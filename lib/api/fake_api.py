@@ -7,6 +7,10 @@ misbehave, request by request: error statuses in both of the API's error shapes,
 ``Retry-After``, delays, a slow token rate, a connection dropped after N chunks, a
 malformed chunk, or the other stream endings seen in the wild.
 
+Each answer can come in one of several HTTP framings (:data:`FRAMINGS`), because clients
+that stream well over ``Transfer-Encoding: chunked`` can still wait for the end of a body
+that a simple server or proxy ends by closing the connection, or that it compresses.
+
 Run it alone with ``python -m lib.api.fake_api --port 8765``; ``POST /_fake/plan`` with a
 JSON list of behaviours sets what the next requests get.
 """
@@ -14,12 +18,14 @@ JSON list of behaviours sets what the next requests get.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
 import socket
 import threading
 import time
 import uuid
+import zlib
 from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +33,12 @@ from typing import Any, Literal
 
 from lib.api.demo_model import demo_reply
 from lib.api.models import model_info
+
+#: how a body is framed on the wire: "chunked" (Transfer-Encoding: chunked); "close" (HTTP/1.0
+#: style: Connection: close, no Content-Length, the body ends when the socket closes); "gzip"
+#: (Content-Encoding: gzip over chunked, flushed per event); "gzip_close" (gzip, close-delimited)
+Framing = Literal["chunked", "close", "gzip", "gzip_close"]
+FRAMINGS: tuple[Framing, ...] = ("chunked", "close", "gzip", "gzip_close")
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
@@ -81,6 +93,11 @@ class Behaviour:
     finish_reason: str = "stop"
     #: "sse" normally; "json" ignores stream: true; "no_choices" answers JSON with choices []
     body: Literal["sse", "json", "no_choices"] = "sse"
+    #: how the answer is framed (see :data:`FRAMINGS`); None takes the server's :attr:`FakeAPI.framing`
+    framing: Framing | None = None
+    #: cut what goes on the wire into writes of this many bytes, a moment apart, so that an
+    #: event, a line or a UTF-8 character spans several reads of the client
+    write_size: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Behaviour:
@@ -109,6 +126,8 @@ class FakeAPI:
     record_requests: bool = True
     #: streams the client closed before the end (the Stop button)
     disconnects: int = 0
+    #: the framing of every answer whose behaviour names none
+    framing: Framing = "chunked"
     _plan: deque[Behaviour] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -225,14 +244,41 @@ def _validate(body: Any) -> str | None:
 class _Handler(BaseHTTPRequestHandler):
     api: FakeAPI
     protocol_version = "HTTP/1.1"
+    # Each event goes out as written, as a streaming server's would, not when Nagle allows.
+    disable_nagle_algorithm = True
+
+    #: the framing of the answer being written, and its gzip stream when compressed
+    _framing: Framing = "chunked"
+    _gzip: Any = None
+    _write_size: int | None = None
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # quiet: the tests read what they need from FakeAPI.requests
 
-    def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        extra: dict[str, str] | None = None,
+        framing: Framing = "chunked",
+        *,
+        keep_length: bool = True,
+    ) -> None:
+        """A whole answer: with Content-Length unless ``keep_length`` is off under a close framing."""
+        compressed = framing in ("gzip", "gzip_close")
+        closing = framing in ("close", "gzip_close")
+        if compressed:
+            body = gzip.compress(body)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if compressed:
+            self.send_header("Content-Encoding", "gzip")
+        if keep_length or not closing:
+            self.send_header("Content-Length", str(len(body)))
+        if closing:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
@@ -270,6 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.api.record_requests:
                 self.api.requests.append(Recorded(self.path, headers, body if isinstance(body, dict) else None))
         behaviour = self.api._next()
+        framing = behaviour.framing or self.api.framing
         request_id = str(uuid.uuid4())
         if behaviour.response_delay:
             time.sleep(behaviour.response_delay)
@@ -282,13 +329,13 @@ class _Handler(BaseHTTPRequestHandler):
             extra = {"x-request-id": request_id}
             if behaviour.retry_after is not None:
                 extra["Retry-After"] = f"{behaviour.retry_after:g}"
-            self._send(behaviour.status, payload, content_type, extra)
+            self._send(behaviour.status, payload, content_type, extra, framing)
             return
-        self._complete(body, behaviour, request_id)
+        self._complete(body, behaviour, request_id, framing)
 
     # -- a successful answer ---------------------------------------------------------
 
-    def _complete(self, body: dict[str, Any], behaviour: Behaviour, request_id: str) -> None:
+    def _complete(self, body: dict[str, Any], behaviour: Behaviour, request_id: str, framing: Framing) -> None:
         text = behaviour.reply if behaviour.reply is not None else demo_reply(body["messages"])
         tokens = split_tokens(text)
         if isinstance(body.get("max_tokens"), (int, float)) and len(tokens) > body["max_tokens"]:
@@ -318,14 +365,12 @@ class _Handler(BaseHTTPRequestHandler):
             data = {**base, "object": "chat.completion", "choices": choices, "usage": usage}
             if behaviour.cost_in == "meta":
                 data["meta"] = meta
-            self._send(200, json.dumps(data).encode(), "application/json", {"x-request-id": request_id})
+            self._send(
+                200, json.dumps(data).encode(), "application/json", {"x-request-id": request_id}, framing,
+                keep_length=False,
+            )
             return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("x-request-id", request_id)
-        self.end_headers()
+        self._begin_stream(framing, behaviour.write_size, {"x-request-id": request_id})
         try:
             self._stream(base, tokens, usage, meta, behaviour)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
@@ -333,12 +378,55 @@ class _Handler(BaseHTTPRequestHandler):
                 self.api.disconnects += 1
             self.close_connection = True
 
+    def _begin_stream(self, framing: Framing, write_size: int | None, extra: dict[str, str]) -> None:
+        self._framing = framing
+        self._write_size = write_size
+        # wbits 31: a gzip header and trailer around the deflate stream, as Content-Encoding wants.
+        self._gzip = zlib.compressobj(wbits=31) if framing in ("gzip", "gzip_close") else None
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        if self._gzip is not None:
+            self.send_header("Content-Encoding", "gzip")
+        if framing in ("close", "gzip_close"):
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _wire(self, data: bytes) -> None:
+        """Put bytes of the body on the wire, framed, in pieces of :attr:`_write_size` if set."""
+        if not data:
+            return
+        size = self._write_size or len(data)
+        for start in range(0, len(data), size):
+            piece = data[start : start + size]
+            if start:
+                time.sleep(0.001)
+            if self._framing in ("chunked", "gzip"):
+                piece = b"%x\r\n%s\r\n" % (len(piece), piece)
+            self.wfile.write(piece)
+            self.wfile.flush()
+
     def _write(self, payload: bytes) -> None:
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
-        self.wfile.flush()
+        if self._gzip is not None:
+            # A sync flush per write: each event can be decoded as soon as it arrives.
+            payload = self._gzip.compress(payload) + self._gzip.flush(zlib.Z_SYNC_FLUSH)
+        self._wire(payload)
+
+    def _end(self) -> None:
+        if self._gzip is not None:
+            self._wire(self._gzip.flush())
+        if self._framing in ("chunked", "gzip"):
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
 
     def _event(self, data: dict[str, Any] | str) -> None:
-        text = data if isinstance(data, str) else json.dumps(data)
+        # Raw UTF-8, not \u escapes, as many servers send it: a character can then span reads.
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         self._write(f"data: {text}\n\n".encode())
 
     def _drop(self) -> None:
@@ -383,7 +471,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(final)
         if b.ending in ("done", "usage_in_choice", "bare"):
             self._event("[DONE]")
-        self._write(b"")
+        self._end()
 
 
 def main() -> None:
@@ -392,8 +480,12 @@ def main() -> None:
     parser.add_argument("--first-token-delay", type=float, default=0.0)
     parser.add_argument("--token-rate", type=float, default=None)
     parser.add_argument("--api-key", default=None)
+    parser.add_argument(
+        "--framing", choices=FRAMINGS, default="chunked",
+        help="how answers are framed on the wire; 'close' ends a body by closing the connection",
+    )
     args = parser.parse_args()
-    api = FakeAPI(port=args.port, api_key=args.api_key)
+    api = FakeAPI(port=args.port, api_key=args.api_key, framing=args.framing)
     api.default = Behaviour(first_token_delay=args.first_token_delay, token_rate=args.token_rate)
     api.start()
     print(f"fake AI/ML API on {api.url}", flush=True)

@@ -1,9 +1,14 @@
-"""lib.api.fake_api: the fake's own contract, read with plain requests over 127.0.0.1."""
+"""lib.api.fake_api: the fake's own contract, read with plain requests over 127.0.0.1.
+
+The wire-format and timing tests run under each framing of the answers (``framing`` fixture)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,18 +17,27 @@ import requests
 from lib.api.fake_api import (
     DEMO_PRICE_IN,
     DEMO_PRICE_OUT,
+    FRAMINGS,
     Behaviour,
     FakeAPI,
+    Framing,
     count_prompt_tokens,
     split_tokens,
 )
 from lib.api.models import GEMMA_MODELS
-from lib.api.sse import iter_sse_data
+from lib.api.sse import iter_sse_data, iter_sse_events
 from tests.conftest import CANARY_KEY
 
 MODEL = "google/gemma-3-27b-it"
 AUTH = {"Authorization": f"Bearer {CANARY_KEY}"}
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi."}]
+
+
+@pytest.fixture(params=FRAMINGS)
+def framing(request: pytest.FixtureRequest, fake_api: FakeAPI) -> Framing:
+    """Run the test once per framing of the fake's answers."""
+    fake_api.framing = request.param
+    return request.param
 
 
 def post(api: FakeAPI, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
@@ -50,7 +64,7 @@ def text_of(parsed: list[dict[str, Any]]) -> str:
 # -- the wire format -----------------------------------------------------------------
 
 
-def test_stream_chunks_look_like_the_apis(fake_api: FakeAPI) -> None:
+def test_stream_chunks_look_like_the_apis(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply="Hello there, friend."))
     response = post(fake_api)
     assert response.headers["x-request-id"]
@@ -78,7 +92,7 @@ def test_stream_chunks_look_like_the_apis(fake_api: FakeAPI) -> None:
     assert final["meta"]["usage"]["credits_used"] > 0
 
 
-def test_ending_done_adds_done_after_usage(fake_api: FakeAPI) -> None:
+def test_ending_done_adds_done_after_usage(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply="a b", ending="done"))
     data = events(post(fake_api))
     assert data[-1] == "[DONE]"
@@ -122,7 +136,7 @@ def test_default_reply_is_the_demo_model(fake_api: FakeAPI) -> None:
     assert "offline demo model" in text_of(chunks(post(fake_api)))
 
 
-def test_not_streamed_when_stream_is_false(fake_api: FakeAPI) -> None:
+def test_not_streamed_when_stream_is_false(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply="Whole answer."))
     response = post(fake_api, {"model": MODEL, "messages": MESSAGES})
     assert response.headers["Content-Type"] == "application/json"
@@ -158,6 +172,115 @@ def test_finish_reason_can_be_set(fake_api: FakeAPI) -> None:
     fake_api.plan(Behaviour(reply="a", finish_reason="content_filter"))
     parsed = chunks(post(fake_api))
     assert parsed[0]["choices"][0]["finish_reason"] == "content_filter"
+
+
+# -- framing -------------------------------------------------------------------------
+
+HEADERS_OF: dict[str, dict[str, str | None]] = {
+    "chunked": {"Transfer-Encoding": "chunked", "Content-Encoding": None, "Connection": None},
+    "close": {"Transfer-Encoding": None, "Content-Encoding": None, "Connection": "close"},
+    "gzip": {"Transfer-Encoding": "chunked", "Content-Encoding": "gzip", "Connection": None},
+    "gzip_close": {"Transfer-Encoding": None, "Content-Encoding": "gzip", "Connection": "close"},
+}
+
+
+def test_stream_headers_of_each_framing(fake_api: FakeAPI, framing: Framing) -> None:
+    response = post(fake_api)
+    for name, value in HEADERS_OF[framing].items():
+        assert response.headers.get(name) == value, name
+    assert "Content-Length" not in response.headers
+    assert "offline demo model" in text_of(chunks(response))
+
+
+def test_every_event_can_be_read_as_soon_as_it_is_sent(fake_api: FakeAPI, framing: Framing) -> None:
+    """Compressed or not, chunked or not: each event decodes before the next one is written."""
+    fake_api.plan(Behaviour(reply="a b c", token_rate=4))  # 0.25 s apart
+    response = post(fake_api)
+    started = time.monotonic()
+    seen = [(time.monotonic() - started, data) for data in iter_sse_events(reads(response))]
+    texts = [(at, json.loads(data)["choices"][0]["delta"]["content"]) for at, data in seen[:3]]
+    assert [text for _, text in texts] == ["a", " b", " c"]
+    assert texts[0][0] < 0.15 and 0.15 < texts[1][0] < 0.4 and 0.4 < texts[2][0] < 0.65
+
+
+def test_a_close_delimited_body_ends_by_closing_the_connection(fake_api: FakeAPI) -> None:
+    import socket as sockets
+
+    fake_api.framing = "close"
+    body = json.dumps({"model": MODEL, "messages": MESSAGES, "stream": True}).encode()
+    with sockets.create_connection(("127.0.0.1", fake_api.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (CANARY_KEY.encode(), len(body), body)
+        )
+        raw = b""
+        while data := sock.recv(65536):
+            raw += data
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    assert b"connection: close" in head.lower() and b"content-length" not in head.lower()
+    assert rest.startswith(b"data: {") and rest.endswith(b"\n\n"), "no chunk sizes around the events"
+
+
+def test_a_behaviour_can_name_its_own_framing(fake_api: FakeAPI) -> None:
+    fake_api.framing = "gzip"
+    fake_api.plan(Behaviour(reply="x", framing="close"), Behaviour(reply="y"))
+    first, second = post(fake_api), post(fake_api)
+    assert first.headers.get("Connection") == "close" and "Content-Encoding" not in first.headers
+    assert second.headers["Content-Encoding"] == "gzip"
+    assert text_of(chunks(first)) == "x" and text_of(chunks(second)) == "y"
+
+
+def test_framing_is_set_per_server_and_survives_a_reset() -> None:
+    with FakeAPI(framing="close") as api:
+        api.reset()
+        assert post(api, headers={}).headers.get("Connection") == "close"
+
+
+def test_framing_over_http(fake_api: FakeAPI) -> None:
+    requests.post(f"http://127.0.0.1:{fake_api.port}/_fake/plan", json=[{"framing": "gzip_close"}], timeout=5)
+    response = post(fake_api)
+    assert response.headers["Content-Encoding"] == "gzip" and response.headers["Connection"] == "close"
+
+
+@pytest.mark.parametrize("status", [400, 429, 503])
+def test_errors_under_each_framing_keep_a_length(fake_api: FakeAPI, framing: Framing, status: int) -> None:
+    fake_api.plan(Behaviour(status=status, error_message="nope"))
+    response = post(fake_api)
+    assert response.status_code == status
+    assert response.json()["message"] == "nope"
+    assert "Content-Length" in response.headers
+    assert (response.headers.get("Content-Encoding") == "gzip") == framing.startswith("gzip")
+
+
+def test_write_size_cuts_events_into_small_writes(fake_api: FakeAPI, framing: Framing) -> None:
+    fake_api.plan(Behaviour(reply="Grüße 🎉", write_size=5))
+    response = post(fake_api)
+    pieces = list(reads(response))
+    assert len(pieces) > 10
+    assert text_of([json.loads(e) for e in iter_sse_events(pieces)]) == "Grüße 🎉"
+
+
+def test_events_carry_raw_utf8(fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply="日本"))
+    assert "日本".encode() in post(fake_api).raw.read()
+
+
+def test_command_line_framing_flag() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lib.api.fake_api", "--port", "0", "--framing", "close"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]
+        body = {"model": MODEL, "messages": MESSAGES, "stream": True}
+        response = requests.post(url + "/chat/completions", json=body, timeout=5)
+        assert response.headers.get("Connection") == "close"
+        assert "Transfer-Encoding" not in response.headers
+    finally:
+        process.terminate()
+        process.wait(5)
 
 
 # -- auth and validation -------------------------------------------------------------
@@ -219,7 +342,7 @@ def test_400_for_a_body_without_model_or_messages(fake_api: FakeAPI, body: dict[
 # -- misbehaviour on demand ----------------------------------------------------------
 
 
-def test_error_shape_problem(fake_api: FakeAPI) -> None:
+def test_error_shape_problem(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(status=403, error_shape="problem"))
     response = post(fake_api)
     assert response.status_code == 403
@@ -235,7 +358,7 @@ def test_error_shape_openai(fake_api: FakeAPI) -> None:
     assert body == {"error": {"message": "bad temperature", "type": "invalid_request_error", "code": 400}}
 
 
-def test_error_shape_text(fake_api: FakeAPI) -> None:
+def test_error_shape_text(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(status=502, error_shape="text"))
     response = post(fake_api)
     assert response.status_code == 502
@@ -244,7 +367,7 @@ def test_error_shape_text(fake_api: FakeAPI) -> None:
         response.json()
 
 
-def test_retry_after_header(fake_api: FakeAPI) -> None:
+def test_retry_after_header(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(status=429, retry_after=2), Behaviour(status=503))
     assert post(fake_api).headers["Retry-After"] == "2"
     assert "Retry-After" not in post(fake_api).headers
@@ -305,7 +428,18 @@ def test_drop_after_cuts_the_connection(fake_api: FakeAPI) -> None:
     assert len([s for s in seen if s.startswith("data:")]) == 2
 
 
-def test_malformed_after_sends_a_line_that_is_not_json(fake_api: FakeAPI) -> None:
+@pytest.mark.parametrize("framing", ["close", "gzip_close"])
+def test_drop_after_under_close_framing_ends_the_body_without_the_streams_ending(
+    fake_api: FakeAPI, framing: Framing
+) -> None:
+    """Without chunks a cut body is no HTTP error: what is missing is the stream's own ending."""
+    fake_api.plan(Behaviour(reply="a b c d e", drop_after=2, framing=framing))
+    parsed = [json.loads(e) for e in iter_sse_events(reads(post(fake_api)))]
+    assert text_of(parsed) == "a b"
+    assert all(c["choices"] and c["choices"][0]["finish_reason"] is None for c in parsed)
+
+
+def test_malformed_after_sends_a_line_that_is_not_json(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply="a b c", malformed_after=1))
     data = events(post(fake_api))
     bad = []
@@ -317,22 +451,28 @@ def test_malformed_after_sends_a_line_that_is_not_json(fake_api: FakeAPI) -> Non
     assert len(bad) == 1 and bad[0].startswith('{"id": "broken"')
 
 
-def test_response_delay(fake_api: FakeAPI) -> None:
+def test_response_delay(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply="a", response_delay=0.3))
     started = time.monotonic()
     post(fake_api).close()
     assert time.monotonic() - started >= 0.28
 
 
+def reads(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives: ``iter_lines`` would wait for the end of a close-delimited one."""
+    while data := response.raw.read1(decode_content=True):
+        yield data
+
+
 def _chunk_times(response: requests.Response) -> list[float]:
     times = []
-    for line in response.iter_lines():
-        if line.startswith(b"data:") and b'"content"' in line:
+    for data in iter_sse_events(reads(response)):
+        if '"content"' in data:
             times.append(time.monotonic())
     return times
 
 
-def test_token_rate_is_roughly_honoured(fake_api: FakeAPI) -> None:
+def test_token_rate_is_roughly_honoured(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply="a b c d e f g h i", token_rate=20))  # 9 tokens: 8 gaps of 50 ms
     times = _chunk_times(post(fake_api))
     assert len(times) == 9
@@ -340,14 +480,14 @@ def test_token_rate_is_roughly_honoured(fake_api: FakeAPI) -> None:
     assert 0.25 <= span <= 1.5
 
 
-def test_no_token_rate_streams_fast(fake_api: FakeAPI) -> None:
+def test_no_token_rate_streams_fast(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=" ".join("x" * 50)))
     times = _chunk_times(post(fake_api))
     assert len(times) == 50
     assert times[-1] - times[0] < 0.5
 
 
-def test_first_token_delay(fake_api: FakeAPI) -> None:
+def test_first_token_delay(fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply="a", first_token_delay=0.3))
     started = time.monotonic()
     response = post(fake_api)
