@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, ReadTimeoutError
+from urllib3.exceptions import HTTPError, InvalidHeader, ReadTimeoutError
 from urllib3.util import Retry
 
-from lib.api.sse import iter_sse_data
+from lib.api.sse import iter_sse_events
 from lib.chat.usage import Cost, Usage, reported_cost
 from lib.errors import (
     APIConnectionError,
@@ -292,17 +291,31 @@ class ChatStream:
         if self.closed:
             return
         self.closed = True
-        # The worker thread may sit in recv() on this socket; response.close() alone would
-        # wait for the server's next byte. shutdown() wakes the reader at once.
-        connection = getattr(self.response.raw, "_connection", None)
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        # The worker thread may sit in recv() on this socket, holding the reader's lock:
+        # response.close() alone would wait for the server's next byte. A shutdown wakes the
+        # reader at once. urllib3's shutdown() works even after http.client has let go of the
+        # socket (it does as soon as the headers say Connection: close, as close-delimited
+        # answers do), where the connection's own socket attribute is already None.
+        try:
+            self.response.raw.shutdown()
+        except (ValueError, RuntimeError, OSError):
+            pass  # no socket to wake: the body was read to its end and the connection released
         # Unread, the connection cannot go back to the pool: urllib3 drops the socket.
         self.response.close()
+
+    def _reads(self) -> Iterator[bytes]:
+        """The body as it arrives, decompressed, whatever its framing.
+
+        ``read1`` returns what one read of the socket brought (or what is already
+        buffered), so a body ended by closing the connection streams as well as a chunked
+        one; ``requests``' line and content iterators would read such a body to its end.
+        """
+        raw = self.response.raw
+        while True:
+            data = raw.read1(decode_content=True)
+            if not data:
+                return
+            yield data
 
     def __iter__(self) -> Iterator[Chunk]:
         content_type = self.response.headers.get("Content-Type", "")
@@ -313,7 +326,7 @@ class ChatStream:
         ended = False
         saw_any = False
         try:
-            for data in iter_sse_data(self.response.iter_lines(chunk_size=None)):
+            for data in iter_sse_events(self._reads()):
                 if data.strip() == "[DONE]":
                     ended = True
                     break
@@ -323,15 +336,14 @@ class ChatStream:
                     # The docs' ending: usage arrives with choices: [] and the body closes.
                     ended = True
                 yield chunk
-        except requests.exceptions.ConnectionError as exc:
+        except ReadTimeoutError:
             if self.closed:
                 return
-            if "Read timed out" in str(exc):
-                raise APITimeoutError(
-                    f"The stream stalled for more than {self._read_timeout:g} s (AIMLAPI_READ_TIMEOUT)."
-                ) from None
-            raise StreamInterruptedError("The connection dropped while the reply was streaming.") from None
-        except requests.exceptions.RequestException:
+            raise APITimeoutError(
+                f"The stream stalled for more than {self._read_timeout:g} s (AIMLAPI_READ_TIMEOUT)."
+            ) from None
+        except (HTTPError, requests.exceptions.RequestException):
+            # urllib3's ProtocolError (a cut chunked body), DecodeError (a cut gzip stream) …
             if self.closed:
                 return
             raise StreamInterruptedError("The connection dropped while the reply was streaming.") from None
@@ -340,6 +352,8 @@ class ChatStream:
             if self.closed:
                 return
             raise
+        # A close-delimited body ends the same way whether it is done or dropped: by EOF.
+        # Only the stream's own ending tells the two apart.
         if not ended and not self.closed:
             if saw_any:
                 raise StreamInterruptedError("The stream ended before the reply was finished.")

@@ -1,18 +1,31 @@
-"""lib.api.client: ChatClient against the fake API over real HTTP on 127.0.0.1 (no mocks)."""
+"""lib.api.client: ChatClient against the fake API over real HTTP on 127.0.0.1 (no mocks).
+
+The tests of streaming, Stop, drops and stalls run under every framing of the fake's
+answers (chunked, close-delimited, gzip over each): see the ``framing`` fixture."""
 
 from __future__ import annotations
 
 import json
 import re
 import socket
+import threading
 import time
 from dataclasses import replace
 
 import pytest
 import requests
 
-from lib.api.client import ChatClient, Chunk, RetryHook, error_from_response, parse_chunk, parse_error_body
-from lib.api.fake_api import DEMO_PRICE_IN, DEMO_PRICE_OUT, Behaviour, FakeAPI, count_prompt_tokens, split_tokens
+from lib.api.client import ChatClient, ChatStream, Chunk, RetryHook, error_from_response, parse_chunk, parse_error_body
+from lib.api.fake_api import (
+    DEMO_PRICE_IN,
+    DEMO_PRICE_OUT,
+    FRAMINGS,
+    Behaviour,
+    FakeAPI,
+    Framing,
+    count_prompt_tokens,
+    split_tokens,
+)
 from lib.api.request import build_body
 from lib.errors import (
     APIConnectionError,
@@ -42,6 +55,13 @@ MESSAGES = [
 BODY = build_body(MODEL, MESSAGES, {"temperature": 0.5, "max_tokens": 200})
 REPLY = "Twelve, because four times three is twelve."
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@pytest.fixture(params=FRAMINGS)
+def framing(request: pytest.FixtureRequest, fake_api: FakeAPI) -> Framing:
+    """Run the test once per framing of the fake's answers (unless a behaviour names its own)."""
+    fake_api.framing = request.param
+    return request.param
 
 
 def read_all(chat: ChatClient, body: dict | None = None, on_retry: RetryHook | None = None) -> list[Chunk]:
@@ -88,7 +108,7 @@ def closed_port() -> int:
 
 
 @pytest.mark.parametrize("ending", ["docs", "done", "usage_in_choice", "bare"])
-def test_every_stream_ending_gives_the_whole_reply(client: ChatClient, fake_api: FakeAPI, ending: str) -> None:
+def test_every_stream_ending_gives_the_whole_reply(client: ChatClient, fake_api: FakeAPI, ending: str, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY, ending=ending))  # type: ignore[arg-type]
     chunks = read_all(client)
     assert "".join(c.text for c in chunks) == REPLY
@@ -107,7 +127,7 @@ def test_every_stream_ending_gives_the_whole_reply(client: ChatClient, fake_api:
     assert all(c.provider == "FakeRun" for c in chunks)
 
 
-def test_docs_ending_puts_usage_on_a_last_chunk_without_text(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_docs_ending_puts_usage_on_a_last_chunk_without_text(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY, ending="docs"))
     chunks = read_all(client)
     last = chunks[-1]
@@ -133,7 +153,7 @@ def test_cost_from_usage_cost_then_meta_usd_spent(
         assert costs[0].usd > 0
 
 
-def test_server_ignoring_stream_true_still_gives_a_reply(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_server_ignoring_stream_true_still_gives_a_reply(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY, body="json", cost_in="meta"))
     chunks = read_all(client)
     assert len(chunks) == 1
@@ -146,7 +166,7 @@ def test_server_ignoring_stream_true_still_gives_a_reply(client: ChatClient, fak
     assert chunk.id and chunk.id.startswith("gen-")
 
 
-def test_json_answer_with_no_choices_is_malformed(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_json_answer_with_no_choices_is_malformed(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY, body="no_choices"))
     with pytest.raises(MalformedResponseError) as info:
         read_all(client)
@@ -160,7 +180,7 @@ def test_finish_reason_length_is_passed_on(client: ChatClient, fake_api: FakeAPI
     assert [c.finish_reason for c in chunks if c.finish_reason] == ["length"]
 
 
-def test_stream_request_id_comes_from_the_response_header(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_stream_request_id_comes_from_the_response_header(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY))
     with client.stream(BODY) as stream:
         list(stream)
@@ -168,13 +188,122 @@ def test_stream_request_id_comes_from_the_response_header(client: ChatClient, fa
     assert stream.closed
 
 
-def test_the_connection_is_reused_for_the_next_turn(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_the_connection_is_reused_for_the_next_turn(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply="one"), Behaviour(status=400), Behaviour(reply="two"))
     assert "".join(c.text for c in read_all(client)) == "one"
     with pytest.raises(BadRequestError):
         read_all(client)
     assert "".join(c.text for c in read_all(client)) == "two"
     assert len(fake_api.requests) == 3
+
+
+# -- streaming whatever the framing ------------------------------------------------
+
+
+def test_text_arrives_as_it_is_generated(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
+    """A close-delimited body used to be read to its end before the first chunk came out."""
+    reply = " ".join(f"w{i}" for i in range(12))
+    fake_api.plan(Behaviour(reply=reply, token_rate=5))  # 11 gaps of 0.2 s
+    started = time.monotonic()
+    arrivals: list[float] = []
+    parts: list[str] = []
+    with client.stream(BODY) as stream:
+        for chunk in stream:
+            if chunk.text:
+                arrivals.append(time.monotonic() - started)
+                parts.append(chunk.text)
+    total = time.monotonic() - started
+    assert "".join(parts) == reply
+    assert total > 2.0
+    assert arrivals[0] < 0.5, f"the first text came {arrivals[0]:.2f} s in, of {total:.2f} s"
+    assert arrivals[len(arrivals) // 2] < total - 0.7, "the middle of the reply came at the end"
+
+
+def start_reading(stream: ChatStream) -> tuple[threading.Thread, list[str], list[BaseException]]:
+    """Read ``stream`` on a thread, as the app's worker does; the page thread stays free to close it."""
+    parts: list[str] = []
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for chunk in stream:
+                parts.append(chunk.text)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test to assert on
+            errors.append(exc)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread, parts, errors
+
+
+def wait_until(condition: object, timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.01)
+    assert condition(), "timed out"  # type: ignore[operator]
+
+
+def test_close_ends_a_stream_read_on_another_thread_at_once(
+    client: ChatClient, fake_api: FakeAPI, framing: Framing
+) -> None:
+    reply = " ".join(f"w{i}" for i in range(40))
+    fake_api.plan(Behaviour(reply=reply, token_rate=5))
+    stream = client.stream(BODY)
+    thread, parts, errors = start_reading(stream)
+    wait_until(lambda: "".join(parts))
+    started = time.monotonic()
+    stream.close()
+    thread.join(1.0)
+    elapsed = time.monotonic() - started
+    assert not thread.is_alive() and elapsed < 0.3, f"the reader took {elapsed:.2f} s to end"
+    assert errors == [], "Stop is not an error"
+    kept = "".join(parts)
+    assert kept and reply.startswith(kept) and kept != reply
+    wait_until(lambda: fake_api.disconnects == 1)
+
+
+def test_close_while_the_server_is_silent(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, first_token_delay=2.0))
+    stream = client.stream(BODY)
+    thread, parts, errors = start_reading(stream)
+    time.sleep(0.2)
+    started = time.monotonic()
+    stream.close()
+    thread.join(1.0)
+    assert not thread.is_alive() and time.monotonic() - started < 0.3
+    assert parts == [] and errors == []
+
+
+def test_characters_and_lines_split_across_reads(
+    client: ChatClient, fake_api: FakeAPI, framing: Framing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each event reaches the client in 7-byte writes: lines and UTF-8 characters span reads."""
+    reply = "Grüße aus Köln: 日本語, emoji 🎉🎈, naïve ✓ — fin."
+    fake_api.plan(Behaviour(reply=reply, tokens_per_chunk=4, write_size=7))
+    reads: list[bytes] = []
+    real = ChatStream._reads
+
+    def counted(self: ChatStream) -> object:
+        for data in real(self):
+            reads.append(data)
+            yield data
+
+    monkeypatch.setattr(ChatStream, "_reads", counted)
+    chunks = read_all(client)
+    assert "".join(c.text for c in chunks) == reply
+    assert "\ufffd" not in "".join(c.text for c in chunks)
+    assert chunks[-1].usage is not None
+    assert len(reads) > 3 * len(chunks), f"{len(reads)} reads for {len(chunks)} events: the test split nothing"
+
+
+def test_a_drop_between_events_of_a_close_delimited_stream_is_not_an_ending(
+    client: ChatClient, fake_api: FakeAPI
+) -> None:
+    """Without framing, a dropped connection looks like a normal end: only the stream's ending tells."""
+    fake_api.plan(Behaviour(reply=REPLY, drop_after=2, framing="close"))
+    parts, err = read_until_error(client)
+    assert isinstance(err, StreamInterruptedError)
+    assert "".join(parts) == "".join(split_tokens(REPLY)[:2])
 
 
 # -- what is sent --------------------------------------------------------------------
@@ -238,7 +367,7 @@ def test_client_errors_map_to_their_class_and_are_not_retried(
     assert_no_key(err)
 
 
-def test_400_shows_the_apis_own_message(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_400_shows_the_apis_own_message(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(status=400, error_message="temperature must be less than or equal to 2"))
     with pytest.raises(BadRequestError) as info:
         read_all(client)
@@ -358,7 +487,9 @@ def test_retries_turned_off(settings: Settings, fake_api: FakeAPI) -> None:
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_server_errors_are_retried_then_raise(client: ChatClient, fake_api: FakeAPI, status: int) -> None:
+def test_server_errors_are_retried_then_raise(
+    client: ChatClient, fake_api: FakeAPI, status: int, framing: Framing
+) -> None:
     fake_api.plan(*[Behaviour(status=status)] * 3)
     calls: list[tuple[float, int]] = []
     with pytest.raises(ServerError) as info:
@@ -388,7 +519,7 @@ def test_the_retry_hook_is_per_call(client: ChatClient, fake_api: FakeAPI) -> No
     assert first == [503]
 
 
-def test_fractional_retry_after_is_still_a_retried_429(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_fractional_retry_after_is_still_a_retried_429(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     """urllib3 alone raises InvalidHeader on "0.2", which used to surface as 'Could not reach …'."""
     fake_api.plan(Behaviour(status=429, retry_after=0.2), Behaviour(reply=REPLY))
     calls: list[tuple[float, int]] = []
@@ -435,7 +566,7 @@ def test_read_timeout_before_the_first_byte_is_a_timeout_error(settings: Setting
     assert "HTTPConnectionPool" not in str(info.value)
 
 
-def test_stall_before_the_first_text(settings: Settings, fake_api: FakeAPI) -> None:
+def test_stall_before_the_first_text(settings: Settings, fake_api: FakeAPI, framing: Framing) -> None:
     chat = ChatClient(replace(settings, read_timeout=0.3))
     fake_api.plan(Behaviour(reply="late", first_token_delay=1.0))
     parts, err = read_until_error(chat)
@@ -445,7 +576,7 @@ def test_stall_before_the_first_text(settings: Settings, fake_api: FakeAPI) -> N
     assert_no_key(err)
 
 
-def test_stall_mid_stream_keeps_the_partial_text(settings: Settings, fake_api: FakeAPI) -> None:
+def test_stall_mid_stream_keeps_the_partial_text(settings: Settings, fake_api: FakeAPI, framing: Framing) -> None:
     chat = ChatClient(replace(settings, read_timeout=0.3))
     fake_api.plan(Behaviour(reply="alpha beta gamma", token_rate=1.0))
     started = time.monotonic()
@@ -459,7 +590,9 @@ def test_stall_mid_stream_keeps_the_partial_text(settings: Settings, fake_api: F
 
 
 @pytest.mark.parametrize("after", [1, 3])
-def test_drop_after_n_chunks_is_interrupted_with_partial_text(client: ChatClient, fake_api: FakeAPI, after: int) -> None:
+def test_drop_after_n_chunks_is_interrupted_with_partial_text(
+    client: ChatClient, fake_api: FakeAPI, after: int, framing: Framing
+) -> None:
     fake_api.plan(Behaviour(reply=REPLY, drop_after=after))
     parts, err = read_until_error(client)
     assert isinstance(err, StreamInterruptedError)
@@ -468,7 +601,7 @@ def test_drop_after_n_chunks_is_interrupted_with_partial_text(client: ChatClient
     assert_no_key(err)
 
 
-def test_malformed_chunk(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_malformed_chunk(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY, malformed_after=2))
     parts, err = read_until_error(client)
     assert isinstance(err, MalformedResponseError)
