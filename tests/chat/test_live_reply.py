@@ -1,4 +1,7 @@
-"""lib.chat.live_reply: a reply streamed on a worker thread, watched and stopped from the page."""
+"""lib.chat.live_reply: a reply streamed on a worker thread, watched and stopped from the page.
+
+Streaming, Stop and a dropped stream are tested under each framing of the fake's answers
+(chunked, close-delimited, gzip over each): see the ``framing`` fixture."""
 
 from __future__ import annotations
 
@@ -10,7 +13,16 @@ from dataclasses import replace
 import pytest
 
 from lib.api.client import ChatClient
-from lib.api.fake_api import DEMO_PRICE_IN, DEMO_PRICE_OUT, Behaviour, FakeAPI, count_prompt_tokens, split_tokens
+from lib.api.fake_api import (
+    DEMO_PRICE_IN,
+    DEMO_PRICE_OUT,
+    FRAMINGS,
+    Behaviour,
+    FakeAPI,
+    Framing,
+    count_prompt_tokens,
+    split_tokens,
+)
 from lib.api.request import build_body
 from lib.chat.live_reply import LiveReply, ReplyView, start_reply
 from lib.errors import AuthenticationError, ChatError, ServerError, StreamInterruptedError
@@ -23,6 +35,13 @@ BODY = build_body(MODEL, MESSAGES)
 REPLY = "one two three four five six"
 LONG_REPLY = " ".join(f"word{i}" for i in range(40))
 UUID = re.compile(r"^[0-9a-f-]{36}$")
+
+
+@pytest.fixture(params=FRAMINGS)
+def framing(request: pytest.FixtureRequest, fake_api: FakeAPI) -> Framing:
+    """Run the test once per framing of the fake's answers."""
+    fake_api.framing = request.param
+    return request.param
 
 
 def finish(reply: LiveReply, timeout: float = 5) -> None:
@@ -41,7 +60,7 @@ def wait_for_text(reply: LiveReply, timeout: float = 3) -> str:
 # -- views ---------------------------------------------------------------------------
 
 
-def test_views_grow_progressively_and_end(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_views_grow_progressively_and_end(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY, token_rate=40))
     views: list[ReplyView] = list(start_reply(client, BODY).views(tick=0.02))
     texts = [v.text for v in views]
@@ -56,7 +75,19 @@ def test_views_grow_progressively_and_end(client: ChatClient, fake_api: FakeAPI)
     assert all(v.waiting == (v.text == "") for v in views)
 
 
-def test_views_tick_while_waiting_for_the_first_token(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_the_first_text_shows_long_before_the_end(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
+    """A close-delimited body used to reach the page only once it was whole."""
+    fake_api.plan(Behaviour(reply=LONG_REPLY[:60], token_rate=5))  # 10 tokens: 1.8 s
+    reply = start_reply(client, BODY)
+    started = time.monotonic()
+    wait_for_text(reply)
+    first = time.monotonic() - started
+    finish(reply)
+    total = time.monotonic() - started
+    assert total > 1.5 and first < 0.5, f"first text after {first:.2f} s of {total:.2f} s"
+
+
+def test_views_tick_while_waiting_for_the_first_token(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     """The page needs a redraw point every tick, even before any text, to react to Stop."""
     fake_api.plan(Behaviour(reply="late", first_token_delay=0.5))
     views = list(start_reply(client, BODY).views(tick=0.05))
@@ -69,7 +100,7 @@ def test_views_tick_while_waiting_for_the_first_token(client: ChatClient, fake_a
 # -- outcomes ------------------------------------------------------------------------
 
 
-def test_outcome_of_a_successful_reply(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_outcome_of_a_successful_reply(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY, first_token_delay=0.05))
     reply = start_reply(client, BODY)
     finish(reply)
@@ -150,7 +181,7 @@ def test_rejected_key_is_reported(settings: Settings, fake_api: FakeAPI) -> None
     assert reply.outcome().text == ""
 
 
-def test_failure_mid_stream_keeps_the_partial_text(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_failure_mid_stream_keeps_the_partial_text(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY, drop_after=3))
     reply = start_reply(client, BODY)
     finish(reply)
@@ -164,16 +195,17 @@ def test_failure_mid_stream_keeps_the_partial_text(client: ChatClient, fake_api:
 # -- stop ----------------------------------------------------------------------------
 
 
-def test_stop_during_a_slow_stream() -> None:
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_stop_during_a_slow_stream(framing: Framing) -> None:
     # A server of its own, so that no other test's hung-up stream adds to its disconnect count.
-    with FakeAPI(api_key=CANARY_KEY) as api:
+    with FakeAPI(api_key=CANARY_KEY, framing=framing) as api:
         chat = ChatClient(load_settings({"AIMLAPI_API_KEY": CANARY_KEY, "AIMLAPI_BASE_URL": api.url}))
         api.plan(Behaviour(reply=LONG_REPLY, token_rate=5))
         reply = start_reply(chat, BODY)
         wait_for_text(reply)
         started = time.monotonic()
         reply.stop()
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 0.3, "Stop waits for the worker, which must end at once"
         outcome = reply.outcome()
         assert outcome.stopped and outcome.error is None
         assert outcome.status == "stopped"
@@ -190,16 +222,17 @@ def test_stop_during_a_slow_stream() -> None:
         assert reply.text == frozen
 
 
-def test_stop_returns_at_once_even_when_the_server_is_silent(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_stop_returns_at_once_even_when_the_server_is_silent(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=REPLY, first_token_delay=1.8))
     reply = start_reply(client, BODY)
     time.sleep(0.2)  # headers are in; the worker now waits for the first token
     started = time.monotonic()
     reply.stop()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 0.3
+    assert reply.wait(0.1) and reply.outcome().stopped and reply.outcome().text == ""
 
 
-def test_stop_logs_no_error(client: ChatClient, fake_api: FakeAPI, caplog: pytest.LogCaptureFixture) -> None:
+def test_stop_logs_no_error(client: ChatClient, fake_api: FakeAPI, framing: Framing, caplog: pytest.LogCaptureFixture) -> None:
     fake_api.plan(Behaviour(reply=LONG_REPLY, token_rate=10))
     reply = start_reply(client, BODY)
     wait_for_text(reply)
@@ -300,7 +333,7 @@ def test_unexpected_exception_mid_stream_keeps_the_text(
     assert CANARY_KEY not in str(outcome.error)
 
 
-def test_fast_streams_are_drawn_in_batches_but_the_end_at_once(client: ChatClient, fake_api: FakeAPI) -> None:
+def test_fast_streams_are_drawn_in_batches_but_the_end_at_once(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
     fake_api.plan(Behaviour(reply=" ".join(f"w{i}" for i in range(200)), token_rate=400))
     live = start_reply(client, BODY)
     views = list(live.views(min_interval=0.05))
