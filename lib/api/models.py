@@ -37,9 +37,8 @@ def spec_files() -> tuple[str, ...]:
     return names
 
 
-@cache
 def load_spec(spec_file: str) -> dict[str, Any]:
-    """One whole spec, parsed once."""
+    """One whole spec. Not cached: only its request schema is kept (the responses are most of it)."""
     return json.loads((SPECS_DIR / spec_file).read_text(encoding="utf-8"))
 
 

@@ -157,7 +157,7 @@ def test_git_does_not_ignore_the_specs() -> None:
 # -- read at run time, not copied into code -------------------------------------------------
 
 _CACHED: tuple[Callable[..., Any], ...] = (
-    models.spec_files, models.load_spec, models.request_schema, models._gemma_models, params._spec_params, params._all_params,
+    models.spec_files, models.request_schema, models._gemma_models, params._spec_params, params._all_params,
 )
 
 
