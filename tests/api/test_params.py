@@ -10,6 +10,7 @@ import pytest
 
 from lib.api.models import GEMMA_MODELS, ModelInfo, model_info
 from lib.api.params import (
+    _APP_PARAMS,
     MAX_STOP_SEQUENCES,
     PARAMS,
     ParamSpec,
@@ -70,6 +71,16 @@ def test_kinds_fit_the_spec_types(info: ModelInfo) -> None:
             assert prop["type"] == "number", spec.name
         elif spec.kind == "int":
             assert prop["type"] in ("integer", "number"), spec.name
+
+
+@pytest.mark.parametrize("spec_file", SPEC_FILES)
+def test_the_apps_own_bounds_fill_only_sides_the_specs_leave_open(spec_file: str) -> None:
+    """An app bound on a side the spec covers would be dead code, silently overridden."""
+    properties = request_schema(spec_file)["properties"]
+    for name, app in _APP_PARAMS.items():
+        if name in properties:
+            assert app.min is None or "minimum" not in properties[name], name
+            assert app.max is None or "maximum" not in properties[name], name
 
 
 def spec_options(prop: dict[str, Any]) -> list[str]:
