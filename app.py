@@ -13,8 +13,8 @@ from lib.chat.transcript import settled_blocks
 from lib.errors import ChatError
 from lib.secret import protect_logs
 from lib.settings import Settings, load_settings
-from ui import sidebar
-from ui.messages import show_live_reply, show_message
+from ui import address, sidebar
+from ui.messages import show_live_reply, show_message, show_queued
 from ui.nav import page_links
 from ui.store import cached_store
 
@@ -44,17 +44,20 @@ if "chat" not in st.session_state:
         store = None
         st.warning(f"**History is not saved this session.** {exc}", icon=":material/save:")
     st.session_state.chat = ChatSession.start(settings, store)
+    if linked := address.linked_conversation():  # a reload, a bookmark, a tab that outlived the server
+        sidebar.open_conversation(st.session_state.chat, linked)
 chat: ChatSession = st.session_state.chat
 if opened := st.session_state.pop("open_conversation_id", None):  # sent by the History page
     sidebar.open_conversation(chat, opened)
 
 # What was just typed into the chat input (drawn at the bottom) goes to the API before the
-# page is drawn, so that the reply is on its way while the history renders.
-chat.settle()  # a reply cut off by this run (Stop, or any click) is recorded first
+# page is drawn, so that the reply is on its way while the history renders. A reply already
+# streaming goes on: this run only draws it again (only Stop stops it).
 if prompt := st.session_state.get("prompt"):
-    chat.conversation.add_user(prompt)
+    chat.submit(prompt)
 live = chat.begin_reply(settings)
 chat.autosave()
+address.follow(chat)
 
 with st.sidebar:
     page_links()
@@ -76,7 +79,7 @@ if settings.demo:
 with st.expander(f"System prompt in force · `{chat.conversation.model}`"):
     st.text(chat.conversation.system_prompt or "(none)")
 
-path = chat.conversation.path()
+path = chat.path(live)
 # Every element adds to the rerun time: older turns are drawn once as HTML, the latest
 # ones as chat bubbles with their buttons.
 settled, recent = path[:-ACTION_MESSAGES], path[-ACTION_MESSAGES:]
@@ -85,11 +88,22 @@ if settled:
     for block in settled_blocks(settled):
         st.html(block)
 for index, message in enumerate(recent):
-    show_message(message, chat, last=index == len(recent) - 1, actions=True)
+    show_message(message, chat, last=index == len(recent) - 1, actions=True, busy=live is not None)
 
-st.chat_input("Message Gemma (Enter to send, Shift+Enter for a new line)", key="prompt")
+# While a reply streams, the input's send button is a stop button.
+typed = st.chat_input("Message Gemma (Enter to send, Shift+Enter for a new line)", key="prompt", submit_mode="stop")
+if typed and not prompt:
+    # A new session (after a reload or a server restart) learns the input's key only here.
+    chat.submit(typed)
+    st.rerun()
 
-if live is not None and not show_live_reply(live, chat):
+if live is not None:
+    reply_box = st.container()
+    for waiting in chat.queued:
+        show_queued(waiting)
+    with reply_box:
+        show_live_reply(live, chat)
+    # Drawn once more with the buttons the reply held back (and the next queued message sent).
     st.rerun()
 
 with gauge_box:

@@ -43,7 +43,8 @@ def test_three_turns_send_the_whole_history_with_the_prompt_in_force(app_env: Fa
 
 
 def test_figures_show_what_the_server_reported(app_env: FakeAPI) -> None:
-    app_env.plan(Behaviour(reply="alpha beta gamma delta"))
+    # Paced, so that the speed is measured over a real generation time.
+    app_env.plan(Behaviour(reply="alpha beta gamma delta", token_rate=20))
     at = send(new_app(), "count these")
     caption = " ".join(c.value for c in at.chat_message[1].caption)
     body = app_env.bodies()[0]

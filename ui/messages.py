@@ -8,6 +8,10 @@ from lib.chat.conversation import Message
 from lib.chat.live_reply import LiveReply
 from lib.chat.session import ChatSession
 from lib.chat.usage import figures, finish_note
+from ui.script_control import StopException
+
+#: seconds between the browser's checks, while a reply streams, that the page is up to date
+REDRAW_EVERY = 0.25
 
 
 def show_figures(message: Message) -> None:
@@ -21,17 +25,17 @@ def show_figures(message: Message) -> None:
         st.warning(note, icon=":material/content_cut:")
 
 
-def show_versions(message: Message, chat: ChatSession, noun: str) -> None:
+def show_versions(message: Message, chat: ChatSession, noun: str, busy: bool = False) -> None:
     """◀ n of m ▶ between the versions of a message, when an edit or a regenerate made several."""
     versions = chat.conversation.siblings(message)
     if len(versions) < 2:
         return
     position = versions.index(message)
     select = chat.conversation.select
-    st.button("◀", key=f"prev-{message.id}", disabled=position == 0, type="tertiary",
+    st.button("◀", key=f"prev-{message.id}", disabled=busy or position == 0, type="tertiary",
               on_click=select, args=(versions[max(position - 1, 0)].id,), help=f"Previous {noun}")
     st.caption(f"{noun} {position + 1} of {len(versions)}")
-    st.button("▶", key=f"next-{message.id}", disabled=position == len(versions) - 1, type="tertiary",
+    st.button("▶", key=f"next-{message.id}", disabled=busy or position == len(versions) - 1, type="tertiary",
               on_click=select, args=(versions[min(position + 1, len(versions) - 1)].id,), help=f"Next {noun}")
 
 
@@ -42,7 +46,7 @@ def _send_edit(chat: ChatSession, message_id: str) -> None:
         chat.conversation.edit(message_id, text)
 
 
-def _user_actions(message: Message, chat: ChatSession) -> None:
+def _user_actions(message: Message, chat: ChatSession, busy: bool) -> None:
     if st.session_state.get("editing") == message.id:
         st.text_area("Edit message", value=message.content, key=f"edit-text-{message.id}", label_visibility="collapsed")
         with st.container(horizontal=True):
@@ -50,45 +54,47 @@ def _user_actions(message: Message, chat: ChatSession) -> None:
             st.button("Cancel", key=f"cancel-edit-{message.id}", on_click=st.session_state.update, kwargs={"editing": None})
         return
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.button("Edit", key=f"edit-{message.id}", icon=":material/edit:", type="tertiary",
+        st.button("Edit", key=f"edit-{message.id}", icon=":material/edit:", type="tertiary", disabled=busy,
                   on_click=st.session_state.update, kwargs={"editing": message.id})
-        st.button("Delete", key=f"delete-{message.id}", icon=":material/delete:", type="tertiary",
+        st.button("Delete", key=f"delete-{message.id}", icon=":material/delete:", type="tertiary", disabled=busy,
                   on_click=chat.delete_turn, args=(message.id,))
-        show_versions(message, chat, "message")
+        show_versions(message, chat, "message", busy)
 
 
-def _reply_actions(message: Message, chat: ChatSession, last: bool) -> None:
+def _reply_actions(message: Message, chat: ChatSession, last: bool, busy: bool) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
-        if last:
-            st.button("Regenerate", key=f"regenerate-{message.id}", icon=":material/refresh:", type="tertiary",
+        # An incomplete reply has its own Retry, which does the same.
+        if last and message.status != "incomplete":
+            st.button("Regenerate", disabled=busy, key=f"regenerate-{message.id}", icon=":material/refresh:", type="tertiary",
                       on_click=chat.conversation.regenerate, args=(message.id,))
         # Drawn only while open: a closed popover costs no copy of the text.
         copy = st.popover("Copy", icon=":material/content_copy:", type="tertiary", on_change="rerun", key=f"copy-{message.id}")
         with copy:
             if copy.open:
                 st.code(message.content, language="markdown", wrap_lines=True)
-        show_versions(message, chat, "reply")
+        show_versions(message, chat, "reply", busy)
 
 
-def show_reply_details(message: Message, chat: ChatSession, *, last: bool, actions: bool) -> None:
+def show_reply_details(message: Message, chat: ChatSession, *, last: bool, actions: bool, busy: bool = False) -> None:
     """What goes under a reply's text: how it ended, its figures, its buttons."""
     if message.status == "stopped":
         st.caption(":material/stop_circle: Stopped: this is the part of the reply that arrived before you pressed Stop.")
     elif message.status == "incomplete":
         st.warning(f"**Incomplete reply.** {message.error or ''}", icon=":material/warning:")
         if last:
-            st.button("Retry", key=f"retry-{message.id}", type="primary", icon=":material/refresh:",
+            st.button("Retry", key=f"retry-{message.id}", type="primary", icon=":material/refresh:", disabled=busy,
                       on_click=chat.conversation.regenerate, args=(message.id,))
     show_figures(message)
     if actions:
-        _reply_actions(message, chat, last)
+        _reply_actions(message, chat, last, busy)
 
 
-def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bool) -> None:
+def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bool, busy: bool = False) -> None:
+    """One message of the history; ``busy`` while a reply streams, when nothing may change the thread under it."""
     with st.chat_message(message.role):
         st.markdown(message.content)
         if message.role == "assistant":
-            show_reply_details(message, chat, last=last, actions=actions)
+            show_reply_details(message, chat, last=last, actions=actions, busy=busy)
             return
         if message.error:
             st.error(f"**{message.error_title or 'The request failed'}.** {message.error}")
@@ -97,18 +103,35 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
                 st.button("Show the previous reply", key=f"back-{message.id}",
                           on_click=chat.conversation.select, args=(earlier[-1].id,))
         elif actions:
-            _user_actions(message, chat)
+            _user_actions(message, chat, busy)
 
 
-def show_live_reply(live: LiveReply, chat: ChatSession) -> bool:
-    """Stream a reply into a new bubble and record it; False when the page must be drawn again.
+def show_queued(text: str) -> None:
+    """A message typed while a reply streams: it goes out when the reply ends."""
+    with st.chat_message("user"):
+        st.markdown(text)
+        st.caption(":material/schedule_send: Sends when the reply above ends.")
 
-    Pressing Stop reruns the script, which interrupts the loop here at its next redraw;
-    the finally clause then records the partial reply as stopped and closes the stream.
+
+def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
+    """Draw a streaming reply into a new bubble until it ends, then the reply it made in its place.
+
+    Any click reruns the script and interrupts this loop at its next redraw; the reply goes on
+    regardless, on its worker thread, and the next run draws it again from where it is. Only the
+    Stop buttons end it: ours (a callback) and the chat input's, which stops the script run.
     """
+    # The chat input's stop ends the script run, and a stopped run draws nothing more: this
+    # fragment, rerun by the browser every REDRAW_EVERY s, asks for the page to be drawn again
+    # once the reply has ended. While the script runs, these reruns wait and do nothing.
+    @st.fragment(run_every=REDRAW_EVERY)
+    def redraw_once_ended() -> None:
+        if not live.running:
+            st.rerun()
+
+    redraw_once_ended()
     with st.chat_message("assistant"):
         stop = st.empty()
-        stop.button("Stop", key="stop", icon=":material/stop_circle:")
+        stop.button("Stop", key="stop", icon=":material/stop_circle:", on_click=chat.stop_reply, args=(live,))
         text = st.empty()
         try:
             for view in live.views():
@@ -116,11 +139,14 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> bool:
                     text.markdown(view.text + " ▌")
                 else:
                     text.caption(view.note or "Waiting for the first token…")
-        finally:
-            reply = chat.record(live)
-        if reply is None:
-            return False  # the error and its Retry belong under the question, drawn above
+        except StopException:
+            chat.stop_reply(live)
+            raise
+        # Recorded by now (its worker does it as it ends); this gives the message it made.
+        reply = chat.record(live)
         stop.empty()
+        if reply is None:
+            text.empty()  # the error and its Retry belong under the question, drawn by the next run
+            return
         text.markdown(reply.content)
-        show_reply_details(reply, chat, last=True, actions=True)
-    return True
+        show_reply_details(reply, chat, last=True, actions=True, busy=True)

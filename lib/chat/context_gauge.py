@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from lib.api.models import model_info
 from lib.chat.conversation import Message
+from lib.chat.usage import Usage
 
 #: English text averages about four characters per token with Gemma's tokenizer
 CHARS_PER_TOKEN = 4
@@ -48,6 +49,13 @@ def estimate_content(content: str | list[dict[str, Any]]) -> int:
 
 def estimate_message(content: str | list[dict[str, Any]]) -> int:
     return estimate_content(content) + TOKENS_PER_MESSAGE
+
+
+def estimate_usage(messages: list[dict[str, Any]], reply: str) -> Usage:
+    """Tokens of a request and its (partial) reply, counted here: for a reply the server reported none for."""
+    prompt = sum(estimate_message(m.get("content") or "") for m in messages)
+    completion = estimate_tokens(reply)
+    return Usage(prompt, completion, prompt + completion, estimated=True)
 
 
 @dataclass(frozen=True)

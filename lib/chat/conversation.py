@@ -117,7 +117,8 @@ class Conversation:
 
     def children(self, parent: str | None) -> list[Message]:
         return sorted(
-            (m for m in self.messages.values() if m.parent == parent), key=lambda m: m.created
+            # list(): a copy taken at once, because a reply may be recorded from its worker thread
+            (m for m in list(self.messages.values()) if m.parent == parent), key=lambda m: m.created
         )
 
     def siblings(self, message: Message) -> list[Message]:
@@ -165,27 +166,35 @@ class Conversation:
         stats: ReplyStats | None = None,
         model: str | None = None,
         params: dict[str, Any] | None = None,
+        to: str | None = None,
     ) -> Message:
-        """Attach a reply to the user message at the leaf."""
-        last = self.last
-        if last is None or last.role != "user":
-            raise ValueError("a reply needs a user message to answer")
-        last.error = last.error_title = None
+        """Attach a reply to the user message ``to`` (default: the one at the leaf).
+
+        The leaf moves to the reply when it was on the question, as it is unless the user
+        went elsewhere while the reply streamed.
+        """
+        question = self._question(to)
+        question.error = question.error_title = None
         message = Message(
-            "assistant", text, parent=last.id, status=status, stats=stats,
+            "assistant", text, parent=question.id, status=status, stats=stats,
             model=model, params=dict(params or {}),
         )
         self.messages[message.id] = message
-        self.leaf = message.id
+        if self.leaf == question.id:
+            self.leaf = message.id
         self._touch()
         return message
 
-    def fail(self, error: str, title: str | None = None) -> None:
-        """Record that answering the leaf failed; the user message stays, with the error."""
-        last = self.last
-        if last is None or last.role != "user":
-            raise ValueError("only a user message can fail to get a reply")
-        last.error, last.error_title = error, title
+    def _question(self, message_id: str | None) -> Message:
+        question = self.messages.get(message_id) if message_id else self.last
+        if question is None or question.role != "user":
+            raise ValueError("a reply needs a user message to answer")
+        return question
+
+    def fail(self, error: str, title: str | None = None, to: str | None = None) -> None:
+        """Record that answering ``to`` (default: the leaf) failed; the user message stays, with the error."""
+        question = self._question(to)
+        question.error, question.error_title = error, title
         self._touch()
 
     def retry(self) -> None:

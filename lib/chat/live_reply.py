@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from lib.api.client import ChatClient, ChatStream
+from lib.chat.context_gauge import estimate_usage
 from lib.chat.usage import ReplyStats, estimate_cost
 from lib.errors import ChatError
 from lib.secret import redact
@@ -61,10 +62,14 @@ class LiveReply:
     _error: ChatError | None = None
     _stopped: bool = False
     _stream: ChatStream | None = None
+    _ended: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Event = field(default_factory=threading.Event)
     _done: threading.Event = field(default_factory=threading.Event)
     stats: ReplyStats = field(default_factory=ReplyStats)
+    #: called on the worker thread once the reply has ended, before :meth:`wait` returns, so
+    #: that the reply is recorded even when no page is watching it (a closed tab, another chat)
+    on_done: Callable[[LiveReply], None] | None = None
 
     def start(self) -> LiveReply:
         self._started = time.monotonic()
@@ -101,6 +106,7 @@ class LiveReply:
                     stats.usage = chunk.usage or stats.usage
                     stats.cost = chunk.cost or stats.cost
                     if chunk.text:
+                        stats.last_token_time = time.monotonic() - self._started
                         with self._lock:
                             self._parts.append(chunk.text)
                         self._changed.set()
@@ -117,8 +123,18 @@ class LiveReply:
         finally:
             stats.total_time = time.monotonic() - self._started
             settings = self.client.settings
+            if stats.usage is None and self._parts:
+                # Stopped or cut off: the server never sent its count, yet the tokens were generated
+                # (and billed). Counted here, marked as an estimate, so that totals do not undercount.
+                stats.usage = estimate_usage(self.body.get("messages") or [], "".join(self._parts))
             if stats.cost is None:
                 stats.cost = estimate_cost(stats.usage, settings.price_input_per_m, settings.price_output_per_m)
+            self._ended = True
+            if self.on_done is not None:
+                try:
+                    self.on_done(self)
+                except Exception as exc:  # noqa: BLE001 - the page must still see the end
+                    log.error("recording a finished reply failed: %s", redact(repr(exc), settings.api_key))
             self._done.set()
             self._changed.set()
 
@@ -152,10 +168,15 @@ class LiveReply:
             yield self.view()
         yield self.view()
 
+    @property
+    def running(self) -> bool:
+        """Whether the stream is still being read (False from the moment it ended, before ``on_done``)."""
+        return not self._ended
+
     def stop(self) -> None:
         """End generation now: close the HTTP stream, keep what arrived."""
         with self._lock:
-            if self._done.is_set():
+            if self._done.is_set() or not self.running:
                 return
             self._stopped = True
             stream = self._stream
@@ -174,5 +195,7 @@ class LiveReply:
             )
 
 
-def start_reply(client: ChatClient, body: dict[str, Any]) -> LiveReply:
-    return LiveReply(client, body).start()
+def start_reply(
+    client: ChatClient, body: dict[str, Any], on_done: Callable[[LiveReply], None] | None = None
+) -> LiveReply:
+    return LiveReply(client, body, on_done=on_done).start()

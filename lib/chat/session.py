@@ -14,7 +14,7 @@ from lib.api.client import ChatClient
 from lib.api.demo_mode import demo_settings
 from lib.api.request import api_messages, build_body
 from lib.chat.conversation import Conversation, Message
-from lib.chat.live_reply import LiveReply, start_reply
+from lib.chat.live_reply import LiveReply
 from lib.chat.usage import SessionTotals
 from lib.errors import ChatError
 from lib.experiments.presets import Presets
@@ -27,6 +27,20 @@ PRESETS_PREFERENCE = "presets"
 def _fingerprint(message: Message) -> tuple:
     # The stats object is replaced, never changed in place, so its identity stands for it.
     return (message.content, message.status, message.error, message.error_title, message.parent, id(message.stats))
+
+
+@dataclass(eq=False)
+class _Flight:
+    """A reply in flight and where it belongs: it outlives the script run that started it."""
+
+    live: LiveReply
+    conversation: Conversation
+    #: the user message it answers
+    question_id: str
+    model: str
+    params: dict[str, Any]
+    recorded: bool = False
+    reply: Message | None = None
 
 
 @dataclass
@@ -42,13 +56,12 @@ class ChatSession:
     _saved_head: tuple | None = None
     #: built-in and the user's own system-prompt presets
     presets: Presets = field(default_factory=Presets)
-    #: the reply being streamed, until it is recorded
-    _live: LiveReply | None = None
-    #: the reply recorded last and what that gave, so that recording it again gives the same
-    _recorded: tuple[LiveReply, Message | None] | None = None
-    # Two script runs of one browser session can overlap (Streamlit's fastReruns starts the
-    # next run before the interrupted one has unwound): one reply is recorded once, by whichever
-    # gets here first, and a new one starts only after that.
+    #: replies streaming or just ended, each with where it belongs; see :meth:`begin_reply`
+    _flights: list[_Flight] = field(default_factory=list)
+    #: messages typed while a reply streamed: sent, in order, once it has ended
+    queued: list[str] = field(default_factory=list)
+    # A reply is recorded by its worker thread when it ends, or by the page (Stop); both may
+    # try at once, and a script run may read the conversation meanwhile.
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
@@ -81,6 +94,10 @@ class ChatSession:
 
         An empty conversation is not saved: opening the page must not litter the history.
         """
+        with self._lock:
+            self._autosave()
+
+    def _autosave(self) -> None:
         if self.store is None or (self.conversation.is_empty() and not self._saved):
             return
         current = {i: _fingerprint(m) for i, m in self.conversation.messages.items()}
@@ -101,7 +118,9 @@ class ChatSession:
         self._saved, self._saved_head, self.save_error = current, head, None
 
     def _switch_to(self, conversation: Conversation, saved: bool) -> None:
+        """Show ``conversation``; a reply streaming into the one left goes on and is saved there."""
         self.autosave()
+        self.queued.clear()
         self.conversation = conversation
         self._saved = {i: _fingerprint(m) for i, m in conversation.messages.items()} if saved else {}
         self._saved_head = self._head() if saved else None
@@ -110,9 +129,14 @@ class ChatSession:
         """Continue a saved conversation; raises ConversationNotFoundError or StoreError."""
         if self.store is None or conversation_id == self.conversation.id:
             return
-        conversation = self.store.load(conversation_id)
+        with self._lock:
+            # A reply still streaming into it (left in the background) is in that very object.
+            streaming = next(
+                (f.conversation for f in self._flights if f.conversation.id == conversation_id and not f.recorded), None
+            )
+        conversation = streaming or self.store.load(conversation_id)
         self._switch_to(conversation, saved=True)
-        if conversation.awaiting_reply():
+        if conversation.awaiting_reply() and self.reply_in_flight() is None:
             # An imported chat may end on a question: answer it only when asked to.
             conversation.fail("This message has no reply yet. Press Retry to send it.", "Not answered yet")
 
@@ -138,65 +162,134 @@ class ChatSession:
         messages = api_messages(chat.system_prompt, chat.history(), chat.model, chat.instruction_role)
         return build_body(chat.model, messages, chat.params)
 
-    def settle(self) -> None:
-        """Stop and record a reply still streaming from an earlier, interrupted run."""
+    def reply_in_flight(self) -> LiveReply | None:
+        """The reply streaming into the conversation on screen, if any: a new script run re-attaches to it."""
         with self._lock:
-            if self._live is not None:
-                self.record(self._live)
+            for flight in self._flights:
+                if flight.conversation is self.conversation and not flight.recorded:
+                    return flight.live
+        return None
+
+    def path(self, live: LiveReply | None = None) -> list[Message]:
+        """The messages to draw above ``live``: up to its question, even if it ended (and was recorded) meanwhile."""
+        path = self.conversation.path()
+        flight = self._flight(live) if live is not None else None
+        if flight is not None and flight.conversation is self.conversation:
+            ids = [m.id for m in path]
+            if flight.question_id in ids:
+                return path[: ids.index(flight.question_id) + 1]
+        return path
+
+    def submit(self, text: str) -> None:
+        """What the user typed: added now, or queued while a reply streams.
+
+        Never merged into the question in flight, never lost: it is sent once the reply ends.
+        """
+        with self._lock:
+            if self.reply_in_flight() is not None:
+                self.queued.append(text)
+            else:
+                self.conversation.add_user(text)
 
     def begin_reply(self, settings: Settings) -> LiveReply | None:
-        """Start streaming the answer to the user message at the leaf; None when none is due."""
+        """The reply to show: the one in flight, else a new one for the user message at the leaf; None when none is due."""
         with self._lock:
-            self.settle()
-            if not self.conversation.awaiting_reply():
+            if (live := self.reply_in_flight()) is not None:
+                return live
+            if self.queued:
+                self.conversation.add_user(self.queued.pop(0))
+            chat = self.conversation
+            if not chat.awaiting_reply() or chat.leaf is None:
                 return None
-            self._live = start_reply(self.client(settings), self.request_body())
-            return self._live
+            flight = _Flight(
+                live=LiveReply(self.client(settings), self.request_body()),
+                conversation=chat,
+                question_id=chat.leaf,
+                model=chat.model,
+                params=dict(chat.params),
+            )
+            flight.live.on_done = lambda _live: self._record(flight)
+            # Ended replies are kept only until the next one starts: a late Stop still finds its message.
+            self._flights = [f for f in self._flights if not f.recorded]
+            self._flights.append(flight)
+            flight.live.start()
+            return flight.live
 
-    def finish_reply(self, live: LiveReply) -> Message | None:
-        """Record how ``live`` ended; stops it first if it is still running (Stop, or a rerun).
+    def _flight(self, live: LiveReply) -> _Flight | None:
+        return next((f for f in self._flights if f.live is live), None)
 
-        Text that arrived is always kept as a reply (stopped or incomplete); with no text,
-        the user message keeps the error and a Retry button.
-        """
+    def stop_reply(self, live: LiveReply | None = None) -> Message | None:
+        """Stop (the reply in flight, or ``live``) and record what arrived: the Stop buttons call this."""
+        live = live or self.reply_in_flight()
+        if live is None:
+            return None
+        # Not under the lock: the worker records the end under it, and stop() waits for the worker.
         live.stop()
-        outcome = live.outcome()
-        chat = self.conversation
+        return self.record(live)
+
+    def record(self, live: LiveReply) -> Message | None:
+        """Record how ``live`` ended (stopping it first if it still runs), once; then save at once.
+
+        The reply must outlive a crash of the server, so it is saved as soon as it is recorded.
+        """
+        if live.running:
+            live.stop()
+        flight = self._flight(live)
+        if flight is None:
+            return None
+        return self._record(flight)
+
+    def _record(self, flight: _Flight) -> Message | None:
+        with self._lock:
+            if flight.recorded:
+                return flight.reply
+            try:
+                flight.reply = self._finish(flight)
+            finally:
+                flight.recorded = True
+                self._save(flight)
+            return flight.reply
+
+    def _save(self, flight: _Flight) -> None:
+        if flight.conversation is self.conversation:
+            self.autosave()
+        elif self.store is not None:
+            # Left in the background: only its question and reply changed since it was last saved.
+            changed = [flight.question_id] + ([flight.reply.id] if flight.reply else [])
+            try:
+                self.store.save(flight.conversation, changed=changed)
+            except ChatError as exc:
+                self.save_error = str(exc)
+
+    def _finish(self, flight: _Flight) -> Message | None:
+        """Put the outcome into the conversation. Text that arrived is always kept as a reply
+        (stopped or incomplete); with no text, the user message keeps the error and a Retry button.
+        """
+        outcome = flight.live.outcome()
+        chat, question = flight.conversation, flight.question_id
+        if question not in chat.messages:
+            return None  # its turn was deleted meanwhile
         if outcome.text or outcome.stats.usage:
             self.totals.add(outcome.stats)
         if not outcome.text:
             if outcome.stopped:
-                chat.fail("Stopped before the reply started.", "Stopped")
+                chat.fail("Stopped before the reply started.", "Stopped", to=question)
             elif outcome.error is not None:
-                chat.fail(str(outcome.error), outcome.error.title)
+                chat.fail(str(outcome.error), outcome.error.title, to=question)
             else:
-                chat.fail("The model returned an empty reply.", "Empty reply")
+                chat.fail("The model returned an empty reply.", "Empty reply", to=question)
             return None
         reply = chat.add_reply(
             outcome.text,
             status=outcome.status,  # type: ignore[arg-type]
             stats=outcome.stats,
-            model=chat.model,
-            params=dict(chat.params),
+            model=flight.model,
+            params=flight.params,
+            to=question,
         )
         if outcome.error is not None:
             reply.error, reply.error_title = str(outcome.error), outcome.error.title
         return reply
-
-    def record(self, live: LiveReply) -> Message | None:
-        """:meth:`finish_reply` once, then save at once: the reply must outlive a crash of the server."""
-        with self._lock:
-            if self._recorded is not None and self._recorded[0] is live:
-                return self._recorded[1]
-            reply = None
-            try:
-                reply = self.finish_reply(live)
-            finally:
-                self._recorded = (live, reply)
-                if self._live is live:
-                    self._live = None
-                self.autosave()
-            return reply
 
     def retry(self) -> None:
         self.conversation.retry()

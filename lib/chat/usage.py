@@ -13,6 +13,9 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    #: True when counted here from the text (a stopped or cut-off reply, for which the server
+    #: reported nothing), not by the server
+    estimated: bool = False
 
     @classmethod
     def from_api(cls, data: dict[str, Any] | None) -> Usage | None:
@@ -135,8 +138,10 @@ class ReplyStats:
         return cls(usage=Usage(**usage) if usage else None, cost=Cost(**cost) if cost else None, **known)
 
 
-def format_tokens(value: int | None) -> str:
-    return UNKNOWN if value is None else f"{value:,}"
+def format_tokens(value: int | None, estimated: bool = False) -> str:
+    if value is None:
+        return UNKNOWN
+    return f"≈{value:,}" if estimated else f"{value:,}"
 
 
 def format_cost(cost: Cost | None) -> str:
@@ -163,9 +168,9 @@ def figures(stats: ReplyStats) -> list[tuple[str, str]]:
     usage = stats.usage or Usage()
     rate = stats.tokens_per_second
     rows = [
-        ("prompt", format_tokens(usage.prompt_tokens)),
-        ("completion", format_tokens(usage.completion_tokens)),
-        ("total", format_tokens(usage.total_tokens)),
+        ("prompt", format_tokens(usage.prompt_tokens, usage.estimated)),
+        ("completion", format_tokens(usage.completion_tokens, usage.estimated)),
+        ("total", format_tokens(usage.total_tokens, usage.estimated)),
         ("cost", format_cost(stats.cost)),
         ("first token", format_seconds(stats.time_to_first_token)),
         ("time", format_seconds(stats.total_time)),
@@ -196,6 +201,8 @@ class SessionTotals:
     #: whether any reply had a cost that is unknown or only estimated
     cost_incomplete: bool = False
     cost_estimated: bool = False
+    #: whether any reply's tokens were counted here rather than reported by the server
+    tokens_estimated: bool = False
 
     def add(self, stats: ReplyStats | None) -> None:
         self.requests += 1
@@ -205,6 +212,7 @@ class SessionTotals:
         if stats.usage:
             self.prompt_tokens += stats.usage.prompt_tokens or 0
             self.completion_tokens += stats.usage.completion_tokens or 0
+            self.tokens_estimated |= stats.usage.estimated
         if stats.cost is None:
             self.cost_incomplete = True
         else:

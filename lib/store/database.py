@@ -70,6 +70,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -161,9 +164,17 @@ def _schema_v2(metadata: MetaData) -> Table:
     )
 
 
+def _columns_v3() -> list[Column]:
+    """Migration 3: the time of a reply's last token (for an honest speed) and whether its
+    token counts are estimates made here (a stopped reply, which the server never counted)."""
+    return [Column("last_token_time", Double, nullable=True), Column("tokens_estimated", Boolean, nullable=True)]
+
+
 #: the current schema, which the queries use
 METADATA = MetaData()
 conversations, messages = _schema_v1(METADATA)
+for _column in _columns_v3():
+    messages.append_column(_column)
 preferences = _schema_v2(METADATA)
 
 
@@ -186,9 +197,16 @@ def _migration_2(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _migration_3(conn: Connection) -> None:
+    for column in _columns_v3():
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sql_text(f"ALTER TABLE messages ADD COLUMN {column.name} {kind}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and messages", _migration_1),
     Migration(2, "preferences", _migration_2),
+    Migration(3, "reply speed and estimated token counts", _migration_3),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
@@ -483,6 +501,8 @@ class Store:
             "cost_source": cost.source if cost else None,
             "time_to_first_token": stats.time_to_first_token if stats else None,
             "total_time": stats.total_time if stats else None,
+            "last_token_time": stats.last_token_time if stats else None,
+            "tokens_estimated": usage.estimated if usage else None,
             "finish_reason": stats.finish_reason if stats else None,
             "reply_model": stats.model if stats else None,
             "provider": stats.provider if stats else None,
@@ -667,13 +687,16 @@ class Store:
 def _message_from_row(row: Any) -> Message:
     stats = None
     if row["has_stats"]:
-        usage = Usage(row["prompt_tokens"], row["completion_tokens"], row["total_tokens"]) if row["has_usage"] else None
+        usage = Usage(
+            row["prompt_tokens"], row["completion_tokens"], row["total_tokens"], bool(row["tokens_estimated"])
+        ) if row["has_usage"] else None
         cost = Cost(row["cost_usd"], row["cost_source"]) if row["cost_source"] is not None else None
         stats = ReplyStats(
             usage=usage,
             cost=cost,
             time_to_first_token=row["time_to_first_token"],
             total_time=row["total_time"],
+            last_token_time=row["last_token_time"],
             finish_reason=row["finish_reason"],
             model=row["reply_model"],
             provider=row["provider"],

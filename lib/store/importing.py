@@ -38,7 +38,10 @@ _STATS = {
         # Usage and Cost are built with **kwargs, so unknown keys must be refused here.
         "usage": {
             "type": ["object", "null"],
-            "properties": {"prompt_tokens": _COUNT, "completion_tokens": _COUNT, "total_tokens": _COUNT},
+            "properties": {
+                "prompt_tokens": _COUNT, "completion_tokens": _COUNT, "total_tokens": _COUNT,
+                "estimated": {"type": "boolean"},
+            },
             "additionalProperties": False,
         },
         "cost": {
@@ -49,6 +52,7 @@ _STATS = {
         },
         "time_to_first_token": _NUMBER_OR_NULL,
         "total_time": _NUMBER_OR_NULL,
+        "last_token_time": _NUMBER_OR_NULL,
         "finish_reason": _STRING_OR_NULL,
         "model": _STRING_OR_NULL,
         "provider": _STRING_OR_NULL,

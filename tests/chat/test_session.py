@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from lib.api.fake_api import Behaviour, FakeAPI
+from lib.chat.live_reply import LiveReply
 from lib.chat.session import ChatSession
 from lib.errors import StoreError
 from lib.settings import Settings
@@ -116,28 +117,114 @@ def test_recording_a_reply_still_streaming_keeps_it_as_stopped(settings: Setting
     assert reply.content and "six" not in reply.content
 
 
-def test_a_reply_is_recorded_once_whichever_run_gets_there_first(settings: Settings, fake_api: FakeAPI) -> None:
-    """Streamlit's fastReruns can start the next run before the interrupted one unwinds."""
+def first_text(live: LiveReply) -> None:
+    for view in live.views():
+        if view.text:
+            return
+
+
+def test_a_new_run_re_attaches_to_the_reply_in_flight_and_it_ends_complete(settings: Settings, fake_api: FakeAPI) -> None:
+    """Any click reruns the page while a reply streams; the reply must go on, asked for once."""
+    chat = ChatSession.start(settings)
+    fake_api.plan(Behaviour(reply="one two three four five six", token_rate=20))
+    chat.conversation.add_user("count")
+    live = chat.begin_reply(settings)
+    assert live is not None
+    first_text(live)
+    # The next script run: the same reply, no second request.
+    assert chat.begin_reply(settings) is live
+    assert chat.reply_in_flight() is live
+    assert live.wait(10)
+    reply = chat.conversation.last
+    assert reply is not None and reply.role == "assistant"
+    assert reply.status == "complete" and reply.content == "one two three four five six"
+    assert len(fake_api.requests) == 1
+    assert chat.reply_in_flight() is None and chat.begin_reply(settings) is None
+
+
+def test_the_worker_records_the_reply_when_no_page_watches(settings: Settings, fake_api: FakeAPI, store: Store) -> None:
+    chat = ChatSession.start(settings, store)
+    fake_api.plan(Behaviour(reply="saved without a page"))
+    chat.conversation.add_user("hello")
+    live = chat.begin_reply(settings)
+    assert live is not None and live.wait(10)
+    saved = store.load(chat.conversation.id)
+    assert [m.content for m in saved.path()] == ["hello", "saved without a page"]
+
+
+def test_stop_records_once_whoever_gets_there_first(settings: Settings, fake_api: FakeAPI) -> None:
     chat = ChatSession.start(settings)
     fake_api.plan(Behaviour(reply="one two three four five six seven eight", token_rate=10))
     chat.conversation.add_user("count")
     live = chat.begin_reply(settings)
     assert live is not None
-    for view in live.views():
-        if view.text:
-            break
-    # The next run: it settles the reply still streaming, and asks for nothing new.
-    chat.settle()
-    assert chat.begin_reply(settings) is None
-    # The interrupted run's finally clause records it too, and gets the same message.
-    first = chat.conversation.last
-    assert chat.record(live) is first
+    first_text(live)
+    stopped = chat.stop_reply()
+    assert stopped is not None and stopped.status == "stopped" and "eight" not in stopped.content
+    # The page's own record, after its loop ends, gets the same message; nothing is added twice.
+    assert chat.record(live) is stopped
     assert [m.role for m in chat.conversation.path()] == ["user", "assistant"]
-    assert first is not None and first.status == "stopped"
     assert len(fake_api.requests) == 1
+
+
+def test_a_message_typed_while_a_reply_streams_waits_for_it(settings: Settings, fake_api: FakeAPI) -> None:
+    chat = ChatSession.start(settings)
+    fake_api.plan(Behaviour(reply="first answer here", token_rate=20), Behaviour(reply="second answer"))
+    chat.conversation.add_user("one")
+    live = chat.begin_reply(settings)
+    assert live is not None
+    first_text(live)
+    chat.submit("two")
+    assert chat.queued == ["two"]
+    assert chat.conversation.path()[-1].content == "one", "not merged into the question in flight"
+    assert chat.begin_reply(settings) is live
+    assert live.wait(10)
+    second = chat.begin_reply(settings)
+    assert second is not None and second is not live and chat.queued == []
+    assert second.wait(10)
+    assert [m.content for m in chat.conversation.path()] == ["one", "first answer here", "two", "second answer"]
+    assert [m["content"] for m in fake_api.bodies()[1]["messages"][1:]] == ["one", "first answer here", "two"]
+
+
+def test_a_reply_left_for_a_new_chat_finishes_in_the_background_and_is_saved(
+    settings: Settings, fake_api: FakeAPI, store: Store
+) -> None:
+    chat = ChatSession.start(settings, store)
+    fake_api.plan(Behaviour(reply="one two three four five", token_rate=20))
+    chat.conversation.add_user("background please")
+    live = chat.begin_reply(settings)
+    assert live is not None
+    first_text(live)
+    left = chat.conversation.id
+    chat.new_chat()
+    assert chat.reply_in_flight() is None and chat.begin_reply(settings) is None
+    # Reopened while it still streams: the page re-attaches to it.
+    chat.open(left)
+    assert chat.reply_in_flight() is live
+    chat.new_chat()
+    assert live.wait(10)
+    saved = store.load(left)
+    assert [m.content for m in saved.path()] == ["background please", "one two three four five"]
+    assert saved.path()[-1].status == "complete"
 
 
 def test_begin_reply_gives_none_when_nothing_waits(settings: Settings, fake_api: FakeAPI) -> None:
     chat = ChatSession.start(settings)
     assert chat.begin_reply(settings) is None
     assert fake_api.requests == []
+
+
+def test_a_stopped_reply_counts_its_tokens_as_an_estimate(settings: Settings, fake_api: FakeAPI) -> None:
+    """The server never reports usage for a stream cut short, yet those tokens were generated."""
+    chat = ChatSession.start(settings)
+    fake_api.plan(Behaviour(reply="one two three four five six seven eight", token_rate=10))
+    chat.conversation.add_user("count")
+    live = chat.begin_reply(settings)
+    assert live is not None
+    first_text(live)
+    reply = chat.stop_reply()
+    assert reply is not None and reply.stats is not None and reply.stats.usage is not None
+    usage = reply.stats.usage
+    assert usage.estimated and usage.completion_tokens and usage.prompt_tokens
+    assert chat.totals.requests == 1 and chat.totals.completion_tokens == usage.completion_tokens
+    assert chat.totals.tokens_estimated

@@ -343,7 +343,7 @@ def test_reply_stats_round_trip() -> None:
         finish_reason="length", model="google/gemma-3-27b-it:free", provider="ModelRun", request_id="req-1",
     )
     data = json.loads(json.dumps(stats.to_dict()))
-    assert data["usage"] == {"prompt_tokens": 26, "completion_tokens": 1714, "total_tokens": 1740}
+    assert data["usage"] == {"prompt_tokens": 26, "completion_tokens": 1714, "total_tokens": 1740, "estimated": False}
     assert data["cost"] == {"usd": 0.0021, "source": "meta"}
     back = ReplyStats.from_dict(data)
     assert back == stats
@@ -367,3 +367,13 @@ def test_reply_stats_from_dict_ignores_unknown_keys_and_does_not_mutate_its_inpu
     stats = ReplyStats.from_dict(data)
     assert stats == ReplyStats(usage=Usage(1, 2, 3), total_time=1.0)
     assert data == snapshot
+
+
+def test_estimated_token_counts_are_marked_and_flag_the_totals() -> None:
+    stats = ReplyStats(usage=Usage(40, 12, 52, estimated=True))
+    shown = dict(figures(stats))
+    assert shown["prompt"] == "≈40" and shown["completion"] == "≈12" and shown["total"] == "≈52"
+    totals = SessionTotals()
+    totals.add(stats)
+    assert totals.completion_tokens == 12 and totals.tokens_estimated
+    assert ReplyStats.from_dict(json.loads(json.dumps(stats.to_dict()))) == stats
