@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lib.api.fake_api import Behaviour, FakeAPI
-from tests.e2e.harness import MESSAGE, StreamlitServer, messages, open_chat, send, wait_for_reply
+from tests.e2e.harness import MESSAGE, StreamlitServer, messages, open_chat, send, wait_for, wait_for_reply
 
 pytestmark = pytest.mark.browser
 
@@ -64,3 +64,49 @@ def test_a_conversation_survives_a_server_restart(
     expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("textbox", name="Title")).to_have_value("Remember the word PELICAN-42")
     expect(page.get_by_text("4 messages")).to_be_visible()
+
+
+def test_a_reload_keeps_the_conversation_at_its_address(page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI) -> None:
+    e2e_fake.plan(Behaviour(reply="Noted: HERON-7."))
+    open_chat(page, app_server)
+    assert "?c=" not in page.url, "an empty chat has no address yet"
+    send(page, "Remember HERON-7")
+    wait_for_reply(page, "HERON-7.")
+    wait_for(lambda: "?c=" in page.url, 10, what="the conversation's address in the URL")
+    address = page.url
+
+    page.reload()
+    page.locator("[data-testid=stChatInputTextArea]").wait_for()
+    shown = wait_for_reply(page, "HERON-7.")
+    assert shown == [("user", "Remember HERON-7"), ("assistant", "Noted: HERON-7.")]
+    assert page.url == address
+
+    # The address opens it in another browser session too, as a bookmark does.
+    other = page.context.new_page()
+    other.goto(address)
+    other.locator("[data-testid=stChatInputTextArea]").wait_for()
+    assert wait_for_reply(other, "HERON-7.") == shown
+    assert len(e2e_fake.requests) == 1
+
+
+def test_a_tab_that_outlived_the_server_sends_into_its_conversation(
+    page: Any, restartable_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    e2e_fake.plan(Behaviour(reply="Noted: OSPREY-9."))
+    open_chat(page, restartable_server)
+    send(page, "Remember OSPREY-9")
+    wait_for_reply(page, "OSPREY-9.")
+    wait_for(lambda: "?c=" in page.url, 10, what="the conversation's address in the URL")
+
+    restartable_server.restart()
+    # The same tab, never reloaded: it reconnects to the new process and shows the same chat.
+    shown = wait_for_reply(page, "OSPREY-9.", timeout=30)
+    assert shown == [("user", "Remember OSPREY-9"), ("assistant", "Noted: OSPREY-9.")]
+
+    e2e_fake.plan(Behaviour(reply="It was OSPREY-9."))
+    send(page, "What was the word?")
+    shown = wait_for_reply(page, "It was OSPREY-9.", timeout=30)
+    assert shown[-2:] == [("user", "What was the word?"), ("assistant", "It was OSPREY-9.")]
+    assert [m["content"] for m in e2e_fake.bodies()[-1]["messages"][1:]] == [
+        "Remember OSPREY-9", "Noted: OSPREY-9.", "What was the word?"
+    ]
