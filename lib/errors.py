@@ -12,7 +12,8 @@ from __future__ import annotations
 class ChatError(Exception):
     """Base class of every failure the chat engine reports to a page."""
 
-    #: a short title for the message box
+    #: a short title for the message box, shown as ``**{title}.** {message}``: so a message
+    #: never starts by saying its title again
     title = "The request failed"
     #: whether sending the same request again may succeed
     retryable = True
@@ -50,7 +51,7 @@ class APIStatusError(ChatError):
 class BadRequestError(APIStatusError):
     """400: the API rejected the request; its own message names the bad field."""
 
-    title = "The API rejected the request"
+    title = "Bad request"
     retryable = False
 
 
@@ -78,7 +79,8 @@ class ModelNotFoundError(APIStatusError):
 class RateLimitError(APIStatusError):
     """429: too many requests; retried automatically a few times first."""
 
-    title = "Rate limited"
+    # Not "Rate limited" nor "Too many requests": the message and the API's own words say those.
+    title = "Request limit reached"
 
 
 class ServerError(APIStatusError):
@@ -90,7 +92,7 @@ class ServerError(APIStatusError):
 class APIConnectionError(ChatError):
     """The server could not be reached at all (refused, DNS, TLS)."""
 
-    title = "Could not reach the API"
+    title = "No connection to the API"
 
 
 class APITimeoutError(APIConnectionError):
@@ -108,7 +110,7 @@ class StreamInterruptedError(ChatError):
 class MalformedResponseError(ChatError):
     """The server sent something that is not the API's wire format."""
 
-    title = "The API sent a response that could not be read"
+    title = "Unreadable response"
 
 
 class ConfigurationError(ChatError):

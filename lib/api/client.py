@@ -238,7 +238,11 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 
 
 def error_from_response(response: requests.Response) -> ChatError:
-    """Map an HTTP error answer to the error class a user can act on."""
+    """Map an HTTP error answer to the error class a user can act on.
+
+    The page shows ``**{title}.** {message}``, so the message goes on from the class's title
+    instead of saying it again: the status, the API's own words, then what to do.
+    """
     status = response.status_code
     try:
         body = response.text
@@ -247,28 +251,45 @@ def error_from_response(response: requests.Response) -> ChatError:
     api_message, request_id = parse_error_body(body)
     request_id = request_id or response.headers.get("x-request-id") or response.headers.get("request-id")
     cls = _STATUS_CLASSES.get(status) or (ServerError if status >= 500 else APIStatusError)
-    if api_message is None and body.strip():
-        snippet = " ".join(body.split())[:200]
-        api_message = f"the server answered with a body that is not JSON: {snippet!r}"
-    base = {
-        400: "The API rejected the request",
-        401: "The API key was rejected (401). Check AIMLAPI_API_KEY in the environment, .env or "
-        ".streamlit/secrets.toml, or paste a key in the sidebar",
-        403: "The API refused the request (403): on the AI/ML API this means the account is out of "
-        "credits. Top up at aimlapi.com, or use another key",
-        404: "The API does not know this model or path (404). Check the model id and AIMLAPI_BASE_URL",
-        429: "Rate limited (429): too many requests. Retried automatically; wait a moment and press Retry",
-    }.get(status)
-    if base is None:
-        base = (
-            f"The API had a server error ({status}); retried automatically, it still fails"
-            if status >= 500
-            else f"The API answered with HTTP {status}"
-        )
-    message = f"{base}: {api_message}" if api_message else f"{base}."
-    if not message.endswith("."):
-        message += "."
-    return cls(message, status=status, request_id=request_id)
+    retry_later = "It may be temporary: press Retry in a moment."
+    lead, advice = {
+        400: ("The API rejected the request (400)", ""),
+        401: ("Unauthorized (401)", "Check AIMLAPI_API_KEY in the environment, .env or .streamlit/secrets.toml, "
+              "or paste a key in the sidebar."),
+        403: ("The API refused the request (403)", "On the AI/ML API this means the account has no credits left: "
+              "top up at aimlapi.com, or use another key."),
+        404: ("No such model or path (404)", "Check the model id and AIMLAPI_BASE_URL."),
+        429: ("Rate limited (429)", "Wait a moment and press Retry."),
+        500: ("Internal error (500)", retry_later),
+        502: ("Bad gateway (502)", retry_later),
+        503: ("Service unavailable (503)", retry_later),
+        504: ("Gateway timeout (504)", retry_later),
+    }.get(status) or (
+        (f"The server failed ({status})", retry_later) if status >= 500 else (f"The API answered with HTTP {status}", "")
+    )
+
+    def plain(text: str) -> str:
+        return " ".join(text.split()).rstrip(".!").casefold()
+
+    from http import HTTPStatus
+
+    # A body that only names the status ("Model not found", "Internal Server Error") would
+    # repeat the title or the lead; the API's words are kept when they add something.
+    empty_words = {plain(cls.title), plain(lead.rsplit(" (", 1)[0])} | {plain(s.phrase) for s in HTTPStatus}
+    # For these the title and the advice say all there is ("You have run out of credits");
+    # a 400's own words are always kept, as they name the bad field.
+    says_the_title = status in (403, 404) and plain(cls.title) in plain(api_message or "")
+    if api_message is not None and (plain(api_message) in empty_words or says_the_title):
+        said = lead
+    elif api_message is not None:
+        said = f"{lead}: {api_message}"
+    elif body.strip():
+        said = f"{lead} with a body that is not JSON: {' '.join(body.split())[:200]!r}"
+    else:
+        said = lead
+    if not said.endswith((".", "!", "?")):
+        said += "."
+    return cls(f"{said} {advice}".strip(), status=status, request_id=request_id)
 
 
 class ChatStream:

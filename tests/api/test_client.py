@@ -716,3 +716,65 @@ def test_backoff_waits_grow_from_the_first_retry() -> None:
         retry = retry.new(history=(*retry.history, RequestHistory("POST", "/x", None, 500, None)))
         waits.append(retry.get_backoff_time())
     assert waits == [1.0, 2.0, 4.0, 8.0]
+
+
+# -- each error says its title once ----------------------------------------------------
+
+
+def shown(err: ChatError) -> str:
+    """An error as the pages show it (app.py, ui/messages.py): its title, then its message."""
+    return f"**{err.title}.** {err}"
+
+
+def says_its_title_once(err: ChatError) -> bool:
+    # A body that is not JSON is quoted as evidence (a proxy's HTML page), not said by the app.
+    text = re.sub(r"not JSON: '.*'", "not JSON: '…'", shown(err)).casefold()
+    return text.count(err.title.casefold()) == 1 and not str(err).casefold().startswith(err.title.casefold())
+
+
+@pytest.mark.parametrize("shape", ["api", "problem", "openai", "text"])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 418, 429, 500, 502, 503, 504])
+def test_an_http_error_says_its_title_once(client: ChatClient, fake_api: FakeAPI, status: int, shape: str) -> None:
+    fake_api.plan(*[Behaviour(status=status, error_shape=shape, retry_after=0)] * 3)  # type: ignore[arg-type]
+    with pytest.raises(APIStatusError) as info:
+        read_all(client)
+    err = info.value
+    assert says_its_title_once(err), shown(err)
+    assert f"({status})" in str(err) or f"HTTP {status}" in str(err), "the status is still named"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, {"message": "The API had a server error"}),
+        (404, {"message": "Model not found."}),
+        (500, {"message": "Internal Server Error"}),
+        (429, {"error": {"message": "Too Many Requests"}}),
+        (403, {"message": "You have run out of credits"}),
+    ],
+)
+def test_a_body_that_only_names_the_error_is_not_repeated(status: int, body: dict) -> None:
+    err = error_from_response(_response(status, json.dumps(body)))
+    assert says_its_title_once(err), shown(err)
+    words = body.get("message") or body["error"]["message"]
+    assert words.casefold().rstrip(".") not in str(err).casefold()
+
+
+def test_the_apis_own_words_are_kept_when_they_add_something() -> None:
+    err = error_from_response(_response(500, json.dumps({"message": "upstream model crashed"})))
+    assert "upstream model crashed" in str(err)
+    assert shown(err).startswith("**The API had a server error.** Internal error (500): upstream model crashed.")
+
+
+def test_a_refused_connection_says_its_title_once(settings: Settings) -> None:
+    chat = ChatClient(replace(settings, base_url=f"http://127.0.0.1:{closed_port()}/v1"))
+    with pytest.raises(APIConnectionError) as info:
+        read_all(chat)
+    assert says_its_title_once(info.value), shown(info.value)
+
+
+def test_an_unreadable_response_says_its_title_once(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, malformed_after=1))
+    _, err = read_until_error(client)
+    assert isinstance(err, MalformedResponseError)
+    assert says_its_title_once(err), shown(err)
