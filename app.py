@@ -18,7 +18,7 @@ from ui.messages import show_live_reply, show_message, show_queued
 from ui.nav import page_links
 from ui.store import cached_store
 
-st.set_page_config(page_title="Gemma Chat", page_icon=":material/forum:")
+st.set_page_config(page_title="Gemma Chat", page_icon="static/icon.png")  # shipped: ":material/…" icons come from a CDN
 
 #: how many of the latest messages are chat bubbles with Edit, Delete, Copy and version buttons
 ACTION_MESSAGES = 20

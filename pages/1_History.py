@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,7 +17,9 @@ from lib.store.importing import import_into
 from ui.nav import page_links
 from ui.store import cached_store
 
-st.set_page_config(page_title="History · Gemma Chat", page_icon=":material/history:")
+# The icon ships with the app: a ":material/…" page icon is fetched from a font CDN, which fails offline.
+ICON = Path(__file__).resolve().parent.parent / "static" / "icon.png"
+st.set_page_config(page_title="History · Gemma Chat", page_icon=str(ICON))
 
 LIST_LIMIT = 500
 SHOWN_HITS = 20

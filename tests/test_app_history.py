@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -116,3 +117,36 @@ def test_own_presets_are_kept_for_the_next_visit(app_env: FakeAPI) -> None:
     assert "Sommelier" in at.selectbox(key="preset_choice").options
     at.selectbox(key="preset_choice").select("Sommelier").run()
     assert at.text_area(key="system_prompt").value == "Talk like a sommelier."
+
+
+# -- what a new user meets ---------------------------------------------------------------
+
+
+def test_a_fresh_install_shows_no_warning_at_all(app_env: FakeAPI) -> None:
+    """An empty store has no presets saved yet: that is nothing to warn about."""
+    at = restart()
+    assert [w.value for w in at.warning] == []
+    assert [e.value for e in at.error] == []
+    assert not at.exception
+
+
+def test_both_pages_use_the_icon_shipped_in_the_repository(app_env: FakeAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    icons: list[object] = []
+    real = st.set_page_config
+
+    def recording(*args: object, **kwargs: object) -> object:
+        icons.append(kwargs.get("page_icon"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(st, "set_page_config", recording)
+    at = new_app()
+    at.switch_page("pages/1_History.py").run()
+    assert not at.exception
+    assert len(icons) == 2, icons
+    root = Path(__file__).resolve().parent.parent
+    for icon in icons:
+        # A ":material/…" icon is fetched from a font CDN by the browser, which fails offline.
+        assert isinstance(icon, str) and not icon.startswith(":"), icon
+        path = Path(icon) if Path(icon).is_absolute() else root / icon
+        assert path.resolve() == (root / "static" / "icon.png").resolve()
+        assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
