@@ -205,11 +205,16 @@ def context_gauge(chat: ChatSession) -> None:
 
 def totals(session_totals: SessionTotals) -> None:
     st.subheader("This session")
+    # A cost such as $0.000123 is cut to "$0.0…" in half the sidebar: it gets the whole width,
+    # and its qualifiers (estimate, unknown) a caption instead of the big figure.
+    cost, note = session_totals.cost_parts()
+    st.metric("Cost", cost)
+    if note:
+        st.caption(note)
     left, right = st.columns(2)
-    left.metric("Requests", session_totals.requests)
-    right.metric("Cost", session_totals.cost_text())
     left.metric("Tokens in", f"{session_totals.prompt_tokens:,}")
     right.metric("Tokens out", f"{session_totals.completion_tokens:,}")
+    left.metric("Requests", session_totals.requests)
 
 
 def sync_widgets(chat: ChatSession) -> None:

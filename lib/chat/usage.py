@@ -226,3 +226,25 @@ class SessionTotals:
             return UNKNOWN
         text = format_cost(Cost(self.cost_usd, "estimate" if self.cost_estimated else "reported"))
         return f"{text} + unknown" if self.cost_incomplete else text
+
+    def cost_parts(self) -> tuple[str, str | None]:
+        """The cost as a short figure (``$0.000123``, ``≈$0.75``) and what qualifies it, if anything.
+
+        For a metric, whose big figure is cut with an ellipsis when it is wider than its box:
+        the qualifiers that make :meth:`cost_text` long go into the note instead.
+        """
+        if self.requests == 0:
+            return format_cost(Cost(0.0, "reported")), None
+        if self.cost_incomplete and self.cost_usd == 0:
+            return UNKNOWN, "The server reported no cost; set AIMLAPI_PRICE_INPUT_PER_M and _OUTPUT_PER_M for an estimate."
+        figure = format_cost(Cost(self.cost_usd, "reported"))
+        notes = []
+        if self.cost_estimated:
+            figure = f"≈{figure}"
+            notes.append("≈ estimated from your prices where the server reported no cost")
+        if self.cost_incomplete:
+            notes.append("plus replies whose cost is unknown")
+        if not notes:
+            return figure, None
+        note = "; ".join(notes)
+        return figure, f"{note[0].upper()}{note[1:]}."

@@ -377,3 +377,46 @@ def test_estimated_token_counts_are_marked_and_flag_the_totals() -> None:
     totals.add(stats)
     assert totals.completion_tokens == 12 and totals.tokens_estimated
     assert ReplyStats.from_dict(json.loads(json.dumps(stats.to_dict()))) == stats
+
+
+# -- the session's cost as a short figure and a note -------------------------------------
+
+
+def test_cost_parts_of_a_session_keep_the_figure_short() -> None:
+    assert SessionTotals().cost_parts() == ("$0.00", None)
+    totals = SessionTotals()
+    totals.add(ReplyStats(cost=Cost(0.000123, "reported")))
+    assert totals.cost_parts() == ("$0.000123", None)
+
+
+def test_cost_parts_move_the_qualifiers_into_the_note() -> None:
+    totals = SessionTotals()
+    totals.add(ReplyStats(cost=Cost(0.000123, "estimate")))
+    figure, note = totals.cost_parts()
+    assert figure == "≈$0.000123"
+    assert note is not None and "estimated from your prices" in note
+    totals.add(ReplyStats())
+    figure, note = totals.cost_parts()
+    assert figure == "≈$0.000123"
+    assert note is not None and "estimated" in note and "unknown" in note
+    assert note[0].isupper() or note.startswith("≈")
+
+
+def test_cost_parts_when_no_cost_is_known() -> None:
+    totals = SessionTotals()
+    totals.add(ReplyStats())
+    figure, note = totals.cost_parts()
+    assert figure == "—"
+    assert note is not None and "AIMLAPI_PRICE_INPUT_PER_M" in note
+
+
+@pytest.mark.parametrize("usd", [0.000123, 0.0000456, 0.75, 12.5, 1e-8])
+def test_the_cost_figure_fits_a_metric_across_the_sidebar(usd: float) -> None:
+    """About 11 characters fit the sidebar's width in a metric's big type."""
+    for source in ("reported", "estimate"):
+        totals = SessionTotals()
+        totals.add(ReplyStats(cost=Cost(usd, source)))
+        totals.add(ReplyStats())
+        figure, _ = totals.cost_parts()
+        assert len(figure) <= 11, figure
+        assert "+" not in figure and "(" not in figure
