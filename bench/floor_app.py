@@ -1,8 +1,8 @@
 """The floor: a minimal streaming Streamlit chat, in the style of streamlit/llm-examples.
 
 History loop, ``st.chat_input``, ``requests`` streaming the server-sent events of the same
-(fake) API, ``st.write_stream``. Nothing else: no figures, no buttons, no saving. The
-benchmarks measure the app against this. Run with ``streamlit run bench/floor_app.py`` and
+(fake) API whatever their HTTP framing, ``st.write_stream``. Nothing else: no figures, no
+buttons, no saving. The benchmarks measure the app against this. Run with ``streamlit run bench/floor_app.py`` and
 ``AIMLAPI_BASE_URL`` / ``AIMLAPI_API_KEY`` in the environment.
 """
 
@@ -35,15 +35,21 @@ def stream_reply(messages: list[dict[str, str]]):
     url = f"{BASE_URL}/chat/completions"
     with st.session_state.http.post(url, json=body, headers=headers, stream=True, timeout=60) as response:
         response.raise_for_status()
-        for line in response.iter_lines(chunk_size=None):
-            if not line.startswith(b"data: "):
-                continue
-            data = line[len(b"data: "):]
-            if data == b"[DONE]":
-                break
-            for choice in json.loads(data).get("choices", []):
-                if text := (choice.get("delta") or {}).get("content"):
-                    yield text
+        # read1 hands over what has arrived: iter_lines would wait for the end of a body that
+        # the server ends by closing the connection (no chunks), as some servers and proxies do.
+        pending = b""
+        while data := response.raw.read1(decode_content=True):
+            *lines, pending = (pending + data).split(b"\n")
+            for line in lines:
+                line = line.rstrip(b"\r")
+                if not line.startswith(b"data: "):
+                    continue
+                payload = line[len(b"data: "):]
+                if payload == b"[DONE]":
+                    return
+                for choice in json.loads(payload).get("choices", []):
+                    if text := (choice.get("delta") or {}).get("content"):
+                        yield text
 
 
 if prompt := st.chat_input("Message"):

@@ -3,7 +3,9 @@
 Everything runs on this machine against the fake API on 127.0.0.1, in a real Chromium:
 
 1. Enter -> first reply text on screen, and -> whole reply on screen, minus the fake's own
-   delays = the page's overhead, for the app and for the floor (``bench/floor_app.py``).
+   delays = the page's overhead, for the app and for the floor (``bench/floor_app.py``),
+   under each HTTP framing of the API's answer (``--framings``: chunked and close-delimited
+   by default; the other sections use chunked).
 2. The same after 100 earlier turns (driven through the chat input with a fast fake).
 3. Server-side rerun time vs history length, with AppTest in this process and in the real
    server (a saved conversation opened from the sidebar, reruns timed by ``bench/serve.py``).
@@ -11,7 +13,8 @@ Everything runs on this machine against the fake API on 127.0.0.1, in a real Chr
 5. 20 browser sessions chatting at once: every reply complete, in its own session; peak RSS.
 
 Options: ``--reps N`` (default 10), ``--sessions N`` (20), ``--load-seconds S`` (60),
-``--only turn1,turn100,rerun,fast,load``.
+``--only turn1,turn100,rerun,fast,load``, ``--framings chunked,close`` (any of
+:data:`lib.api.fake_api.FRAMINGS`).
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ from typing import Any
 import streamlit
 
 from bench import history, probe
-from lib import fake_api
-from lib.api.fake_api import Behaviour, FakeAPI
+from lib.api import fake_api
+from lib.api.fake_api import FRAMINGS, Behaviour, FakeAPI, Framing
 from tests.e2e import harness
 from tests.e2e.harness import StreamlitServer, clean_env
 
@@ -55,9 +58,7 @@ SECTIONS = ("turn1", "turn100", "rerun", "fast", "load")
 
 LAST_BYTE: dict[str, float] = {}
 _original_stream = fake_api._Handler._stream
-
-
-_original_write = fake_api._Handler._write
+_original_end = fake_api._Handler._end
 
 
 def _timed_stream(self: Any, base: dict, tokens: list[str], usage: dict, meta: dict, b: Behaviour) -> None:
@@ -65,10 +66,10 @@ def _timed_stream(self: Any, base: dict, tokens: list[str], usage: dict, meta: d
     _original_stream(self, base, tokens, usage, meta, b)
 
 
-def _timed_write(self: Any, payload: bytes) -> None:
-    if payload == b"" and getattr(self, "_bench_marker", None):
+def _timed_end(self: Any) -> None:
+    if getattr(self, "_bench_marker", None):
         LAST_BYTE[self._bench_marker] = time.time()  # the stream's end, as it is handed to the socket
-    _original_write(self, payload)
+    _original_end(self)
 
 
 REQUEST_AT: dict[str, float] = {}
@@ -95,7 +96,7 @@ def _timed_post(self: Any) -> None:
 
 # bench process only: record when each request arrived and when its stream's last byte went out
 fake_api._Handler._stream = _timed_stream
-fake_api._Handler._write = _timed_write
+fake_api._Handler._end = _timed_end
 fake_api._Handler.do_POST = _timed_post
 
 TAG = re.compile(r"S\d+T\d+")
@@ -730,6 +731,29 @@ def latency_table(results: dict[str, dict[str, list[float]]]) -> tuple[list[str]
     return rows, checks
 
 
+def framing_table(
+    framings: dict[str, dict[str, Any]], reported: str
+) -> tuple[list[str], list[tuple[str, str, bool]]]:
+    """Enter → first text and → whole reply, per framing; checks: the app streams, and keeps within 25%."""
+    rows = ["| Framing | Measure (ms) | floor median | floor p90 | app median | app p90 | app/floor (median) |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    checks: list[tuple[str, str, bool]] = []
+    for framing, entry in framings.items():
+        results, stream_ms = entry["results"], entry["config"]["stream_seconds"] * 1000
+        for key, label in (("first", "Enter → first text on screen"), ("whole", "Enter → whole reply on screen")):
+            f, a = summary(results["floor"].get(key, [])), summary(results["app"].get(key, []))
+            rows.append(f"| {framing} | {label} | {ms(f['median'])} | {ms(f['p90'])} | {ms(a['median'])} | "
+                        f"{ms(a['p90'])} | {ratio(a['median'], f['median'])} |")
+        first, whole = (summary(results["app"].get(k, []))["median"] for k in ("first", "whole"))
+        # Streaming: the first text shows while most of the stream is still to come.
+        checks.append((f"{framing} framing: first text shows before the stream ends", "app streams",
+                       first < whole - stream_ms / 2))
+        if framing != reported:
+            _, overhead = latency_table(results)
+            checks += [(f"{framing} framing: {label}", "app within 25% of floor", ok) for label, ok in overhead]
+    return rows, checks
+
+
 BREAKDOWN = (
     ("enter_to_script_start", "Enter → the server starts the script run"),
     ("script_start_to_request", "script start → request reaches the API"),
@@ -790,6 +814,14 @@ def write_report(data: dict[str, Any], path: Path) -> None:
                 "session (turn 1), app and floor alternating, one warm-up each not counted.", "", *rows, "",
                 *breakdown_table(data["turn1"]["results"]), ""]
         summary_rows += [f"| Turn 1: {label} | app within 25% of floor | {verdict(ok)} |" for label, ok in checks]
+    if data.get("framings"):
+        rows, checks = framing_table(data["framings"], data.get("turn1", {}).get("framing", "chunked"))
+        out += ["## 1b. A turn in a new session under each HTTP framing of the API's answer", "",
+                "The same turn as in 1–2, the fake's answer framed as: *chunked* (`Transfer-Encoding: chunked`), "
+                "*close* (HTTP/1.0 style: no length, no chunks, the body ends when the server closes the "
+                "connection, as simple servers and proxies do), *gzip* (compressed, over chunks) or *gzip_close*. "
+                "A page that waits for the end of the body shows its first text only at the end.", "", *rows, ""]
+        summary_rows += [f"| Turn 1, {label} | {goal} | {verdict(ok)} |" for label, goal, ok in checks]
     if "turn100" in data:
         cfg = data["turn100"]["config"]
         rows, checks = latency_table(data["turn100"]["results"])
@@ -919,6 +951,8 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=60)
     parser.add_argument("--earlier-turns", type=int, default=100)
     parser.add_argument("--only", default=",".join(SECTIONS))
+    parser.add_argument("--framings", default="chunked,close",
+                        help=f"framings of the fake's answers to measure turn 1 under, of {', '.join(FRAMINGS)}")
     parser.add_argument("--out", default=str(HERE / "results.md"))
     parser.add_argument("--server-args", default="", help='extra streamlit options, e.g. "--runner.postScriptGC false"')
     parser.add_argument("--report-only", action="store_true",
@@ -932,6 +966,10 @@ def main() -> None:
         print(f"rewrote {args.out}")
         return
     SERVER_ARGS[:] = shlex.split(args.server_args)
+    framings: list[Framing] = [f for f in args.framings.split(",") if f]  # type: ignore[misc]
+    unknown = [f for f in framings if f not in FRAMINGS]
+    if unknown or not framings:
+        parser.error(f"--framings: choose one or more of {', '.join(FRAMINGS)} (not {', '.join(unknown) or 'none'})")
     only = set(args.only.split(","))
     from playwright.sync_api import sync_playwright
 
@@ -948,9 +986,17 @@ def main() -> None:
             try:
                 normal = TurnConfig(first_token_delay=0.5, token_rate=50, tokens=51)
                 if "turn1" in only:
-                    print("1-2. turn 1, app vs floor", flush=True)
-                    data["turn1"] = {"config": normal.__dict__ | {"stream_seconds": normal.stream_seconds},
-                                     "results": turn_latency(browser, servers, fake, normal, args.reps, "t")}
+                    config = normal.__dict__ | {"stream_seconds": normal.stream_seconds}
+                    data["framings"] = {}
+                    for index, framing in enumerate(framings):
+                        print(f"1-2. turn 1, app vs floor, {framing} framing", flush=True)
+                        fake.framing = framing
+                        results = turn_latency(browser, servers, fake, normal, args.reps, f"t{index or ''}")
+                        data["framings"][framing] = {"config": config, "results": results}
+                    fake.framing = "chunked"
+                    # Sections 1-2 report the usual framing; 1b puts them all side by side.
+                    reported = "chunked" if "chunked" in framings else framings[0]
+                    data["turn1"] = {**data["framings"][reported], "framing": reported}
                 if "fast" in only:
                     print("5. 200 tokens/s", flush=True)
                     fast = TurnConfig(first_token_delay=0.2, token_rate=200, tokens=101)
