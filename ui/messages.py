@@ -65,8 +65,8 @@ def _reply_actions(message: Message, chat: ChatSession, last: bool, busy: bool) 
     with st.container(horizontal=True, vertical_alignment="center"):
         # An incomplete reply has its own Retry, which does the same.
         if last and message.status != "incomplete":
-            st.button("Regenerate", disabled=busy, key=f"regenerate-{message.id}", icon=":material/refresh:", type="tertiary",
-                      on_click=chat.conversation.regenerate, args=(message.id,))
+            st.button("Regenerate", disabled=busy, key=f"regenerate-{message.id}", icon=":material/refresh:",
+                      type="tertiary", on_click=chat.conversation.regenerate, args=(message.id,))
         # Drawn only while open: a closed popover costs no copy of the text.
         copy = st.popover("Copy", icon=":material/content_copy:", type="tertiary", on_change="rerun", key=f"copy-{message.id}")
         with copy:

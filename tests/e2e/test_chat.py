@@ -267,3 +267,26 @@ def test_the_chat_inputs_stop_ends_the_reply_and_keeps_its_text(
     words = partial.split()
     assert 3 <= len(words) < 40 and words == SLOW.split()[: len(words)], partial
     assert len(e2e_fake.requests) == 1
+
+
+def test_no_copy_of_the_previous_replys_buttons_while_a_reply_streams(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    e2e_fake.plan(Behaviour(reply="The first answer."))
+    open_chat(page, app_server)
+    send(page, "first")
+    wait_for_reply(page, "The first answer.")
+    e2e_fake.plan(Behaviour(reply=SLOW, token_rate=8))
+    send(page, "second")
+    rows: list[list[int]] = []
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        # How many action rows (each has one Copy) every message on screen shows.
+        rows.append(page.evaluate(
+            """() => Array.from(document.querySelectorAll('[data-testid=stMainBlockContainer] [data-testid=stChatMessage]'))
+                 .map(m => Array.from(m.querySelectorAll('button')).filter(b => b.innerText.includes('Copy')).length)"""
+        ))
+        time.sleep(0.05)
+    assert len(reply_words(page)) > 3, "the reply should be streaming still"
+    doubled = [r for r in rows if any(n > 1 for n in r)]
+    assert doubled == [], f"a message showed more than one action row while the reply streamed: {doubled[:3]}"
