@@ -363,8 +363,9 @@ class ChatStream:
             raise APITimeoutError(
                 f"The stream stalled for more than {self._read_timeout:g} s (AIMLAPI_READ_TIMEOUT)."
             ) from None
-        except (HTTPError, requests.exceptions.RequestException):
-            # urllib3's ProtocolError (a cut chunked body), DecodeError (a cut gzip stream) …
+        except HTTPError:
+            # urllib3's own errors, read1 being urllib3's: ProtocolError (a chunked body cut
+            # short, a reset), DecodeError (a gzip stream cut short) …
             if self.closed:
                 return
             raise StreamInterruptedError("The connection dropped while the reply was streaming.") from None
