@@ -200,7 +200,9 @@ def test_every_event_can_be_read_as_soon_as_it_is_sent(fake_api: FakeAPI, framin
     seen = [(time.monotonic() - started, data) for data in iter_sse_events(reads(response))]
     texts = [(at, json.loads(data)["choices"][0]["delta"]["content"]) for at, data in seen[:3]]
     assert [text for _, text in texts] == ["a", " b", " c"]
-    assert texts[0][0] < 0.15 and 0.15 < texts[1][0] < 0.4 and 0.4 < texts[2][0] < 0.65
+    # Held back (a buffer, a compressor), events would arrive together at the end.
+    (first, _), (second, _), (third, _) = texts
+    assert first < 0.2 and second - first > 0.15 and third - second > 0.15, texts
 
 
 def test_a_close_delimited_body_ends_by_closing_the_connection(fake_api: FakeAPI) -> None:
