@@ -306,6 +306,43 @@ def test_a_drop_between_events_of_a_close_delimited_stream_is_not_an_ending(
     assert "".join(parts) == "".join(split_tokens(REPLY)[:2])
 
 
+def test_an_http_1_0_server_streams_too(settings: Settings) -> None:
+    """Python's http.server as it comes: an HTTP/1.0 status line, no Connection header, no length."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    events = [
+        {"choices": [{"delta": {"content": "Hello"}, "finish_reason": None}]},
+        {"choices": [{"delta": {"content": " there"}, "finish_reason": "stop"}]},
+    ]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            # The whole request must be read: closing with bytes unread would reset the connection.
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+            while len(body) < length:
+                body += conn.recv(65536)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+            for event in events:
+                conn.sendall(b"data: " + json.dumps(event).encode() + b"\n\n")
+                time.sleep(0.6)
+
+    threading.Thread(target=serve, daemon=True).start()
+    chat = ChatClient(replace(settings, base_url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1"))
+    started = time.monotonic()
+    arrivals: list[tuple[float, str]] = []
+    try:
+        with chat.stream(BODY) as stream:
+            arrivals = [(time.monotonic() - started, c.text) for c in stream]
+    finally:
+        listener.close()
+    assert [text for _, text in arrivals] == ["Hello", " there"]
+    assert arrivals[0][0] < 0.4 < 0.5 < arrivals[1][0]
+
+
 # -- what is sent --------------------------------------------------------------------
 
 
