@@ -140,6 +140,9 @@ def test_not_streamed_when_stream_is_false(fake_api: FakeAPI, framing: Framing) 
     fake_api.plan(Behaviour(reply="Whole answer."))
     response = post(fake_api, {"model": MODEL, "messages": MESSAGES})
     assert response.headers["Content-Type"] == "application/json"
+    # A close-delimited whole answer has no length either: its end is the connection's.
+    assert ("Content-Length" in response.headers) is (framing in ("chunked", "gzip"))
+    assert response.headers.get("Content-Encoding") == ("gzip" if framing.startswith("gzip") else None)
     data = response.json()
     assert data["object"] == "chat.completion"
     assert data["choices"][0]["message"] == {"role": "assistant", "content": "Whole answer.", "refusal": None}
