@@ -15,10 +15,10 @@ from lib.secret import protect_logs
 from lib.settings import Settings, load_settings
 from ui import address, sidebar
 from ui.messages import show_live_reply, show_message, show_queued
-from ui.nav import page_links
+from ui.nav import PAGE_ICON, page_links
 from ui.store import cached_store
 
-st.set_page_config(page_title="Gemma Chat", page_icon="static/icon.png")  # shipped: ":material/…" icons come from a CDN
+st.set_page_config(page_title="Gemma Chat", page_icon=PAGE_ICON)
 
 #: how many of the latest messages are chat bubbles with Edit, Delete, Copy and version buttons
 ACTION_MESSAGES = 20

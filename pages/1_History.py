@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from pathlib import Path
 
 import streamlit as st
 
@@ -14,12 +13,11 @@ from lib.settings import Settings, load_settings
 from lib.store.database import ConversationSummary, SearchHit, Store
 from lib.store.exporting import EXPORT_FORMATS, filename
 from lib.store.importing import import_into
-from ui.nav import page_links
+from ui.nav import PAGE_ICON, page_links
 from ui.store import cached_store
 
 # The icon ships with the app: a ":material/…" page icon is fetched from a font CDN, which fails offline.
-ICON = Path(__file__).resolve().parent.parent / "static" / "icon.png"
-st.set_page_config(page_title="History · Gemma Chat", page_icon=str(ICON))
+st.set_page_config(page_title="History · Gemma Chat", page_icon=PAGE_ICON)
 
 LIST_LIMIT = 500
 SHOWN_HITS = 20

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
+
+#: the pages' icon, shipped: a ":material/…" icon would be fetched from a font CDN, which fails offline
+PAGE_ICON = str(Path(__file__).resolve().parent.parent / "static" / "icon.png")
 
 
 def page_links() -> None:

@@ -212,9 +212,12 @@ def totals(session_totals: SessionTotals) -> None:
     if note:
         st.caption(note)
     left, right = st.columns(2)
-    left.metric("Tokens in", f"{session_totals.prompt_tokens:,}")
-    right.metric("Tokens out", f"{session_totals.completion_tokens:,}")
+    approx = "≈" if session_totals.tokens_estimated else ""
+    left.metric("Tokens in", f"{approx}{session_totals.prompt_tokens:,}")
+    right.metric("Tokens out", f"{approx}{session_totals.completion_tokens:,}")
     left.metric("Requests", session_totals.requests)
+    if approx:
+        st.caption("≈: a stopped or cut-off reply's tokens are counted here; the server reports none for it.")
 
 
 def sync_widgets(chat: ChatSession) -> None:

@@ -267,6 +267,11 @@ def test_the_chat_inputs_stop_ends_the_reply_and_keeps_its_text(
     words = partial.split()
     assert 3 <= len(words) < 40 and words == SLOW.split()[: len(words)], partial
     assert len(e2e_fake.requests) == 1
+    # The server reports no usage for a stream cut short: the tokens are counted here, marked ≈.
+    caption = page.locator(MESSAGE).last.get_by_test_id("stCaptionContainer").filter(has_text="completion")
+    expect(caption).to_contain_text(re.compile(r"completion ≈[1-9]"))
+    tokens_out = page.get_by_test_id("stSidebar").get_by_test_id("stMetric").filter(has_text="Tokens out")
+    expect(tokens_out.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"≈[1-9]"))
 
 
 def test_no_copy_of_the_previous_replys_buttons_while_a_reply_streams(
