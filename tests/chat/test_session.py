@@ -117,20 +117,22 @@ def test_recording_a_reply_still_streaming_keeps_it_as_stopped(settings: Setting
     assert reply.content and "six" not in reply.content
 
 
-def first_text(live: LiveReply) -> None:
+def streaming(chat: ChatSession, settings: Settings, question: str) -> LiveReply:
+    """Ask ``question`` and return its reply once its first text has arrived (still streaming)."""
+    chat.conversation.add_user(question)
+    live = chat.begin_reply(settings)
+    assert live is not None
     for view in live.views():
         if view.text:
-            return
+            break
+    return live
 
 
 def test_a_new_run_re_attaches_to_the_reply_in_flight_and_it_ends_complete(settings: Settings, fake_api: FakeAPI) -> None:
     """Any click reruns the page while a reply streams; the reply must go on, asked for once."""
     chat = ChatSession.start(settings)
     fake_api.plan(Behaviour(reply="one two three four five six", token_rate=20))
-    chat.conversation.add_user("count")
-    live = chat.begin_reply(settings)
-    assert live is not None
-    first_text(live)
+    live = streaming(chat, settings, "count")
     # The next script run: the same reply, no second request.
     assert chat.begin_reply(settings) is live
     assert chat.reply_in_flight() is live
@@ -155,10 +157,7 @@ def test_the_worker_records_the_reply_when_no_page_watches(settings: Settings, f
 def test_stop_records_once_whoever_gets_there_first(settings: Settings, fake_api: FakeAPI) -> None:
     chat = ChatSession.start(settings)
     fake_api.plan(Behaviour(reply="one two three four five six seven eight", token_rate=10))
-    chat.conversation.add_user("count")
-    live = chat.begin_reply(settings)
-    assert live is not None
-    first_text(live)
+    live = streaming(chat, settings, "count")
     stopped = chat.stop_reply()
     assert stopped is not None and stopped.status == "stopped" and "eight" not in stopped.content
     # The page's own record, after its loop ends, gets the same message; nothing is added twice.
@@ -170,10 +169,7 @@ def test_stop_records_once_whoever_gets_there_first(settings: Settings, fake_api
 def test_a_message_typed_while_a_reply_streams_waits_for_it(settings: Settings, fake_api: FakeAPI) -> None:
     chat = ChatSession.start(settings)
     fake_api.plan(Behaviour(reply="first answer here", token_rate=20), Behaviour(reply="second answer"))
-    chat.conversation.add_user("one")
-    live = chat.begin_reply(settings)
-    assert live is not None
-    first_text(live)
+    live = streaming(chat, settings, "one")
     chat.submit("two")
     assert chat.queued == ["two"]
     assert chat.conversation.path()[-1].content == "one", "not merged into the question in flight"
@@ -191,10 +187,7 @@ def test_a_reply_left_for_a_new_chat_finishes_in_the_background_and_is_saved(
 ) -> None:
     chat = ChatSession.start(settings, store)
     fake_api.plan(Behaviour(reply="one two three four five", token_rate=20))
-    chat.conversation.add_user("background please")
-    live = chat.begin_reply(settings)
-    assert live is not None
-    first_text(live)
+    live = streaming(chat, settings, "background please")
     left = chat.conversation.id
     chat.new_chat()
     assert chat.reply_in_flight() is None and chat.begin_reply(settings) is None
@@ -218,10 +211,7 @@ def test_a_stopped_reply_counts_its_tokens_as_an_estimate(settings: Settings, fa
     """The server never reports usage for a stream cut short, yet those tokens were generated."""
     chat = ChatSession.start(settings)
     fake_api.plan(Behaviour(reply="one two three four five six seven eight", token_rate=10))
-    chat.conversation.add_user("count")
-    live = chat.begin_reply(settings)
-    assert live is not None
-    first_text(live)
+    streaming(chat, settings, "count")
     reply = chat.stop_reply()
     assert reply is not None and reply.stats is not None and reply.stats.usage is not None
     usage = reply.stats.usage
