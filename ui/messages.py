@@ -135,7 +135,9 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
         text = st.empty()
         try:
             for view in live.views():
-                if view.text:
+                if view.done and view.text:
+                    text.markdown(view.text)  # the whole text first, the figures once it is recorded
+                elif view.text:
                     text.markdown(view.text + " ▌")
                 else:
                     text.caption(view.note or "Waiting for the first token…")
@@ -148,5 +150,6 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
         if reply is None:
             text.empty()  # the error and its Retry belong under the question, drawn by the next run
             return
-        text.markdown(reply.content)
+        if reply.content != view.text:
+            text.markdown(reply.content)
         show_reply_details(reply, chat, last=True, actions=True, busy=True)

@@ -62,7 +62,8 @@ class LiveReply:
     _error: ChatError | None = None
     _stopped: bool = False
     _stream: ChatStream | None = None
-    _ended: bool = False
+    #: set when the stream has ended, before ``on_done`` records it: the page draws the whole text first
+    _ended: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Event = field(default_factory=threading.Event)
     _done: threading.Event = field(default_factory=threading.Event)
@@ -129,7 +130,8 @@ class LiveReply:
                 stats.usage = estimate_usage(self.body.get("messages") or [], "".join(self._parts))
             if stats.cost is None:
                 stats.cost = estimate_cost(stats.usage, settings.price_input_per_m, settings.price_output_per_m)
-            self._ended = True
+            self._ended.set()
+            self._changed.set()
             if self.on_done is not None:
                 try:
                     self.on_done(self)
@@ -149,20 +151,21 @@ class LiveReply:
         with self._lock:
             text = "".join(self._parts)
             note = self._note
-        return ReplyView(text=text, note=note, done=self._done.is_set(), waiting=not text)
+        return ReplyView(text=text, note=note, done=self._ended.is_set(), waiting=not text)
 
     def views(self, tick: float = 0.2, min_interval: float = 0.04) -> Iterator[ReplyView]:
-        """Yield a view on a change, at least every ``tick`` s, until the reply ends.
+        """Yield a view on a change, at least every ``tick`` s, until the stream ends; the last has ``done``.
 
         Changes closer together than ``min_interval`` are drawn together: at 200 tokens a
         second, redrawing the growing Markdown for every token keeps the browser so busy that
-        the end of the reply shows late. The first text and the end are never held back.
+        the end of the reply shows late. The first text and the end are never held back: the
+        last view comes as soon as the stream ends, before the reply is recorded and saved.
         """
         last_yield = 0.0
-        while not self._done.is_set():
+        while not self._ended.is_set():
             self._changed.wait(tick)
             if last_yield and (hold := min_interval - (time.monotonic() - last_yield)) > 0:
-                self._done.wait(hold)
+                self._ended.wait(hold)
             self._changed.clear()
             last_yield = time.monotonic()
             yield self.view()
@@ -171,7 +174,7 @@ class LiveReply:
     @property
     def running(self) -> bool:
         """Whether the stream is still being read (False from the moment it ended, before ``on_done``)."""
-        return not self._ended
+        return not self._ended.is_set()
 
     def stop(self) -> None:
         """End generation now: close the HTTP stream, keep what arrived."""
