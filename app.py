@@ -97,6 +97,14 @@ if typed and not prompt:
     chat.submit(typed)
     st.rerun()
 
+# Filled before a reply streams, so that they are not left faded from the last run meanwhile.
+with gauge_box:
+    sidebar.context_gauge(chat)
+with totals_box:
+    sidebar.totals(chat.totals)
+with conversations_box:
+    sidebar.conversations(chat)
+
 if live is not None:
     reply_box = st.container()
     for waiting in chat.queued:
@@ -105,11 +113,4 @@ if live is not None:
         show_live_reply(live, chat)
     # Drawn once more with the buttons the reply held back (and the next queued message sent).
     st.rerun()
-
-with gauge_box:
-    sidebar.context_gauge(chat)
-with totals_box:
-    sidebar.totals(chat.totals)
-with conversations_box:
-    sidebar.conversations(chat)
 chat.autosave()

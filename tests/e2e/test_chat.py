@@ -274,7 +274,7 @@ def test_the_chat_inputs_stop_ends_the_reply_and_keeps_its_text(
     expect(tokens_out.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"≈[1-9]"))
 
 
-def test_no_copy_of_the_previous_replys_buttons_while_a_reply_streams(
+def test_nothing_is_doubled_or_left_faded_while_a_reply_streams(
     page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
 ) -> None:
     e2e_fake.plan(Behaviour(reply="The first answer."))
@@ -295,3 +295,8 @@ def test_no_copy_of_the_previous_replys_buttons_while_a_reply_streams(
     assert len(reply_words(page)) > 3, "the reply should be streaming still"
     doubled = [r for r in rows if any(n > 1 for n in r)]
     assert doubled == [], f"a message showed more than one action row while the reply streamed: {doubled[:3]}"
+    # Nor is the sidebar left faded from the last run (gauge, totals, conversations).
+    faded = page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-testid=stSidebar] [data-stale=true]')).map(e => e.innerText)"
+    )
+    assert faded == [], f"faded in the sidebar while the reply streamed: {faded[:3]}"
