@@ -357,8 +357,15 @@ class ChatStream:
                     # The docs' ending: usage arrives with choices: [] and the body closes.
                     ended = True
                 yield chunk
+                if chunk.usage and not self.response.raw.chunked:
+                    # Nothing of the reply comes after its usage, and a body that ends by closing
+                    # cannot be reused anyway: not waiting for the close spares a lingering server's
+                    # delay (up to AIMLAPI_READ_TIMEOUT). A chunked body is read to its end, so
+                    # that its connection goes back to the pool for the next turn.
+                    return
         except ReadTimeoutError:
-            if self.closed:
+            # After the stream's own ending, a server that keeps the body open is no failure.
+            if self.closed or ended:
                 return
             raise APITimeoutError(
                 f"The stream stalled for more than {self._read_timeout:g} s (AIMLAPI_READ_TIMEOUT)."
@@ -366,7 +373,7 @@ class ChatStream:
         except HTTPError:
             # urllib3's own errors, read1 being urllib3's: ProtocolError (a chunked body cut
             # short, a reset), DecodeError (a gzip stream cut short) …
-            if self.closed:
+            if self.closed or ended:
                 return
             raise StreamInterruptedError("The connection dropped while the reply was streaming.") from None
         except Exception:

@@ -98,6 +98,8 @@ class Behaviour:
     #: cut what goes on the wire into writes of this many bytes, a moment apart, so that an
     #: event, a line or a UTF-8 character spans several reads of the client
     write_size: int | None = None
+    #: seconds to hold the body open after the stream's ending before finishing it (a lingering server)
+    linger: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Behaviour:
@@ -471,6 +473,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(final)
         if b.ending in ("done", "usage_in_choice", "bare"):
             self._event("[DONE]")
+        if b.linger:
+            time.sleep(b.linger)
         self._end()
 
 

@@ -815,3 +815,29 @@ def test_an_unreadable_response_says_its_title_once(client: ChatClient, fake_api
     _, err = read_until_error(client)
     assert isinstance(err, MalformedResponseError)
     assert says_its_title_once(err), shown(err)
+
+
+@pytest.mark.parametrize("framing", ["close", "gzip_close"])
+def test_a_close_delimited_stream_ends_at_its_usage_even_if_the_server_lingers(
+    settings: Settings, fake_api: FakeAPI, framing: Framing
+) -> None:
+    """A body that ends by closing: once the usage has come, waiting for the close only adds the server's delay."""
+    fake_api.plan(Behaviour(reply="all of it", framing=framing, linger=3.0))
+    client = ChatClient(settings)
+    started = time.monotonic()
+    with client.stream(build_body("google/gemma-3-27b-it", [{"role": "user", "content": "hi"}])) as stream:
+        chunks = list(stream)
+    assert time.monotonic() - started < 1.5
+    assert "".join(c.text for c in chunks) == "all of it"
+    assert chunks[-1].usage is not None
+
+
+@pytest.mark.parametrize("framing", ["chunked", "gzip"])
+def test_a_chunked_stream_that_lingers_after_its_ending_is_no_failure(
+    settings: Settings, fake_api: FakeAPI, framing: Framing
+) -> None:
+    fake_api.plan(Behaviour(reply="all of it", framing=framing, linger=0.5))
+    client = ChatClient(replace(settings, read_timeout=0.2))
+    with client.stream(build_body("google/gemma-3-27b-it", [{"role": "user", "content": "hi"}])) as stream:
+        chunks = list(stream)
+    assert "".join(c.text for c in chunks) == "all of it" and chunks[-1].usage is not None
