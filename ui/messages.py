@@ -117,8 +117,9 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
     """Draw a streaming reply into a new bubble until it ends, then the reply it made in its place.
 
     Any click reruns the script and interrupts this loop at its next redraw; the reply goes on
-    regardless, on its worker thread, and the next run draws it again from where it is. Only the
-    Stop buttons end it: ours (a callback) and the chat input's, which stops the script run.
+    regardless, on its worker thread, and the next run draws it again from where it is (a reply
+    that ended meanwhile is recorded as the interrupted run lets go of it). Only the Stop buttons
+    end it: ours (a callback) and the chat input's, which stops the script run.
     """
     # The chat input's stop ends the script run, and a stopped run draws nothing more: this
     # fragment, rerun by the browser every REDRAW_EVERY s, asks for the page to be drawn again
@@ -133,19 +134,20 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
         stop = st.empty()
         stop.button("Stop", key="stop", icon=":material/stop_circle:", on_click=chat.stop_reply, args=(live,))
         text = st.empty()
-        try:
-            for view in live.views():
-                if view.done and view.text:
-                    text.markdown(view.text)  # the whole text first, the figures once it is recorded
-                elif view.text:
-                    text.markdown(view.text + " ▌")
-                else:
-                    text.caption(view.note or "Waiting for the first token…")
-        except StopException:
-            chat.stop_reply(live)
-            raise
-        # Recorded by now (its worker does it as it ends); this gives the message it made.
-        reply = chat.record(live)
+        with chat.watching(live):
+            try:
+                for view in live.views():
+                    if view.done and view.text:
+                        text.markdown(view.text)  # the whole text first, the figures once it is recorded
+                    elif view.text:
+                        text.markdown(view.text + " ▌")
+                    else:
+                        text.caption(view.note or "Waiting for the first token…")
+            except StopException:
+                chat.stop_reply(live)
+                raise
+            # The whole text is on screen: now it is recorded and saved (its worker left that to this run).
+            reply = chat.record(live)
         stop.empty()
         if reply is None:
             text.empty()  # the error and its Retry belong under the question, drawn by the next run

@@ -7,6 +7,8 @@ decision about what a reply's outcome means for the conversation is made here.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,8 @@ class _Flight:
     params: dict[str, Any]
     recorded: bool = False
     reply: Message | None = None
+    #: script runs drawing it now: while one is, that run records it, after drawing its whole text
+    watchers: int = 0
 
 
 @dataclass
@@ -208,7 +212,7 @@ class ChatSession:
                 model=chat.model,
                 params=dict(chat.params),
             )
-            flight.live.on_done = lambda _live: self._record(flight)
+            flight.live.on_done = lambda _live: self._ended_unwatched(flight)
             # Ended replies are kept only until the next one starts: a late Stop still finds its message.
             self._flights = [f for f in self._flights if not f.recorded]
             self._flights.append(flight)
@@ -238,6 +242,35 @@ class ChatSession:
         if flight is None:
             return None
         return self._record(flight)
+
+    @contextmanager
+    def watching(self, live: LiveReply) -> Iterator[None]:
+        """Around a script run's drawing of ``live``: the run records it when it ends (see :meth:`record`).
+
+        A run cut short (any click reruns the page) records it here if it ended meanwhile;
+        a reply that ends with no run drawing it is recorded by its worker thread.
+        """
+        flight = self._flight(live)
+        if flight is None:
+            yield
+            return
+        with self._lock:
+            flight.watchers += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                flight.watchers -= 1
+                orphaned = flight.watchers == 0 and not live.running
+            if orphaned:
+                self._record(flight)
+
+    def _ended_unwatched(self, flight: _Flight) -> None:
+        # On the worker thread, as the stream ends. A run drawing the reply records it itself,
+        # once it has drawn the whole text: saving here would compete with that for the GIL.
+        with self._lock:
+            if flight.watchers == 0:
+                self._record(flight)
 
     def _record(self, flight: _Flight) -> Message | None:
         with self._lock:

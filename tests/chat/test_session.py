@@ -218,3 +218,27 @@ def test_a_stopped_reply_counts_its_tokens_as_an_estimate(settings: Settings, fa
     assert usage.estimated and usage.completion_tokens and usage.prompt_tokens
     assert chat.totals.requests == 1 and chat.totals.completion_tokens == usage.completion_tokens
     assert chat.totals.tokens_estimated
+
+
+def test_a_watched_reply_is_recorded_by_the_run_that_draws_it(settings: Settings, fake_api: FakeAPI) -> None:
+    """The drawing run records it after showing the whole text; the worker keeps off the GIL meanwhile."""
+    chat = ChatSession.start(settings)
+    fake_api.plan(Behaviour(reply="one two three", token_rate=10))  # still streaming when watched
+    live = streaming(chat, settings, "count")
+    with chat.watching(live):
+        assert live.wait(10)
+        assert chat.conversation.last is not None and chat.conversation.last.role == "user", "not recorded yet"
+        reply = chat.record(live)
+    assert reply is chat.conversation.last and reply is not None and reply.content == "one two three"
+
+
+def test_a_run_cut_short_records_the_reply_that_ended_under_it(settings: Settings, fake_api: FakeAPI) -> None:
+    chat = ChatSession.start(settings)
+    fake_api.plan(Behaviour(reply="one two three", token_rate=10))
+    live = streaming(chat, settings, "count")
+    with pytest.raises(KeyboardInterrupt), chat.watching(live):  # stands for Streamlit's RerunException
+        assert live.wait(10)
+        raise KeyboardInterrupt
+    reply = chat.conversation.last
+    assert reply is not None and reply.role == "assistant" and reply.status == "complete"
+    assert chat.reply_in_flight() is None
