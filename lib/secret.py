@@ -43,10 +43,16 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+def _plain(secret: Secret | str | None) -> str | None:
+    # By what it does, not its class: after Streamlit reloads edited modules, a Secret kept in
+    # a cache is an instance of the class as it was before, which isinstance() does not know.
+    return secret.reveal() if hasattr(secret, "reveal") else secret  # type: ignore[union-attr]
+
+
 def redact(text: str, *secrets: Secret | str | None) -> str:
     """Return ``text`` with every occurrence of the given secrets masked."""
     for secret in secrets:
-        value = secret.reveal() if isinstance(secret, Secret) else secret
+        value = _plain(secret)
         if value and len(value) >= 4:
             text = text.replace(value, _MASK)
     return text
@@ -64,7 +70,7 @@ class _Redactor:
         self._base: Callable[..., logging.LogRecord] | None = None
 
     def add(self, secret: Secret | str | None) -> None:
-        value = secret.reveal() if isinstance(secret, Secret) else secret
+        value = _plain(secret)
         if value and len(value) >= 4:
             self.secrets.add(value)
         if self._base is None:

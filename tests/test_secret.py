@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import logging
 import pickle
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +32,8 @@ def captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
 
 
 # -- printing ------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_repr_and_str_are_masked() -> None:
@@ -176,3 +181,25 @@ def test_pickling_settings_with_a_key_is_refused() -> None:
     settings = load_settings({"AIMLAPI_API_KEY": CANARY_KEY})
     with pytest.raises(TypeError):
         pickle.dumps(settings)
+
+
+RELOAD_SCRIPT = """
+import importlib, logging
+import lib.secret as secret_module
+old = secret_module.Secret("sk-from-before-the-reload")
+reloaded = importlib.reload(secret_module)
+assert not isinstance(old, reloaded.Secret)
+assert reloaded.redact("key sk-from-before-the-reload here", old) == "key *** here"
+reloaded.protect_logs(old)
+record = logging.getLogRecordFactory()("x", logging.INFO, "f", 1, "%s", ("sk-from-before-the-reload",), None)
+assert record.getMessage() == "***", record.getMessage()
+"""
+
+
+def test_a_secret_from_before_a_module_reload_is_still_masked() -> None:
+    """Streamlit reloads edited modules; a Secret kept in a cache is then of the old class.
+
+    In a process of its own: reloading the module here would change it for every other test.
+    """
+    done = subprocess.run([sys.executable, "-c", RELOAD_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
