@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from lib.chat.conversation import Message
 from lib.chat.live_reply import LiveReply
 from lib.chat.session import ChatSession
 from lib.chat.usage import figures, finish_note
-from ui.script_control import StopException
+from ui.script_control import StopException, stopped_by_the_user
 
 #: seconds between the browser's checks, while a reply streams, that the page is up to date
 REDRAW_EVERY = 0.25
+#: seconds the browser gets to paint a reply's whole text before anything else is sent
+PAINT_FIRST = 0.03
 
 
 def show_figures(message: Message) -> None:
@@ -144,9 +148,13 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
                     else:
                         text.caption(view.note or "Waiting for the first token…")
             except StopException:
-                chat.stop_reply(live)
+                if stopped_by_the_user():  # not a reload or a closed tab: the reply goes on then
+                    chat.stop_reply(live)
                 raise
-            # The whole text is on screen: now it is recorded and saved (its worker left that to this run).
+            # The whole text is on its way: the browser gets a moment to paint it before the figures,
+            # the buttons and the redraw that follow keep it busy (measured in bench/: they held the
+            # frame back by ~15 ms). Then it is recorded and saved (its worker left that to this run).
+            time.sleep(PAINT_FIRST)
             reply = chat.record(live)
         stop.empty()
         if reply is None:

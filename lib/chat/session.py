@@ -45,6 +45,20 @@ class _Flight:
     reply: Message | None = None
     #: script runs drawing it now: while one is, that run records it, after drawing its whole text
     watchers: int = 0
+    #: several sessions may share it (a reloaded page): it is recorded once, whoever gets there first
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+# Replies streaming now, by conversation id, whichever browser session started them: a reloaded
+# page (a new session) opens its conversation and draws the reply still streaming into it.
+_streaming: dict[str, _Flight] = {}
+_streaming_lock = threading.Lock()
+
+
+def _streaming_into(conversation_id: str) -> _Flight | None:
+    with _streaming_lock:
+        flight = _streaming.get(conversation_id)
+    return flight if flight is not None and not flight.recorded else None
 
 
 @dataclass
@@ -133,13 +147,15 @@ class ChatSession:
         """Continue a saved conversation; raises ConversationNotFoundError or StoreError."""
         if self.store is None or conversation_id == self.conversation.id:
             return
-        with self._lock:
-            # A reply still streaming into it (left in the background) is in that very object.
-            streaming = next(
-                (f.conversation for f in self._flights if f.conversation.id == conversation_id and not f.recorded), None
-            )
-        conversation = streaming or self.store.load(conversation_id)
+        # A reply still streaming into it (left in the background, or started before a reload)
+        # is in that very object: the page draws it on.
+        flight = _streaming_into(conversation_id)
+        conversation = flight.conversation if flight is not None else self.store.load(conversation_id)
         self._switch_to(conversation, saved=True)
+        if flight is not None:
+            with self._lock:
+                if flight not in self._flights:
+                    self._flights.append(flight)
         if conversation.awaiting_reply() and self.reply_in_flight() is None:
             # An imported chat may end on a question: answer it only when asked to.
             conversation.fail("This message has no reply yet. Press Retry to send it.", "Not answered yet")
@@ -216,6 +232,8 @@ class ChatSession:
             # Ended replies are kept only until the next one starts: a late Stop still finds its message.
             self._flights = [f for f in self._flights if not f.recorded]
             self._flights.append(flight)
+            with _streaming_lock:
+                _streaming[chat.id] = flight
             flight.live.start()
             return flight.live
 
@@ -254,12 +272,14 @@ class ChatSession:
         if flight is None:
             yield
             return
-        with self._lock:
+        # flight.lock, not the session's: the reply may be drawn by another session too (a reload),
+        # and it is always taken before the session's lock, never after.
+        with flight.lock:
             flight.watchers += 1
         try:
             yield
         finally:
-            with self._lock:
+            with flight.lock:
                 flight.watchers -= 1
                 orphaned = flight.watchers == 0 and not live.running
             if orphaned:
@@ -268,18 +288,21 @@ class ChatSession:
     def _ended_unwatched(self, flight: _Flight) -> None:
         # On the worker thread, as the stream ends. A run drawing the reply records it itself,
         # once it has drawn the whole text: saving here would compete with that for the GIL.
-        with self._lock:
+        with flight.lock:
             if flight.watchers == 0:
                 self._record(flight)
 
     def _record(self, flight: _Flight) -> Message | None:
-        with self._lock:
+        with flight.lock, self._lock:
             if flight.recorded:
                 return flight.reply
             try:
                 flight.reply = self._finish(flight)
             finally:
                 flight.recorded = True
+                with _streaming_lock:
+                    if _streaming.get(flight.conversation.id) is flight:
+                        del _streaming[flight.conversation.id]
                 self._save(flight)
             return flight.reply
 

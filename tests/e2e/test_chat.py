@@ -300,3 +300,33 @@ def test_nothing_is_doubled_or_left_faded_while_a_reply_streams(
         "() => Array.from(document.querySelectorAll('[data-testid=stSidebar] [data-stale=true]')).map(e => e.innerText)"
     )
     assert faded == [], f"faded in the sidebar while the reply streamed: {faded[:3]}"
+
+
+def test_a_reload_while_a_reply_streams_lets_it_go_on_and_shows_it(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    start_a_slow_reply(page, app_server, e2e_fake)
+    wait_for(lambda: "?c=" in page.url, 5, what="the conversation's address")
+    page.reload()
+    # The new page (a new session) draws the reply still streaming into its conversation.
+    shown = wait_for_reply(page, "calm40", timeout=20)
+    assert shown == [("user", "take your time"), ("assistant", SLOW)]
+    assert page.get_by_text("Stopped:").count() == 0
+    assert len(e2e_fake.requests) == 1
+
+
+def test_a_tab_closed_while_a_reply_streams_leaves_it_to_finish_and_be_saved(
+    new_page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    page = new_page()
+    start_a_slow_reply(page, app_server, e2e_fake, question="finish without me")
+    wait_for(lambda: "?c=" in page.url, 5, what="the conversation's address")
+    address = page.url
+    page.close()
+    page = new_page()
+    page.wait_for_timeout(5500)  # the rest of the 5 s stream
+    page.goto(address)
+    shown = wait_for_reply(page, "calm40", timeout=20)
+    assert shown == [("user", "finish without me"), ("assistant", SLOW)]
+    assert page.get_by_text("Stopped:").count() == 0
+    assert len(e2e_fake.requests) == 1
