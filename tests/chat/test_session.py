@@ -242,3 +242,22 @@ def test_a_run_cut_short_records_the_reply_that_ended_under_it(settings: Setting
     reply = chat.conversation.last
     assert reply is not None and reply.role == "assistant" and reply.status == "complete"
     assert chat.reply_in_flight() is None
+
+
+def test_another_session_opening_the_conversation_draws_the_reply_streaming_into_it(
+    settings: Settings, fake_api: FakeAPI, store: Store
+) -> None:
+    """A reloaded page is a new session: it finds the reply its old session started, still streaming."""
+    first = ChatSession.start(settings, store)
+    fake_api.plan(Behaviour(reply="one two three four five", token_rate=20))
+    live = streaming(first, settings, "go on without me")
+    second = ChatSession.start(settings, store)
+    second.open(first.conversation.id)
+    assert second.reply_in_flight() is live and second.begin_reply(settings) is live
+    with second.watching(live):
+        assert live.wait(10)
+        reply = second.record(live)
+    assert reply is not None and reply.status == "complete"
+    assert [m.content for m in store.load(first.conversation.id).path()] == ["go on without me", "one two three four five"]
+    assert first.record(live) is reply, "recorded once, whichever session asks"
+    assert len(fake_api.requests) == 1
