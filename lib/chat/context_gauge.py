@@ -96,7 +96,7 @@ def _used(system_prompt: str, path: Sequence[Message]) -> tuple[int, bool]:
         if usage and usage.prompt_tokens is not None and usage.completion_tokens is not None:
             after = path[index + 1 :]
             counted = usage.prompt_tokens + usage.completion_tokens
-            return counted + sum(estimate_message(m.content) for m in after), bool(after)
+            return counted + sum(estimate_message(m.content) for m in after), bool(after) or usage.estimated
     estimate = sum(estimate_message(m.content) for m in path)
     if system_prompt.strip():
         estimate += estimate_message(system_prompt.strip())

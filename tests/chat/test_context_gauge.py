@@ -150,3 +150,11 @@ def test_works_on_a_conversation_path() -> None:
     result = gauge(chat.model, chat.system_prompt, chat.path(), pending_text="more")
     assert result.used == 23 + estimate_tokens("And now?") + TOKENS_PER_MESSAGE
     assert result.is_estimate
+
+
+def test_counts_made_here_for_a_stopped_reply_keep_the_gauge_an_estimate() -> None:
+    chat = Conversation(system_prompt="", model="google/gemma-3-27b-it")
+    chat.add_user("hello")
+    chat.add_reply("partial", status="stopped", stats=ReplyStats(usage=Usage(40, 3, 43, estimated=True)))
+    reading = gauge(chat.model, chat.system_prompt, chat.path())
+    assert reading.used == 43 and reading.is_estimate
