@@ -10,6 +10,7 @@ that the page always has a reason to redraw and thus a point to be interrupted a
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -58,7 +59,9 @@ class LiveReply:
     client: ChatClient
     body: dict[str, Any]
     _parts: list[str] = field(default_factory=list)
+    #: why the request is being retried, e.g. "Rate limited (429)"; "" when it is not
     _note: str = ""
+    _retry_at: float = 0.0
     _error: ChatError | None = None
     _stopped: bool = False
     _stream: ChatStream | None = None
@@ -82,8 +85,16 @@ class LiveReply:
     def _on_retry(self, seconds: float, status: int) -> None:
         reason = "Rate limited (429)" if status == 429 else f"Server error ({status})"
         with self._lock:
-            self._note = f"{reason}: retrying in {seconds:.0f} s…" if seconds >= 1 else f"{reason}: retrying…"
+            self._note = reason
+            self._retry_at = time.monotonic() + seconds
         self._changed.set()
+
+    def _note_now(self) -> str:
+        """The status line as of now: a wait for a retry counts down (the page redraws every tick)."""
+        if not self._note:
+            return ""
+        left = self._retry_at - time.monotonic()
+        return f"{self._note}: retrying in {math.ceil(left)} s…" if left >= 0.5 else f"{self._note}: retrying…"
 
     def _run(self) -> None:
         stats = self.stats
@@ -150,7 +161,7 @@ class LiveReply:
     def view(self) -> ReplyView:
         with self._lock:
             text = "".join(self._parts)
-            note = self._note
+            note = self._note_now()
         return ReplyView(text=text, note=note, done=self._ended.is_set(), waiting=not text)
 
     def views(self, tick: float = 0.2, min_interval: float = 0.04) -> Iterator[ReplyView]:

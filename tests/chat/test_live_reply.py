@@ -282,7 +282,15 @@ def test_server_error_note_without_seconds(client: ChatClient) -> None:
     reply._on_retry(0.02, 503)
     assert reply.view().note == "Server error (503): retrying…"
     reply._on_retry(2.4, 502)
-    assert reply.view().note == "Server error (502): retrying in 2 s…"
+    assert reply.view().note == "Server error (502): retrying in 3 s…"
+
+
+def test_the_wait_for_a_retry_counts_down(client: ChatClient) -> None:
+    reply = LiveReply(client, BODY)
+    reply._on_retry(2.0, 429)
+    assert reply.view().note == "Rate limited (429): retrying in 2 s…"
+    time.sleep(1.1)
+    assert reply.view().note == "Rate limited (429): retrying in 1 s…"
 
 
 def test_unexpected_exception_becomes_a_chat_error_without_the_key(
