@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -171,7 +172,8 @@ class ChatClient:
             self._on_retry = None
         if response.status_code >= 400:
             try:
-                raise error_from_response(response)
+                retried = getattr(getattr(response.raw, "retries", None), "history", ())
+                raise error_from_response(response, retries=len(retried))
             finally:
                 response.close()
         return ChatStream(response, self.settings.read_timeout)
@@ -237,7 +239,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 
-def error_from_response(response: requests.Response) -> ChatError:
+def error_from_response(response: requests.Response, retries: int = 0) -> ChatError:
     """Map an HTTP error answer to the error class a user can act on.
 
     The page shows ``**{title}.** {message}``, so the message goes on from the class's title
@@ -271,8 +273,6 @@ def error_from_response(response: requests.Response) -> ChatError:
     def plain(text: str) -> str:
         return " ".join(text.split()).rstrip(".!").casefold()
 
-    from http import HTTPStatus
-
     # A body that only names the status ("Model not found", "Internal Server Error") would
     # repeat the title or the lead; the API's words are kept when they add something.
     empty_words = {plain(cls.title), plain(lead.rsplit(" (", 1)[0])} | {plain(s.phrase) for s in HTTPStatus}
@@ -289,6 +289,8 @@ def error_from_response(response: requests.Response) -> ChatError:
         said = lead
     if not said.endswith((".", "!", "?")):
         said += "."
+    if retries:
+        said += f" Retried automatically {retries} time{'' if retries == 1 else 's'}, in vain."
     return cls(f"{said} {advice}".strip(), status=status, request_id=request_id)
 
 

@@ -841,3 +841,18 @@ def test_a_chunked_stream_that_lingers_after_its_ending_is_no_failure(
     with client.stream(build_body("google/gemma-3-27b-it", [{"role": "user", "content": "hi"}])) as stream:
         chunks = list(stream)
     assert "".join(c.text for c in chunks) == "all of it" and chunks[-1].usage is not None
+
+
+def test_an_error_after_automatic_retries_says_how_many(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(*[Behaviour(status=503)] * 3)
+    with pytest.raises(ServerError) as caught:
+        client.stream(build_body("google/gemma-3-27b-it", [{"role": "user", "content": "hi"}]))
+    assert len(fake_api.requests) == 3  # the first try and AIMLAPI_MAX_RETRIES=2 more
+    assert "Retried automatically 2 times, in vain." in str(caught.value)
+
+
+def test_an_error_without_retries_says_nothing_of_them(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=400))
+    with pytest.raises(BadRequestError) as caught:
+        client.stream(build_body("google/gemma-3-27b-it", [{"role": "user", "content": "hi"}]))
+    assert "Retried" not in str(caught.value)
