@@ -53,14 +53,16 @@ def model(chat: ChatSession) -> None:
     ids = [m.id for m in GEMMA_MODELS]
     st.session_state.setdefault("model_choice", current if current in ids else OTHER_MODEL)
     st.session_state.setdefault("model_custom", "" if current in ids else current)
-    labels = {m.id: f"{m.label} · {m.id}" for m in GEMMA_MODELS} | {OTHER_MODEL: OTHER_MODEL}
+    # The name alone fits the sidebar's width; the id goes in the caption under it.
+    labels = {m.id: m.label for m in GEMMA_MODELS} | {OTHER_MODEL: OTHER_MODEL}
     choice = st.selectbox("Model", [*ids, OTHER_MODEL], key="model_choice", format_func=labels.get)
     if choice == OTHER_MODEL:
         typed = st.text_input("Model id", key="model_custom", placeholder="e.g. gemma3:27b")
         choice = typed.strip() or current
     chat.conversation.model = choice
     info = model_info(choice)
-    st.caption(capability_line(info))
+    # Only the table's own ids are put in a code span: a typed one is the user's text.
+    st.caption((f"`{choice}` · " if choice in ids else "") + capability_line(info))
     if len(info.instruction_roles) > 1:
         st.session_state.setdefault("instruction_role", chat.conversation.instruction_role)
         chat.conversation.instruction_role = st.radio(
