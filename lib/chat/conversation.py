@@ -167,8 +167,9 @@ class Conversation:
         model: str | None = None,
         params: dict[str, Any] | None = None,
         to: str | None = None,
+        id: str | None = None,  # noqa: A002 - the message's own field name
     ) -> Message:
-        """Attach a reply to the user message ``to`` (default: the one at the leaf).
+        """Attach a reply to the user message ``to`` (default: the one at the leaf), with ``id`` if given.
 
         The leaf moves to the reply when it was on the question, as it is unless the user
         went elsewhere while the reply streamed.
@@ -177,7 +178,7 @@ class Conversation:
         question.error = question.error_title = None
         message = Message(
             "assistant", text, parent=question.id, status=status, stats=stats,
-            model=model, params=dict(params or {}),
+            model=model, params=dict(params or {}), **({"id": id} if id else {}),
         )
         self.messages[message.id] = message
         if self.leaf == question.id:

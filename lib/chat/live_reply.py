@@ -74,6 +74,10 @@ class LiveReply:
     #: called on the worker thread once the reply has ended, before :meth:`wait` returns, so
     #: that the reply is recorded even when no page is watching it (a closed tab, another chat)
     on_done: Callable[[LiveReply], None] | None = None
+    #: called on the worker thread at most every ``progress_every`` s while text arrives, so that
+    #: what arrived can be kept (a server killed mid-reply loses at most those seconds)
+    on_progress: Callable[[LiveReply], None] | None = None
+    progress_every: float = 2.0
 
     def start(self) -> LiveReply:
         self._started = time.monotonic()
@@ -96,8 +100,15 @@ class LiveReply:
         left = self._retry_at - time.monotonic()
         return f"{self._note}: retrying in {math.ceil(left)} s…" if left >= 0.5 else f"{self._note}: retrying…"
 
+    def _progress(self) -> None:
+        try:
+            self.on_progress(self)  # type: ignore[misc]
+        except Exception as exc:  # noqa: BLE001 - keeping a draft must never cut the reply
+            log.error("keeping the reply so far failed: %s", redact(repr(exc), self.client.settings.api_key))
+
     def _run(self) -> None:
         stats = self.stats
+        kept_at = 0.0
         try:
             stream = self.client.stream(self.body, on_retry=self._on_retry)
             with self._lock:
@@ -122,6 +133,9 @@ class LiveReply:
                         with self._lock:
                             self._parts.append(chunk.text)
                         self._changed.set()
+                        if self.on_progress is not None and stats.last_token_time - kept_at >= self.progress_every:
+                            kept_at = stats.last_token_time
+                            self._progress()
         except ChatError as exc:
             with self._lock:
                 if not self._stopped:

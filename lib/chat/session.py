@@ -15,7 +15,7 @@ from typing import Any
 from lib.api.client import ChatClient
 from lib.api.demo_mode import demo_settings
 from lib.api.request import api_messages, build_body
-from lib.chat.conversation import Conversation, Message
+from lib.chat.conversation import Conversation, Message, new_id
 from lib.chat.live_reply import LiveReply
 from lib.chat.usage import SessionTotals
 from lib.errors import ChatError
@@ -47,6 +47,8 @@ class _Flight:
     watchers: int = 0
     #: several sessions may share it (a reloaded page): it is recorded once, whoever gets there first
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: the reply's message id, taken now: what arrived is saved under it as it streams
+    reply_id: str = field(default_factory=new_id)
 
 
 # Replies streaming now, by conversation id, whichever browser session started them: a reloaded
@@ -229,6 +231,7 @@ class ChatSession:
                 params=dict(chat.params),
             )
             flight.live.on_done = lambda _live: self._ended_unwatched(flight)
+            flight.live.on_progress = lambda _live: self._keep_draft(flight)
             # Ended replies are kept only until the next one starts: a late Stop still finds its message.
             self._flights = [f for f in self._flights if not f.recorded]
             self._flights.append(flight)
@@ -306,6 +309,20 @@ class ChatSession:
                 self._save(flight)
             return flight.reply
 
+    def _keep_draft(self, flight: _Flight) -> None:
+        """Save what has arrived so far (on the worker thread): a server killed mid-reply loses at most a few seconds."""
+        if self.store is None:
+            return
+        draft = Message(
+            "assistant", flight.live.text, parent=flight.question_id, id=flight.reply_id, status="incomplete",
+            model=flight.model, params=flight.params, error_title="Interrupted",
+            error="The app stopped while this reply was streaming; this is the part that had arrived.",
+        )
+        try:
+            self.store.save_draft(flight.conversation.id, draft)
+        except ChatError as exc:
+            self.save_error = str(exc)
+
     def _save(self, flight: _Flight) -> None:
         if flight.conversation is self.conversation:
             self.autosave()
@@ -342,6 +359,7 @@ class ChatSession:
             model=flight.model,
             params=flight.params,
             to=question,
+            id=flight.reply_id,
         )
         if outcome.error is not None:
             reply.error, reply.error_title = str(outcome.error), outcome.error.title

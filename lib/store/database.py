@@ -476,6 +476,20 @@ class Store:
                     delete(messages).where(messages.c.conversation_id == conversation.id, messages.c.id.in_(gone))
                 )
 
+    def save_draft(self, conversation_id: str, message: Message) -> None:
+        """Write one reply still streaming, and show it in place of its question's lack of one.
+
+        The conversation moves to it only if it was at its question; the reply, once it ends,
+        is saved under the same id over it.
+        """
+        with self._transaction(write=True) as conn:
+            conn.execute(self._upsert(messages, ["conversation_id", "id"]), [self._message_row(conversation_id, message)])
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id, conversations.c.leaf == message.parent)
+                .values(leaf=message.id)
+            )
+
     def _message_row(self, conversation_id: str, message: Message) -> dict[str, Any]:
         stats = message.stats
         usage = stats.usage if stats else None

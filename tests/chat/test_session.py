@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,24 @@ def test_another_session_opening_the_conversation_draws_the_reply_streaming_into
     assert [m.content for m in store.load(first.conversation.id).path()] == ["go on without me", "one two three four five"]
     assert first.record(live) is reply, "recorded once, whichever session asks"
     assert len(fake_api.requests) == 1
+
+
+def test_what_arrived_is_saved_while_the_reply_streams(settings: Settings, fake_api: FakeAPI, store: Store) -> None:
+    """A server killed mid-reply loses at most the last few seconds of it (the draft's interval)."""
+    chat = ChatSession.start(settings, store)
+    fake_api.plan(Behaviour(reply=" ".join(f"w{i}" for i in range(40)), token_rate=40))
+    chat.conversation.add_user("keep it")
+    chat.autosave()
+    live = chat.begin_reply(settings)
+    assert live is not None
+    live.progress_every = 0.2
+    time.sleep(0.6)
+    saved = store.load(chat.conversation.id).path()
+    assert [m.role for m in saved] == ["user", "assistant"], "the part so far is saved, and shown in place"
+    draft = saved[-1]
+    assert draft.status == "incomplete" and draft.content.startswith("w0 w1") and "w39" not in draft.content
+    assert draft.error_title == "Interrupted"
+    assert live.wait(10)
+    final = store.load(chat.conversation.id)
+    assert [m.role for m in final.messages.values()] == ["user", "assistant"], "the reply replaced its draft"
+    assert final.path()[-1].id == draft.id and final.path()[-1].status == "complete" and final.path()[-1].error is None

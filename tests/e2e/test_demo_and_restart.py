@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lib.api.fake_api import Behaviour, FakeAPI
-from tests.e2e.harness import MESSAGE, StreamlitServer, messages, open_chat, send, wait_for, wait_for_reply
+from tests.e2e.harness import MESSAGE, StreamlitServer, messages, open_chat, reply_words, send, wait_for, wait_for_reply
 
 pytestmark = pytest.mark.browser
 
@@ -110,3 +110,27 @@ def test_a_tab_that_outlived_the_server_sends_into_its_conversation(
     assert [m["content"] for m in e2e_fake.bodies()[-1]["messages"][1:]] == [
         "Remember OSPREY-9", "Noted: OSPREY-9.", "What was the word?"
     ]
+
+
+def test_a_server_killed_mid_reply_keeps_what_had_arrived(
+    page: Any, restartable_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    slow = " ".join(f"kept{i}" for i in range(1, 61))  # 60 tokens at 10/s: 6 s
+    e2e_fake.plan(Behaviour(reply=slow, token_rate=10))
+    open_chat(page, restartable_server)
+    send(page, "Do not lose this")
+    wait_for(lambda: len(reply_words(page)) >= 30, 15, what="3 s of the reply", page=page)
+    wait_for(lambda: "?c=" in page.url, 5, what="the conversation's address")
+    assert restartable_server.process is not None
+    restartable_server.process.kill()  # kill -9: no time to save anything
+    restartable_server.process.wait(10)
+    restartable_server.process = None
+    restartable_server.start()
+
+    page.reload()
+    page.locator("[data-testid=stChatInputTextArea]").wait_for()
+    shown = wait_for(lambda: messages(page)[-1:] and messages(page)[-1][0] == "assistant" and messages(page), 20,
+                     what="the kept part of the reply", page=page)
+    kept = shown[-1][1].split()
+    assert len(kept) >= 10 and kept == slow.split()[: len(kept)], shown[-1]
+    expect(page.get_by_text("The app stopped while this reply was streaming")).to_be_visible()

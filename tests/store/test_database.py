@@ -17,7 +17,7 @@ from sqlalchemy import MetaData, select, text
 import lib.store.database as store_module
 from lib.api.client import ChatClient
 from lib.api.request import api_messages, build_body
-from lib.chat.conversation import Conversation
+from lib.chat.conversation import Conversation, Message
 from lib.chat.live_reply import start_reply
 from lib.chat.usage import Cost, ReplyStats, Usage
 from lib.errors import ConfigurationError, ConversationNotFoundError, StoreError
@@ -533,3 +533,20 @@ def test_a_version_1_database_is_migrated_and_keeps_its_chats(store_url: str, mo
     assert new.get_preference("presets") == {"version": 1, "presets": []}
     assert new.get_preference("missing", "fallback") == "fallback"
     new.close()
+
+
+def test_a_draft_reply_is_shown_in_place_and_replaced_by_the_reply(store: Store) -> None:
+    chat = Conversation(system_prompt="p", model="google/gemma-3-27b-it")
+    question = chat.add_user("hello")
+    store.save(chat)
+    draft = Message("assistant", "Hel", parent=question.id, status="incomplete", error="cut", error_title="Interrupted")
+    store.save_draft(chat.id, draft)
+    loaded = store.load(chat.id)
+    assert [m.content for m in loaded.path()] == ["hello", "Hel"] and loaded.path()[-1].status == "incomplete"
+    store.save_draft(chat.id, Message("assistant", "Hello th", parent=question.id, id=draft.id, status="incomplete"))
+    assert store.load(chat.id).path()[-1].content == "Hello th"
+    chat.add_reply("Hello there.", id=draft.id)
+    store.save(chat, changed=[draft.id])
+    final = store.load(chat.id)
+    assert [m.content for m in final.path()] == ["hello", "Hello there."] and len(final.messages) == 2
+    assert final.path()[-1].status == "complete" and final.path()[-1].error is None
