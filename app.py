@@ -16,7 +16,7 @@ from lib.errors import ChatError
 from lib.secret import protect_logs
 from lib.settings import Settings, load_settings
 from ui import address, sidebar
-from ui.messages import show_live_reply, show_message, show_queued
+from ui.messages import show_deleted_notice, show_live_reply, show_message, show_queued
 from ui.nav import PAGE_ICON, page_links
 from ui.store import cached_store
 
@@ -82,6 +82,8 @@ if settings.demo:
         "`.streamlit/secrets.toml`, or paste a key in the sidebar.",
         icon=":material/science:",
     )
+if chat.deleted_elsewhere:
+    show_deleted_notice(chat)
 with st.expander(f"System prompt in force · `{chat.conversation.model}`"):
     st.text(chat.conversation.system_prompt or "(none)")
 

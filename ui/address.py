@@ -19,7 +19,10 @@ def linked_conversation() -> str | None:
 
 def follow(chat: ChatSession) -> None:
     """Make the URL name the conversation on screen once it is saved (and nothing before)."""
-    saved = chat.store is not None and not chat.conversation.is_empty() and chat.save_error is None
+    saved = (
+        chat.store is not None and not chat.conversation.is_empty() and chat.save_error is None
+        and not chat.deleted_elsewhere
+    )
     wanted = chat.conversation.id if saved else None
     if st.query_params.get(PARAM) == wanted:
         return

@@ -110,6 +110,17 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
             _user_actions(message, chat, busy)
 
 
+def show_deleted_notice(chat: ChatSession) -> None:
+    """The conversation on screen was deleted elsewhere: say so, and offer to keep it as a new one."""
+    st.warning(
+        "**This conversation was deleted** (on the History page or in another tab), so it is no longer "
+        "saved. What is on screen stays here until you leave it.",
+        icon=":material/delete_forever:",
+    )
+    st.button("Keep it as a new conversation", key="keep-deleted", on_click=chat.save_as_new,
+              icon=":material/save:", type="primary")
+
+
 def show_queued(text: str) -> None:
     """A message typed while a reply streams: it goes out when the reply ends."""
     with st.chat_message("user"):

@@ -80,6 +80,9 @@ class ChatSession:
     _flights: list[_Flight] = field(default_factory=list)
     #: messages typed while a reply streamed: sent, in order, once it has ended
     queued: list[str] = field(default_factory=list)
+    #: the conversation on screen was deleted elsewhere (History, another tab) since it was saved:
+    #: it is no longer saved, until the user keeps it as a new one (:meth:`save_as_new`)
+    deleted_elsewhere: bool = False
     # A reply is recorded by its worker thread when it ends, or by the page (Stop); both may
     # try at once, and a script run may read the conversation meanwhile.
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -127,19 +130,28 @@ class ChatSession:
         if not changed and not removed and head == self._saved_head:
             return
         try:
-            # Deleted meanwhile (the History page, another tab): the chat on screen is saved
-            # whole again rather than as a husk of its latest changes.
+            # Deleted meanwhile (the History page, another tab): deleting is final. Nothing is
+            # written back; the page says so and offers to keep the chat as a new conversation.
             if self._saved and not self.store.exists(self.conversation.id):
-                changed = list(current)
+                self.deleted_elsewhere = True
+                return
             self.store.save(self.conversation, changed=changed, removed=removed)
         except ChatError as exc:
             self.save_error = str(exc)
             return
         self._saved, self._saved_head, self.save_error = current, head, None
 
+    def save_as_new(self) -> None:
+        """Keep the chat on screen, deleted elsewhere, as a new conversation (a new id), whole."""
+        with self._lock:
+            self.conversation.id = new_id()
+            self._saved, self._saved_head, self.deleted_elsewhere = {}, None, False
+            self._autosave()
+
     def _switch_to(self, conversation: Conversation, saved: bool) -> None:
         """Show ``conversation``; a reply streaming into the one left goes on and is saved there."""
         self.autosave()
+        self.deleted_elsewhere = False
         self.queued.clear()
         self.conversation = conversation
         self._saved = {i: _fingerprint(m) for i, m in conversation.messages.items()} if saved else {}
@@ -311,7 +323,7 @@ class ChatSession:
 
     def _keep_draft(self, flight: _Flight) -> None:
         """Save what has arrived so far (on the worker thread): a server killed mid-reply loses at most a few seconds."""
-        if self.store is None:
+        if self.store is None or self.deleted_elsewhere and flight.conversation is self.conversation:
             return
         draft = Message(
             "assistant", flight.live.text, parent=flight.question_id, id=flight.reply_id, status="incomplete",
@@ -330,6 +342,8 @@ class ChatSession:
             # Left in the background: only its question and reply changed since it was last saved.
             changed = [flight.question_id] + ([flight.reply.id] if flight.reply else [])
             try:
+                if not self.store.exists(flight.conversation.id):
+                    return  # deleted meanwhile: deleting is final
                 self.store.save(flight.conversation, changed=changed)
             except ChatError as exc:
                 self.save_error = str(exc)

@@ -480,9 +480,11 @@ class Store:
         """Write one reply still streaming, and show it in place of its question's lack of one.
 
         The conversation moves to it only if it was at its question; the reply, once it ends,
-        is saved under the same id over it.
+        is saved under the same id over it. A conversation deleted meanwhile stays deleted.
         """
         with self._transaction(write=True) as conn:
+            if conn.execute(select(conversations.c.id).where(conversations.c.id == conversation_id)).first() is None:
+                return
             conn.execute(self._upsert(messages, ["conversation_id", "id"]), [self._message_row(conversation_id, message)])
             conn.execute(
                 update(conversations)

@@ -62,12 +62,22 @@ def test_a_deleted_turn_is_gone_after_a_reload(settings: Settings, fake_api: Fak
     assert [m.content for m in store.load(chat.conversation.id).path() if m.role == "user"] == ["two"]
 
 
-def test_a_chat_deleted_elsewhere_is_saved_whole_again(settings: Settings, fake_api: FakeAPI, store: Store) -> None:
+def test_a_chat_deleted_elsewhere_stays_deleted_until_kept_as_a_new_one(
+    settings: Settings, fake_api: FakeAPI, store: Store
+) -> None:
     chat = ChatSession.start(settings, store)
     turn(chat, settings, "one")
-    store.delete(chat.conversation.id)
+    deleted = chat.conversation.id
+    store.delete(deleted)
     turn(chat, settings, "two")
-    assert [m.content for m in store.load(chat.conversation.id).path() if m.role == "user"] == ["one", "two"]
+    assert not store.exists(deleted), "deleting is final: the open tab does not bring it back"
+    assert chat.deleted_elsewhere
+    assert [m.content for m in chat.conversation.path() if m.role == "user"] == ["one", "two"], "nothing typed is lost"
+    chat.save_as_new()
+    assert not chat.deleted_elsewhere and chat.conversation.id != deleted
+    saved = store.load(chat.conversation.id)
+    assert [m.content for m in saved.path() if m.role == "user"] == ["one", "two"]
+    assert not store.exists(deleted)
 
 
 def test_new_chat_and_open_switch_conversations(settings: Settings, fake_api: FakeAPI, store: Store) -> None:
@@ -252,6 +262,7 @@ def test_another_session_opening_the_conversation_draws_the_reply_streaming_into
     first = ChatSession.start(settings, store)
     fake_api.plan(Behaviour(reply="one two three four five", token_rate=20))
     live = streaming(first, settings, "go on without me")
+    first.autosave()  # as the page does right after starting a reply
     second = ChatSession.start(settings, store)
     second.open(first.conversation.id)
     assert second.reply_in_flight() is live and second.begin_reply(settings) is live

@@ -134,3 +134,42 @@ def test_a_server_killed_mid_reply_keeps_what_had_arrived(
     kept = shown[-1][1].split()
     assert len(kept) >= 10 and kept == slow.split()[: len(kept)], shown[-1]
     expect(page.get_by_text("The app stopped while this reply was streaming")).to_be_visible()
+
+
+def test_a_conversation_deleted_on_history_stays_deleted_when_its_open_tab_sends_again(
+    new_page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    e2e_fake.plan(Behaviour(reply="First answer, to be deleted."))
+    chat = new_page()
+    open_chat(chat, app_server)
+    send(chat, "A chat to delete zq19")
+    wait_for_reply(chat, "to be deleted.")
+
+    history = new_page()
+    history.goto(app_server.url + "/History")
+    expect(history.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
+    search = history.get_by_role("textbox", name="Search all conversations")
+    search.fill("zq19")
+    search.press("Enter")
+    expect(history.get_by_role("textbox", name="Title")).to_have_value("A chat to delete zq19")
+    history.get_by_role("button", name="Delete", exact=True).click()
+    history.get_by_role("button", name="Yes, delete").click()
+    expect(history.get_by_text("Deleted “A chat to delete zq19”")).to_be_visible()
+
+    e2e_fake.plan(Behaviour(reply="Second answer."))
+    send(chat, "and again")
+    wait_for_reply(chat, "Second answer.")
+    expect(chat.get_by_text("This conversation was deleted")).to_be_visible()
+    history.reload()
+    expect(history.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
+    history.wait_for_timeout(500)
+    assert history.get_by_text("A chat to delete zq19").count() == 0, "the open tab brought it back"
+
+    chat.get_by_role("button", name="Keep it as a new conversation").click()
+    expect(chat.get_by_text("This conversation was deleted")).to_have_count(0)
+    history.reload()
+    search = history.get_by_role("textbox", name="Search all conversations")
+    search.fill("zq19")
+    search.press("Enter")
+    expect(history.get_by_role("textbox", name="Title")).to_have_value("A chat to delete zq19")
+    expect(history.get_by_text("4 messages")).to_be_visible()

@@ -550,3 +550,12 @@ def test_a_draft_reply_is_shown_in_place_and_replaced_by_the_reply(store: Store)
     final = store.load(chat.id)
     assert [m.content for m in final.path()] == ["hello", "Hello there."] and len(final.messages) == 2
     assert final.path()[-1].status == "complete" and final.path()[-1].error is None
+
+
+def test_a_draft_for_a_deleted_conversation_does_not_bring_it_back(store: Store) -> None:
+    chat = Conversation(system_prompt="p", model="google/gemma-3-27b-it")
+    question = chat.add_user("hello")
+    store.save(chat)
+    store.delete(chat.id)
+    store.save_draft(chat.id, Message("assistant", "Hel", parent=question.id, status="incomplete"))
+    assert not store.exists(chat.id)
