@@ -19,6 +19,7 @@ from ui import address, sidebar
 from ui.messages import show_deleted_notice, show_live_reply, show_message, show_queued
 from ui.nav import PAGE_ICON, page_links
 from ui.store import cached_store
+from ui.typed_key import typed_key
 
 st.set_page_config(page_title="Gemma Chat", page_icon=PAGE_ICON)
 # Three threads share the GIL while a reply streams: the script, the reply's reader and the
@@ -37,7 +38,7 @@ def base_settings() -> Settings:
 
 
 try:
-    settings = base_settings().with_key(st.session_state.get("typed_key", ""))
+    settings = base_settings().with_key(typed_key())
 except ChatError as exc:
     st.error(f"**{exc.title}.** {exc}")
     st.stop()

@@ -125,3 +125,21 @@ def test_key_typed_in_the_sidebar_is_used_and_never_shown(
     send(at, "hi")
     assert fake_api.requests[0].headers["Authorization"] == f"Bearer {CANARY_KEY}"
     assert CANARY_KEY not in page_text(at)
+
+
+def test_a_typed_key_lasts_across_a_visit_to_history(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_api: FakeAPI
+) -> None:
+    """Streamlit drops a widget's state on a page that does not draw it; the key must not go with it."""
+    isolate_env(monkeypatch, tmp_path, AIMLAPI_BASE_URL=fake_api.url)
+    at = new_app()
+    at.text_input(key="typed_key").input(CANARY_KEY).run()
+    at.switch_page("pages/1_History.py").run()
+    at.switch_page("app.py").run()
+    assert not any("Demo mode" in i.value for i in at.info), "back in demo mode after visiting History"
+    send(at, "hi")
+    assert fake_api.requests[0].headers["Authorization"] == f"Bearer {CANARY_KEY}"
+    assert CANARY_KEY not in page_text(at)
+    assert at.text_input(key="typed_key").value == "", "the key is never sent back to the browser"
+    next(b for b in at.button if b.label == "Forget the typed key").click().run()
+    assert any("Demo mode" in i.value for i in at.info), "forgotten: back to the demo model, and it says so"

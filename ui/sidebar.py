@@ -23,6 +23,7 @@ from lib.chat.session import ChatSession
 from lib.chat.usage import SessionTotals
 from lib.errors import ChatError
 from lib.settings import Settings
+from ui import typed_key
 
 OTHER_MODEL = "Other model id…"
 NO_PRESET = "(your own prompt)"
@@ -32,15 +33,21 @@ API_DEFAULT = "API default"
 def api_key(settings: Settings) -> None:
     """A password field whose key wins over the configured one, for this browser session only.
 
-    The page reads the field's value (``typed_key``) before drawing it, to send the request early.
+    The page reads the kept key (:mod:`ui.typed_key`) before drawing this, to send the request early.
     """
+    in_use = settings.key_source == "sidebar"
+    if in_use:
+        placeholder = "your typed key is in use"
+    elif settings.key_source == "environment":
+        placeholder = "set from the environment"
+    else:
+        placeholder = "paste your AI/ML API key"
     st.text_input(
-        "API key",
-        type="password",
-        key="typed_key",
-        placeholder="set from the environment" if settings.key_source == "environment" else "paste your AI/ML API key",
-        help="Kept for this browser session only; never saved or shown.",
+        "API key", type="password", key=typed_key.FIELD, on_change=typed_key.keep, placeholder=placeholder,
+        help="Kept for this browser session only, on every page; never saved or shown.",
     )
+    if in_use:
+        st.button("Forget the typed key", on_click=typed_key.forget, icon=":material/key_off:", type="tertiary")
     if settings.demo:
         st.caption(":material/power_off: No key: answering with the offline demo model.")
     else:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from lib.api.fake_api import Behaviour, FakeAPI
-from tests.e2e.harness import MESSAGE, StreamlitServer, messages, open_chat, reply_words, send, wait_for, wait_for_reply
+from tests.conftest import CANARY_KEY
+from tests.e2e.harness import (
+    MESSAGE,
+    StreamlitServer,
+    clean_env,
+    messages,
+    open_chat,
+    reply_words,
+    send,
+    wait_for,
+    wait_for_reply,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -173,3 +185,28 @@ def test_a_conversation_deleted_on_history_stays_deleted_when_its_open_tab_sends
     search.press("Enter")
     expect(history.get_by_role("textbox", name="Title")).to_have_value("A chat to delete zq19")
     expect(history.get_by_text("4 messages")).to_be_visible()
+
+
+def test_a_key_typed_in_the_sidebar_lasts_across_a_visit_to_history(
+    page: Any, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    server = StreamlitServer(env=clean_env(tmp_path, AIMLAPI_BASE_URL=e2e_fake.url), log_path=tmp_path / "server.log")
+    server.start()
+    try:
+        open_chat(page, server)
+        key = page.get_by_test_id("stSidebar").get_by_label("API key", exact=True)
+        key.fill(CANARY_KEY)
+        key.press("Enter")
+        expect(page.get_by_test_id("stAlert").filter(has_text="Demo mode")).to_have_count(0)
+        page.get_by_test_id("stSidebar").get_by_role("link", name="History").click()
+        expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Chat").click()
+        page.locator("[data-testid=stChatInputTextArea]").wait_for()
+        expect(page.get_by_test_id("stAlert").filter(has_text="Demo mode")).to_have_count(0)
+        e2e_fake.plan(Behaviour(reply="Answered with your key."))
+        send(page, "who answers?")
+        wait_for_reply(page, "Answered with your key.")
+        assert e2e_fake.requests[-1].headers["Authorization"] == f"Bearer {CANARY_KEY}"
+    finally:
+        server.stop()
+    assert CANARY_KEY not in server.log_text()
