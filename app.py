@@ -83,8 +83,6 @@ if settings.demo:
         "`.streamlit/secrets.toml`, or paste a key in the sidebar.",
         icon=":material/science:",
     )
-if chat.deleted_elsewhere:
-    show_deleted_notice(chat)
 with st.expander(f"System prompt in force · `{chat.conversation.model}`"):
     st.text(chat.conversation.system_prompt or "(none)")
 
@@ -98,6 +96,9 @@ if settled:
         st.html(block)
 for index, message in enumerate(recent):
     show_message(message, chat, last=index == len(recent) - 1, actions=True, busy=live is not None)
+
+if chat.deleted_elsewhere:  # said where the next message is typed
+    show_deleted_notice(chat)
 
 # While a reply streams, the input's send button is a stop button.
 typed = st.chat_input("Message Gemma (Enter to send, Shift+Enter for a new line)", key="prompt", submit_mode="stop")
