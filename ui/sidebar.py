@@ -275,6 +275,8 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
     if chat.store is None:
         st.caption("History is off: conversations are not saved (CHAT_HISTORY=off).")
         return
+    if chat.store.notice:
+        st.warning(chat.store.notice, icon=":material/database:")
     if chat.save_error:
         st.warning(f"Not saved: {chat.save_error}", icon=":material/save:")
     if error := st.session_state.get("open_error"):

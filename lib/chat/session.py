@@ -74,6 +74,7 @@ class ChatSession:
     _client: ChatClient | None = None
     _saved: dict[str, tuple] = field(default_factory=dict)
     _saved_head: tuple | None = None
+    _saved_generation: int = 0
     #: built-in and the user's own system-prompt presets
     presets: Presets = field(default_factory=Presets)
     #: replies streaming or just ended, each with where it belongs; see :meth:`begin_reply`
@@ -123,6 +124,14 @@ class ChatSession:
     def _autosave(self) -> None:
         if self.store is None or (self.conversation.is_empty() and not self._saved):
             return
+        try:
+            self.store.check_file()
+        except ChatError as exc:
+            self.save_error = str(exc)
+            return
+        if self._saved and self._saved_generation != self.store.generation:
+            # The store was made anew (its file deleted under the app): all of it goes in again.
+            self._saved, self._saved_head = {}, None
         current = {i: _fingerprint(m) for i, m in self.conversation.messages.items()}
         changed = [i for i, fp in current.items() if self._saved.get(i) != fp]
         removed = [i for i in self._saved if i not in current]
@@ -140,6 +149,7 @@ class ChatSession:
             self.save_error = str(exc)
             return
         self._saved, self._saved_head, self.save_error = current, head, None
+        self._saved_generation = self.store.generation
 
     def save_as_new(self) -> None:
         """Keep the chat on screen, deleted elsewhere, as a new conversation (a new id), whole."""
@@ -156,6 +166,7 @@ class ChatSession:
         self.conversation = conversation
         self._saved = {i: _fingerprint(m) for i, m in conversation.messages.items()} if saved else {}
         self._saved_head = self._head() if saved else None
+        self._saved_generation = self.store.generation if self.store is not None else 0
 
     def open(self, conversation_id: str) -> None:
         """Continue a saved conversation; raises ConversationNotFoundError or StoreError."""

@@ -36,8 +36,10 @@ The API key is not part of a Conversation, so it is never written here.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -82,6 +84,8 @@ from lib.chat.conversation import Conversation, Message
 from lib.chat.usage import Cost, ReplyStats, SessionTotals, Usage
 from lib.errors import ConfigurationError, ConversationNotFoundError, StoreError
 from lib.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: seconds a SQLite writer waits for another one before giving up
 BUSY_TIMEOUT_MS = 10_000
@@ -314,6 +318,11 @@ class Store:
             raise ConfigurationError(f"The chat history supports SQLite and PostgreSQL, not {backend!r}.")
         self._url = parsed
         self.is_sqlite = backend == "sqlite"
+        #: counts the times the SQLite file was found deleted and made anew (see :meth:`check_file`)
+        self.generation = 0
+        #: what the page should say about that, until a new store replaces this one
+        self.notice: str | None = None
+        self._recreating = threading.Lock()
         if self.is_sqlite:
             self._engine = self._sqlite_engine(parsed)
         else:
@@ -382,8 +391,39 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self.location!r})"
 
+    def check_file(self) -> None:
+        """Make the SQLite file anew if it was deleted while the app ran.
+
+        SQLite would go on writing into the deleted file, and everything saved from then on
+        would be lost at the next start. Instead a new file is made at once, migrated, and
+        :attr:`generation` moves on, so that sessions save their chats into it whole.
+        """
+        if not self.is_sqlite:
+            return
+        path = Path(self._url.database or "")
+        if path.exists():
+            return
+        with self._recreating:
+            if path.exists():
+                return
+            self._engine.dispose()  # the pool's connections hold the deleted file open
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                path.touch(mode=0o600, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"The chat history file {path} was deleted and cannot be made anew: {exc.strerror}.") from None
+            self.generation += 1
+            self.notice = (
+                f"The chat history file {path} was deleted while the app ran. A new one was made: chats open "
+                "in a browser are saved into it again; the others were lost with the file."
+            )
+            log.warning("the chat history file %s was deleted while the app ran; made a new one", path)
+            self.migrate()
+
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        if self.is_sqlite and write and not self._recreating.locked():
+            self.check_file()
         try:
             with self._engine.connect() as conn:
                 conn.execution_options(gemma_write=write)

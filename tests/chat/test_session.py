@@ -294,3 +294,19 @@ def test_what_arrived_is_saved_while_the_reply_streams(settings: Settings, fake_
     final = store.load(chat.conversation.id)
     assert [m.role for m in final.messages.values()] == ["user", "assistant"], "the reply replaced its draft"
     assert final.path()[-1].id == draft.id and final.path()[-1].status == "complete" and final.path()[-1].error is None
+
+
+def test_a_chat_outlives_its_database_file_being_deleted(settings: Settings, fake_api: FakeAPI, tmp_path: Path) -> None:
+    path = tmp_path / "gone" / "chats.sqlite3"
+    store = Store(f"sqlite:///{path}")
+    chat = ChatSession.start(settings, store)
+    turn(chat, settings, "one")
+    for leftover in path.parent.iterdir():
+        leftover.unlink()
+    path.parent.rmdir()
+    turn(chat, settings, "two")
+    assert path.exists(), "a new file, at once"
+    assert store.generation == 1 and store.notice and "deleted" in store.notice
+    assert not chat.deleted_elsewhere, "a lost file is not a deletion by the user"
+    reopened = Store(f"sqlite:///{path}")
+    assert [m.content for m in reopened.load(chat.conversation.id).path() if m.role == "user"] == ["one", "two"]
