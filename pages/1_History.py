@@ -69,17 +69,20 @@ def import_upload(store: Store, settings: Settings) -> None:
         return
     done.add(uploaded.file_id)
     try:
-        conversation = import_into(
+        imported = import_into(
             store, uploaded.getvalue(), max_bytes=settings.import_max_bytes, default_model=settings.model
         )
     except ChatError as exc:
         st.session_state[IMPORT_ERROR] = str(exc)
         return
+    conversation = imported.conversation
     # A search that the import does not match would hide it from the list and the selection.
     st.session_state["history_search"] = ""
     st.session_state[SELECTED] = conversation.id
     st.session_state.pop(CONFIRM_DELETE, None)
-    st.session_state[FLASH] = f"Imported “{conversation.title or 'untitled'}” ({len(conversation.messages)} messages)."
+    st.session_state[FLASH] = " ".join(
+        [f"Imported “{conversation.title or 'untitled'}” ({len(conversation.messages)} messages).", *imported.notes]
+    )
 
 
 def import_section(store: Store, settings: Settings) -> None:

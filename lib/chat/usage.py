@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,7 +25,9 @@ class Usage:
 
         def number(key: str) -> int | None:
             value = data.get(key)
-            return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                return None
+            return sane_count(value)
 
         usage = cls(number("prompt_tokens"), number("completion_tokens"), number("total_tokens"))
         if usage.total_tokens is None and None not in (usage.prompt_tokens, usage.completion_tokens):
@@ -43,9 +46,36 @@ class Cost:
         return self.source == "estimate"
 
 
+#: the most tokens one request can count (far beyond any context window); more is a broken figure
+MAX_TOKENS = 10_000_000
+#: the most one reply can cost, in USD; more is a broken figure (it would swamp every total)
+MAX_COST_USD = 1_000.0
+
+
+def sane_count(value: float) -> int | None:
+    """A token count, or None when it is no count a request could have (negative, huge, not finite)."""
+    return int(value) if math.isfinite(value) and 0 <= value <= MAX_TOKENS else None
+
+
+def sane_cost(value: float) -> float | None:
+    """A cost in USD, or None when no reply could cost it."""
+    return float(value) if math.isfinite(value) and 0 <= value <= MAX_COST_USD else None
+
+
+#: the longest a reply can take, in seconds; longer is a broken figure
+MAX_SECONDS = 86_400.0
+
+
+def sane_seconds(value: Any) -> float | None:
+    """A duration in seconds, or None when it is not a number or no reply could take it."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    return float(value) if math.isfinite(value) and 0 <= value <= MAX_SECONDS else None
+
+
 def _as_float(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return sane_cost(value)
     return None
 
 
@@ -134,7 +164,7 @@ class ReplyStats:
         cost = data.pop("cost", None)
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         # Newer than the import schema: a value that is not a number would break the arithmetic.
-        known["last_token_time"] = _as_float(known.get("last_token_time"))
+        known["last_token_time"] = sane_seconds(known.get("last_token_time"))
         return cls(usage=Usage(**usage) if usage else None, cost=Cost(**cost) if cost else None, **known)
 
 

@@ -17,14 +17,18 @@ anything is written.
 from __future__ import annotations
 
 import json
+import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from lib.api.params import validate_params
 from lib.chat.conversation import MERGE_SEPARATOR, Conversation, Message, new_id, title_from
-from lib.errors import ImportFormatError
+from lib.chat.usage import sane_cost, sane_count, sane_seconds
+from lib.errors import ChatError, ImportFormatError
 from lib.store.database import Store
 from lib.store.exporting import FORMAT, VERSION
 
@@ -161,7 +165,12 @@ def _parse_json(data: bytes | str, max_bytes: int) -> Any:
     except UnicodeDecodeError:
         raise _fail("The file is not UTF-8 text, so it cannot be a JSON export.") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant)
+        # "\ud800" is valid JSON but no text: no database (nor the page) could take it.
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return document
+    except UnicodeEncodeError:
+        raise _fail("The file holds text that is not valid Unicode (a lone surrogate such as \\ud800).") from None
     except json.JSONDecodeError as exc:
         raise _fail(f"The file is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).") from None
     except ValueError as exc:
@@ -280,10 +289,85 @@ def parse(data: bytes | str, *, max_bytes: int, default_model: str) -> Conversat
     raise _fail(f'The file is neither a {FORMAT} export nor a list of chat messages ({{"messages": [...]}}).')
 
 
-def import_into(store: Store, data: bytes | str, *, max_bytes: int, default_model: str) -> Conversation:
-    """Parse ``data`` and save it as a conversation; a fresh id when its id is taken already."""
+#: the earliest time a conversation could be from (this app did not exist before 2000)
+EARLIEST = 946_684_800.0
+
+
+@dataclass
+class Imported:
+    """A conversation just imported, and what was changed in it on the way (for the page to say)."""
+
+    conversation: Conversation
+    notes: list[str]
+
+
+def _sane_time(value: float, fallback: float) -> float:
+    return value if math.isfinite(value) and EARLIEST <= value <= time.time() + 86_400 else fallback
+
+
+def _sanitize(conversation: Conversation) -> list[str]:
+    """Bring every number into a range the app can store, sum and show, and every parameter within
+    its model's spec; what cannot be is dropped (unknown), and each kind of change is noted.
+
+    A time of 1e308 or a cost of 1e308 would otherwise break the History page, or the sums of
+    every page that lists conversations, for everyone who opens them.
+    """
+    notes: list[str] = []
+    now = time.time()
+    times = figures = 0
+    for index, message in enumerate(sorted(conversation.messages.values(), key=lambda m: (m.created, m.id))):
+        fixed = _sane_time(message.created, now + index * 0.001)
+        times += fixed != message.created
+        message.created = fixed
+        stats = message.stats
+        if stats is None:
+            continue
+        before = repr(stats)
+        if stats.usage is not None:
+            usage = stats.usage
+            usage.prompt_tokens, usage.completion_tokens, usage.total_tokens = (
+                None if v is None else sane_count(v) for v in (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+            )
+        if stats.cost is not None and sane_cost(stats.cost.usd) is None:
+            stats.cost = None
+        stats.time_to_first_token, stats.total_time, stats.last_token_time = (
+            sane_seconds(v) for v in (stats.time_to_first_token, stats.total_time, stats.last_token_time)
+        )
+        figures += repr(stats) != before
+    for name in ("created", "updated"):
+        value = getattr(conversation, name)
+        fixed = _sane_time(value, now)
+        times += fixed != value
+        setattr(conversation, name, fixed)
+    if times:
+        notes.append(f"{times} time{'s' if times != 1 else ''} outside any possible date became the time of import.")
+    if figures:
+        notes.append(f"{figures} repl{'ies' if figures != 1 else 'y'} had token counts, costs or timings no reply "
+                     "could have; those figures are now unknown.")
+    dropped: set[str] = set()
+    for holder, model in [(conversation, conversation.model)] + [
+        (m, m.model or conversation.model) for m in conversation.messages.values()
+    ]:
+        kept: dict[str, Any] = {}
+        for name, value in holder.params.items():
+            try:
+                kept.update(validate_params(model, {name: value}))
+            except ChatError:
+                dropped.add(name)
+        holder.params = kept
+    if dropped:
+        notes.append(f"Parameters outside the model's spec were left out: {', '.join(sorted(dropped))}.")
+    return notes
+
+
+def import_into(store: Store, data: bytes | str, *, max_bytes: int, default_model: str) -> Imported:
+    """Parse ``data``, make its figures and parameters sane, and save it as a conversation.
+
+    A fresh id when its id is taken already.
+    """
     conversation = parse(data, max_bytes=max_bytes, default_model=default_model)
+    notes = _sanitize(conversation)
     if store.exists(conversation.id):
         conversation.id = new_id()
     store.save(conversation)
-    return conversation
+    return Imported(conversation, notes)

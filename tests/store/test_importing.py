@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -46,10 +47,11 @@ def test_a_byte_order_mark_is_fine() -> None:
 
 def test_import_keeps_the_id_when_it_is_free_and_takes_a_fresh_one_otherwise(store: Store) -> None:
     original = make_conversation(3)
-    first = import_into(store, to_json(original), max_bytes=LIMIT, default_model=MODEL)
+    original.params.pop("nested")  # not a parameter of the model's spec: an import leaves it out
+    first = import_into(store, to_json(original), max_bytes=LIMIT, default_model=MODEL).conversation
     assert first.id == original.id
     assert store.load(original.id) == original
-    second = import_into(store, to_json(original), max_bytes=LIMIT, default_model=MODEL)
+    second = import_into(store, to_json(original), max_bytes=LIMIT, default_model=MODEL).conversation
     assert second.id != original.id
     assert store.load(second.id).messages == original.messages
     assert store.load(original.id) == original
@@ -191,3 +193,32 @@ def test_a_refused_import_leaves_the_store_unchanged(store: Store, data: bytes) 
         import_into(store, to_json(make_conversation(6)), max_bytes=100, default_model=MODEL)
     assert store.list() == before
     assert store.load(existing.id) == existing
+
+
+def test_an_import_of_impossible_numbers_and_parameters_keeps_the_app_working(store: Store) -> None:
+    """A time of 1e308, a cost of 1e308, a token count of 10**30 or max_tokens of 1e9 would break the
+    History page (or every page's sums) for everyone; they become unknown, or are left out, and are named."""
+    document = json.loads(to_json(make_conversation(4)))
+    conversation = document["conversation"]
+    conversation["created"] = 1e308
+    conversation["params"] = {"max_tokens": 1_000_000_000, "temperature": "hot", "top_p": 0.5}
+    replies = [m for m in conversation["messages"] if m["role"] == "assistant" and m.get("stats")]
+    replies[0]["created"] = -62_000_000_000  # a negative year
+    replies[0]["stats"]["cost"] = {"usd": 1e308, "source": "reported"}
+    replies[0]["stats"]["usage"] = {"prompt_tokens": 10**30, "completion_tokens": 5, "total_tokens": 10**30}
+    imported = import_into(store, json.dumps(document), max_bytes=LIMIT, default_model=MODEL)
+    saved = store.load(imported.conversation.id)
+    assert saved.params == {"top_p": 0.5}
+    assert 946_684_800 <= saved.created <= time.time() + 1
+    reply = saved.messages[replies[0]["id"]]
+    assert reply.stats is not None and reply.stats.cost is None
+    assert reply.stats.usage is not None and reply.stats.usage.prompt_tokens is None and reply.stats.usage.completion_tokens == 5
+    assert 946_684_800 <= reply.created
+    said = " ".join(imported.notes)
+    assert "max_tokens" in said and "temperature" in said and "time" in said and "unknown" in said
+    assert store.list()[0].cost_text()  # the sums still work
+
+
+def test_a_lone_surrogate_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(ImportFormatError, match="not valid Unicode"):
+        load('{"messages": [{"role": "user", "content": "bad \\ud800 text"}]}')
