@@ -209,3 +209,26 @@ def test_the_sessions_cost_reads_in_full_in_the_sidebar(page: Any, app_server: S
              .map(e => `${e.tagName} ${e.scrollWidth}>${e.clientWidth}`)"""
     )
     assert clipped == [], clipped
+
+
+def test_a_time_bomb_import_leaves_history_working_for_everyone(
+    new_page: Any, restartable_server: StreamlitServer
+) -> None:
+    document = json.loads(to_json(make_conversation(8)))
+    document["conversation"]["created"] = document["conversation"]["updated"] = 1e308
+    for message in document["conversation"]["messages"]:
+        if message.get("stats"):
+            message["stats"]["cost"] = {"usd": 1e308, "source": "reported"}
+    page = new_page()
+    open_chat(page, restartable_server)
+    page.goto(restartable_server.url + "/History")
+    upload(page, "bomb.json", json.dumps(document).encode())
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("now unknown")
+    # Another visitor, later: the page still works and lists it.
+    other = new_page()
+    other.goto(restartable_server.url + "/History")
+    expect(other.get_by_role("combobox", name="Conversation")).to_have_value(
+        re.compile("^" + re.escape(document["conversation"]["title"]) + " · ")
+    )
+    settle(other)
+    assert other.get_by_test_id("stException").count() == 0
