@@ -113,6 +113,15 @@ class MalformedResponseError(ChatError):
     title = "Unreadable response"
 
 
+class RequestCancelledError(ChatError):
+    """The user stopped a request while it waited for an automatic retry; no further request went out.
+
+    Not a failure to show: whoever stopped it knows. It only ends :meth:`ChatClient.stream`.
+    """
+
+    title = "Stopped"
+
+
 class ConfigurationError(ChatError):
     """A setting is invalid (a bad URL, a number out of range)."""
 

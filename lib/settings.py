@@ -49,6 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AIMLAPI_READ_TIMEOUT", "60", "Seconds to wait for the first byte, and between two bytes of a stream."),
     Setting("AIMLAPI_MAX_RETRIES", "3", "Retries of a 429 or 5xx answer before any text has arrived (0 turns them off)."),
     Setting("AIMLAPI_RETRY_BACKOFF", "1", "Backoff: retries wait 1, 2, 4 … times this many seconds, or what Retry-After says."),
+    Setting("AIMLAPI_MAX_RETRY_WAIT", "60", "Seconds a retry may wait at most; a longer Retry-After fails at once, naming it."),
     Setting("AIMLAPI_PRICE_INPUT_PER_M", "", "USD per million prompt tokens, for an estimate when the server reports no cost."),
     Setting("AIMLAPI_PRICE_OUTPUT_PER_M", "", "USD per million completion tokens, for the same estimate."),
     Setting("CHAT_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT, "System prompt a new chat starts with."),
@@ -68,6 +69,8 @@ class Settings:
     read_timeout: float = 60.0
     max_retries: int = 3
     retry_backoff: float = 1.0
+    #: the longest Retry-After honoured by waiting; a longer one fails at once and says so
+    max_retry_wait: float = 60.0
     price_input_per_m: float | None = None
     price_output_per_m: float | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
@@ -177,6 +180,7 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
         read_timeout=_number(raw, "AIMLAPI_READ_TIMEOUT", 60.0, minimum=0.1),
         max_retries=int(_number(raw, "AIMLAPI_MAX_RETRIES", 3)),
         retry_backoff=_number(raw, "AIMLAPI_RETRY_BACKOFF", 1.0),
+        max_retry_wait=_number(raw, "AIMLAPI_MAX_RETRY_WAIT", 60.0),
         price_input_per_m=_optional_price(raw, "AIMLAPI_PRICE_INPUT_PER_M"),
         price_output_per_m=_optional_price(raw, "AIMLAPI_PRICE_OUTPUT_PER_M"),
         system_prompt=raw.get("CHAT_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,

@@ -269,3 +269,10 @@ def test_repr_of_settings_has_no_key() -> None:
 def test_repr_of_settings_has_no_database_password() -> None:
     settings = load_settings({"CHAT_DB_URL": "postgresql+psycopg://chat:hunter2-secret@127.0.0.1/chat"})
     assert "hunter2-secret" not in repr(settings)
+
+
+def test_max_retry_wait_defaults_to_a_minute_and_is_validated() -> None:
+    assert load_settings({}).max_retry_wait == 60
+    assert load_settings({"AIMLAPI_MAX_RETRY_WAIT": "5"}).max_retry_wait == 5
+    with pytest.raises(ConfigurationError):
+        load_settings({"AIMLAPI_MAX_RETRY_WAIT": "-1"})

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import HTTPError, InvalidHeader, ReadTimeoutError
+from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util import Retry
 
 from lib.api.sse import iter_sse_events
@@ -32,6 +35,7 @@ from lib.errors import (
     ModelNotFoundError,
     OutOfCreditsError,
     RateLimitError,
+    RequestCancelledError,
     ServerError,
     StreamInterruptedError,
 )
@@ -58,17 +62,80 @@ class Chunk:
     id: str | None = None
 
 
-class NotifyingRetry(Retry):
-    """urllib3's Retry, telling a hook how long it is about to wait and why."""
+_cancel_local = threading.local()
 
-    def __init__(self, *args: Any, on_wait: RetryHook | None = None, **kwargs: Any) -> None:
+
+@contextmanager
+def cancelled_by(event: threading.Event) -> Iterator[None]:
+    """While in this block, on this thread, setting ``event`` ends a wait for a retry at once.
+
+    The wait then raises :class:`RequestCancelledError` and no further request goes out. A
+    thread-local because urllib3 waits on the thread that called :meth:`ChatClient.stream`,
+    and one client may stream for several replies on several threads.
+    """
+    previous = getattr(_cancel_local, "event", None)
+    _cancel_local.event = event
+    try:
+        yield
+    finally:
+        _cancel_local.event = previous
+
+
+def _wait_for_retry(seconds: float) -> None:
+    """Sleep before a retry, unless (or until) the request is cancelled (see :func:`cancelled_by`)."""
+    event: threading.Event | None = getattr(_cancel_local, "event", None)
+    if event is None:
+        if seconds > 0:
+            time.sleep(seconds)
+        return
+    # Checked even for no wait: a request stopped before its retry must not send it.
+    if event.wait(max(0.0, seconds)):
+        # Not a urllib3 or requests exception, so that neither turns it into a retry or a ConnectionError.
+        raise RequestCancelledError("Stopped before the automatic retry was sent.")
+
+
+class NotifyingRetry(Retry):
+    """urllib3's Retry, telling a hook how long it is about to wait and why.
+
+    It waits no longer than ``max_wait``: an answer whose Retry-After asks for more is handed
+    back as it is (see :meth:`increment`), for :class:`ChatClient` to say how long the server
+    asked; and its waits end early when the request is cancelled (:func:`cancelled_by`).
+    """
+
+    def __init__(
+        self, *args: Any, on_wait: RetryHook | None = None, max_wait: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.on_wait = on_wait
+        self.max_wait = max_wait
 
     def new(self, **kw: Any) -> NotifyingRetry:
         retry = super().new(**kw)
         retry.on_wait = self.on_wait
+        retry.max_wait = self.max_wait
         return retry
+
+    def wait_beyond_cap(self, response: Any) -> float | None:
+        """The wait ``response``'s Retry-After asks for when it is longer than ``max_wait``; else None."""
+        if self.max_wait is None or not self.respect_retry_after_header:
+            return None
+        wait = self.get_retry_after(response)
+        return wait if wait is not None and wait > self.max_wait else None
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> NotifyingRetry:
+        # The hook that sees the answer before any wait: a MaxRetryError here, with
+        # raise_on_status off, makes urllib3 return this answer unread instead of retrying.
+        if response is not None and self.wait_beyond_cap(response) is not None:
+            raise MaxRetryError(_pool, url or "", ResponseError("Retry-After beyond AIMLAPI_MAX_RETRY_WAIT"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_backoff_time(self) -> float:
         # urllib3 retries the first failure at once; after a 429 that only earns another 429.
@@ -90,14 +157,16 @@ class NotifyingRetry(Retry):
             return self.get_backoff_time()
 
     def sleep(self, response: Any = None) -> None:
+        # What urllib3's sleep() does (Retry-After when it is set and not 0, else the backoff),
+        # but waiting through _wait_for_retry, which a Stop cuts short.
+        wait = None
+        if response is not None and self.respect_retry_after_header:
+            wait = self.get_retry_after(response)
+        if not wait:
+            wait = self.get_backoff_time()
         if self.on_wait is not None and response is not None:
-            wait = None
-            if self.respect_retry_after_header:
-                wait = self.get_retry_after(response)
-            if wait is None:
-                wait = self.get_backoff_time()
             self.on_wait(float(wait), int(response.status))
-        super().sleep(response)
+        _wait_for_retry(float(wait))
 
 
 class ChatClient:
@@ -115,11 +184,14 @@ class ChatClient:
             status_forcelist=RETRY_STATUSES,
             allowed_methods=None,
             backoff_factor=settings.retry_backoff,
-            backoff_max=30,
+            # Backoff waits stay within AIMLAPI_MAX_RETRY_WAIT too.
+            backoff_max=min(30, settings.max_retry_wait),
             respect_retry_after_header=True,
             raise_on_status=False,
             on_wait=self._notify,
+            max_wait=settings.max_retry_wait,
         )
+        self._retry = retry
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
@@ -139,8 +211,20 @@ class ChatClient:
     def close(self) -> None:
         self.session.close()
 
-    def stream(self, body: dict[str, Any], on_retry: RetryHook | None = None) -> ChatStream:
-        """Send ``body`` and return the open stream; raises a :class:`ChatError` on failure."""
+    def stream(
+        self,
+        body: dict[str, Any],
+        on_retry: RetryHook | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ChatStream:
+        """Send ``body`` and return the open stream; raises a :class:`ChatError` on failure.
+
+        Setting ``cancel`` (or the event of an enclosing :func:`cancelled_by`) during a wait for
+        a retry raises :class:`RequestCancelledError` at once, the retry unsent.
+        """
+        if cancel is not None:
+            with cancelled_by(cancel):
+                return self.stream(body, on_retry)
         key = self.settings.api_key
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if key:
@@ -170,6 +254,12 @@ class ChatClient:
             ) from None
         finally:
             self._on_retry = None
+        if response.status_code in RETRY_STATUSES and (wait := self._retry.wait_beyond_cap(response)) is not None:
+            try:
+                retried = getattr(getattr(response.raw, "retries", None), "history", ())
+                raise _wait_refused(response, wait, self.settings.max_retry_wait, len(retried))
+            finally:
+                response.close()
         if response.status_code >= 400:
             try:
                 retried = getattr(getattr(response.raw, "retries", None), "history", ())
@@ -177,6 +267,35 @@ class ChatClient:
             finally:
                 response.close()
         return ChatStream(response, self.settings.read_timeout)
+
+
+def _duration(seconds: float) -> str:
+    """``3600 s (1 h)``: the seconds as the server gave them, and in words a person reads at a glance."""
+    text = f"{seconds:g} s"
+    if seconds >= 2 * 3600:
+        return f"{text} (about {seconds / 3600:.0f} h)"
+    if seconds >= 120:
+        return f"{text} (about {seconds / 60:.0f} min)"
+    return text
+
+
+def _wait_refused(response: requests.Response, wait: float, cap: float, retries: int) -> ChatError:
+    """The error for an answer whose Retry-After asks for more than AIMLAPI_MAX_RETRY_WAIT: not retried."""
+    status = response.status_code
+    try:
+        body = response.text
+    except requests.exceptions.RequestException:
+        body = ""
+    api_message, request_id = parse_error_body(body)
+    request_id = request_id or response.headers.get("x-request-id")
+    lead = "Rate limited (429)" if status == 429 else f"Server unavailable ({status})"
+    after = f" after {retries} automatic retr{'y' if retries == 1 else 'ies'}" if retries else ""
+    message = (
+        f"{lead}: the server asks to wait {_duration(wait)}{after}, more than "
+        f"AIMLAPI_MAX_RETRY_WAIT={cap:g} s, so no automatic retry was made. Press Retry once that time has passed."
+    )
+    cls = RateLimitError if status == 429 else ServerError
+    return cls(message, status=status, request_id=request_id, detail=api_message)
 
 
 def _timed_out_reading(exc: BaseException) -> bool:
@@ -297,6 +416,9 @@ def error_from_response(response: requests.Response, retries: int = 0) -> ChatEr
 class ChatStream:
     """An open reply. Iterate for :class:`Chunk`s; :meth:`close` ends it at once."""
 
+    #: the first bytes of the body, kept to say what came when it held no reply
+    _head: bytes = b""
+
     def __init__(self, response: requests.Response, read_timeout: float) -> None:
         self.response = response
         self._read_timeout = read_timeout
@@ -338,7 +460,35 @@ class ChatStream:
             data = raw.read1(decode_content=True)
             if not data:
                 return
+            if len(self._head) < _HEAD_BYTES:
+                self._head += data[: _HEAD_BYTES - len(self._head)]
             yield data
+
+    def _not_a_reply(self, content_type: str) -> ChatError:
+        """The error for a body that held no reply, naming what it held (from :attr:`_head`)."""
+        text = self._head.decode("utf-8", "replace")
+        status = self.response.status_code
+        api_message, request_id = parse_error_body(text)
+        if api_message:
+            # An error in JSON under another type, or a 200 that carries one: the server's own words.
+            return APIStatusError(
+                _sentence(f"The API answered {status} with an error in place of a reply: {api_message}"),
+                status=status,
+                request_id=request_id or self.request_id,
+            )
+        kind = content_type.split(";", 1)[0].strip() or "no Content-Type"
+        snippet = " ".join(text.split())[:_SNIPPET_CHARS]
+        if not snippet:
+            return MalformedResponseError("The API answered with an empty stream: no reply at all.")
+        if kind == "text/event-stream":
+            return MalformedResponseError(f"The API's event stream held no reply: {snippet!r}.")
+        hint = ""
+        if "html" in kind:
+            hint = " A proxy or a login page may stand between the app and the API: check AIMLAPI_BASE_URL."
+        return MalformedResponseError(
+            f"The API answered {status} with {kind} in place of an event stream: {snippet!r}.{hint}",
+            request_id=self.request_id,
+        )
 
     def __iter__(self) -> Iterator[Chunk]:
         content_type = self.response.headers.get("Content-Type", "")
@@ -346,6 +496,12 @@ class ChatStream:
             # The server ignored stream: true; a whole completion is still a reply.
             yield self._whole_response()
             return
+        if "html" in content_type:
+            # A proxy's login page, a captive portal: a 200 with a page is no stream; say what it is.
+            for _ in self._reads():
+                if len(self._head) >= _HEAD_BYTES:
+                    break
+            raise self._not_a_reply(content_type)
         ended = False
         saw_any = False
         try:
@@ -388,15 +544,22 @@ class ChatStream:
         if not ended and not self.closed:
             if saw_any:
                 raise StreamInterruptedError("The stream ended before the reply was finished.")
-            raise MalformedResponseError("The API answered with an empty stream: no reply at all.")
+            raise self._not_a_reply(content_type)
 
     def _whole_response(self) -> Chunk:
         try:
             data = self.response.json()
         except ValueError:
-            raise MalformedResponseError("The API answered with JSON that could not be read.") from None
+            snippet = " ".join(self.response.text.split())[:_SNIPPET_CHARS]
+            raise MalformedResponseError(
+                f"The API answered with JSON that could not be read: {snippet!r}.", request_id=self.request_id
+            ) from None
         choices = data.get("choices") if isinstance(data, dict) else None
         if not choices:
+            self._head = self.response.content[:_HEAD_BYTES]
+            if parse_error_body(self.response.text)[0]:
+                # A 200 whose body is an error ({"error": {"message": …}}): the server's words, not "no choices".
+                raise self._not_a_reply(self.response.headers.get("Content-Type", ""))
             raise MalformedResponseError("The API's response held no choices: no reply was generated.")
         first = choices[0] if isinstance(choices[0], dict) else {}
         message = first.get("message") or {}
@@ -409,6 +572,15 @@ class ChatStream:
             provider=data.get("provider"),
             id=data.get("id"),
         )
+
+
+#: how much of a body that is no reply is kept, and how much of it an error message quotes
+_HEAD_BYTES = 4096
+_SNIPPET_CHARS = 160
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def parse_chunk(data: str) -> Chunk:

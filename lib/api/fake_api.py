@@ -100,6 +100,11 @@ class Behaviour:
     write_size: int | None = None
     #: seconds to hold the body open after the stream's ending before finishing it (a lingering server)
     linger: float = 0.0
+    #: answer with this body as it is, with :attr:`status` and :attr:`raw_content_type` (a proxy's
+    #: login page, a 200 carrying an error): what a server that is not the API may send
+    raw_body: str | None = None
+    #: the Content-Type of :attr:`raw_body`
+    raw_content_type: str = "text/plain; charset=utf-8"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Behaviour:
@@ -326,6 +331,12 @@ class _Handler(BaseHTTPRequestHandler):
             behaviour = Behaviour(status=401, error_shape=behaviour.error_shape)
         if behaviour.status == 200 and (problem := _validate(body)):
             behaviour = Behaviour(status=400, error_message=problem)
+        if behaviour.raw_body is not None:
+            self._send(
+                behaviour.status, behaviour.raw_body.encode(), behaviour.raw_content_type,
+                {"x-request-id": request_id}, framing, keep_length=False,
+            )
+            return
         if behaviour.status != 200:
             payload, content_type = _error_body(behaviour, self.path, request_id)
             extra = {"x-request-id": request_id}

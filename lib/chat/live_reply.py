@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.api.client import ChatClient, ChatStream
+from lib.api.client import ChatClient, ChatStream, cancelled_by
 from lib.chat.context_gauge import estimate_usage
 from lib.chat.usage import ReplyStats, estimate_cost
 from lib.errors import ChatError
@@ -65,6 +65,8 @@ class LiveReply:
     _error: ChatError | None = None
     _stopped: bool = False
     _stream: ChatStream | None = None
+    #: set by Stop: cuts short a wait for an automatic retry, so that no retry goes out after it
+    _cancel: threading.Event = field(default_factory=threading.Event)
     #: set when the stream has ended, before ``on_done`` records it: the page draws the whole text first
     _ended: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -110,7 +112,9 @@ class LiveReply:
         stats = self.stats
         kept_at = 0.0
         try:
-            stream = self.client.stream(self.body, on_retry=self._on_retry)
+            # A context, not an argument of stream(): the stream's signature stays as callers know it.
+            with cancelled_by(self._cancel):
+                stream = self.client.stream(self.body, on_retry=self._on_retry)
             with self._lock:
                 self._stream = stream
                 self._note = ""
@@ -207,6 +211,7 @@ class LiveReply:
             if self._done.is_set() or not self.running:
                 return
             self._stopped = True
+            self._cancel.set()
             stream = self._stream
         if stream is not None:
             stream.close()

@@ -856,3 +856,81 @@ def test_an_error_without_retries_says_nothing_of_them(client: ChatClient, fake_
     with pytest.raises(BadRequestError) as caught:
         client.stream(build_body("google/gemma-3-27b-it", [{"role": "user", "content": "hi"}]))
     assert "Retried" not in str(caught.value)
+
+
+# -- servers that misbehave (issue #10) -------------------------------------------------
+
+
+def test_a_retry_after_beyond_the_cap_fails_at_once_naming_the_wait(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=429, retry_after=3600), Behaviour(reply=REPLY))
+    started = time.monotonic()
+    with pytest.raises(RateLimitError) as caught:
+        client.stream(BODY)
+    assert time.monotonic() - started < 1
+    assert len(fake_api.requests) == 1  # no retry went out
+    message = str(caught.value)
+    assert "3600 s" in message and "AIMLAPI_MAX_RETRY_WAIT=60 s" in message
+    assert "retrying" not in message.casefold()
+
+
+def test_a_retry_after_within_the_cap_is_still_honoured(settings: Settings, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=429, retry_after=1), Behaviour(reply=REPLY))
+    client = ChatClient(replace(settings, max_retry_wait=1))
+    waits: list[tuple[float, int]] = []
+    started = time.monotonic()
+    with client.stream(BODY, on_retry=lambda s, status: waits.append((s, status))) as stream:
+        text = "".join(c.text for c in stream)
+    assert time.monotonic() - started >= 0.9
+    assert text == REPLY and waits == [(1.0, 429)] and len(fake_api.requests) == 2
+
+
+def test_a_cancelled_retry_wait_sends_no_further_request(client: ChatClient, fake_api: FakeAPI) -> None:
+    from lib.errors import RequestCancelledError
+
+    fake_api.plan(Behaviour(status=429, retry_after=2), Behaviour(reply=REPLY))
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(RequestCancelledError):
+        client.stream(BODY, cancel=cancel)
+    assert time.monotonic() - started < 0.6
+    time.sleep(2.2)
+    assert len(fake_api.requests) == 1
+
+
+def test_a_200_html_page_names_its_content_type_and_quotes_it(
+    client: ChatClient, fake_api: FakeAPI, framing: Framing
+) -> None:
+    fake_api.plan(Behaviour(raw_body="<html>Please log in</html>", raw_content_type="text/html"))
+    with pytest.raises(MalformedResponseError) as caught:
+        read_all(client)
+    message = str(caught.value)
+    assert "text/html" in message and "<html>Please log in</html>" in message
+    assert "empty stream" not in message
+
+
+def test_a_long_200_html_page_is_quoted_short(client: ChatClient, fake_api: FakeAPI) -> None:
+    page = "<html><body>" + "Sign in to continue. " * 500 + "</body></html>"
+    fake_api.plan(Behaviour(raw_body=page, raw_content_type="text/html; charset=utf-8"))
+    with pytest.raises(MalformedResponseError) as caught:
+        read_all(client)
+    assert "text/html" in str(caught.value) and len(str(caught.value)) < 500
+
+
+def test_a_200_json_error_body_gives_the_servers_message(
+    client: ChatClient, fake_api: FakeAPI, framing: Framing
+) -> None:
+    fake_api.plan(
+        Behaviour(raw_body='{"error": {"message": "Model overloaded"}}', raw_content_type="application/json")
+    )
+    with pytest.raises(ChatError) as caught:
+        read_all(client)
+    assert "Model overloaded" in str(caught.value)
+    assert "no choices" not in str(caught.value)
+
+
+def test_a_200_stream_of_the_wrong_type_with_no_events_names_what_came(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(raw_body="upstream unavailable", raw_content_type="text/plain"))
+    with pytest.raises(MalformedResponseError) as caught:
+        read_all(client)
+    assert "text/plain" in str(caught.value) and "upstream unavailable" in str(caught.value)

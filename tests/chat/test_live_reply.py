@@ -348,3 +348,20 @@ def test_fast_streams_are_drawn_in_batches_but_the_end_at_once(client: ChatClien
     assert views[-1].done and views[-1].text.split()[-1] == "w199"
     # 200 tokens at 400/s take ~0.5 s: at most one redraw per 50 ms, not one per token.
     assert len(views) < 40
+
+
+def test_stop_during_a_retry_wait_cancels_the_retry(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=429, retry_after=2), Behaviour(reply=REPLY))
+    reply = start_reply(client, BODY)
+    deadline = time.monotonic() + 3
+    while not reply.view().note and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reply.view().note, "the retry wait never began"
+    started = time.monotonic()
+    reply.stop()
+    assert reply.wait(0.3), "the worker still waits for the retry"
+    assert time.monotonic() - started < 0.3
+    outcome = reply.outcome()
+    assert outcome.stopped and outcome.error is None and outcome.text == ""
+    time.sleep(3)
+    assert len(fake_api.requests) == 1, "the retry reached the server after Stop"
