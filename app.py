@@ -9,6 +9,7 @@ import sys
 
 import streamlit as st
 
+from lib.chat.markdown_html import literal
 from lib.chat.session import ChatSession
 from lib.chat.transcript import CSS as TRANSCRIPT_CSS
 from lib.chat.transcript import settled_blocks
@@ -83,7 +84,7 @@ if settings.demo:
         "`.streamlit/secrets.toml`, or paste a key in the sidebar.",
         icon=":material/science:",
     )
-with st.expander(f"System prompt in force · `{chat.conversation.model}`"):
+with st.expander(f"System prompt in force · {literal(chat.conversation.model)}"):
     st.text(chat.conversation.system_prompt or "(none)")
 
 path = chat.path(live)

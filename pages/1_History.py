@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime
 
 import streamlit as st
 
+from lib.chat.markdown_html import literal
 from lib.errors import ChatError, ConversationNotFoundError
 from lib.settings import Settings, load_settings
 from lib.store.database import ConversationSummary, SearchHit, Store
@@ -31,11 +31,6 @@ UPLOADER = "history_import"
 
 def when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
-
-
-def literal(text: str) -> str:
-    """Text for st.markdown that shows as typed: titles and messages are not our Markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
 
 
 def show_hit(hit: SearchHit) -> None:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from lib.chat.conversation import Message
 from lib.chat.live_reply import LiveReply
+from lib.chat.markdown_html import literal, without_images
 from lib.chat.session import ChatSession
 from lib.chat.usage import figures, finish_note
 from ui.script_control import StopException, stopped_by_the_user
@@ -23,7 +24,7 @@ def show_figures(message: Message) -> None:
     if stats is None:
         return
     line = " · ".join(f"{label} **{value}**" for label, value in figures(stats))
-    served = f" · {stats.model}" if stats.model else ""
+    served = f" · {literal(stats.model)}" if stats.model else ""
     st.caption(line + served)
     if note := finish_note(stats.finish_reason):
         st.warning(note, icon=":material/content_cut:")
@@ -96,7 +97,7 @@ def show_reply_details(message: Message, chat: ChatSession, *, last: bool, actio
 def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bool, busy: bool = False) -> None:
     """One message of the history; ``busy`` while a reply streams, when nothing may change the thread under it."""
     with st.chat_message(message.role):
-        st.markdown(message.content)
+        st.markdown(without_images(message.content))
         if message.role == "assistant":
             show_reply_details(message, chat, last=last, actions=actions, busy=busy)
             return
@@ -124,7 +125,7 @@ def show_deleted_notice(chat: ChatSession) -> None:
 def show_queued(text: str) -> None:
     """A message typed while a reply streams: it goes out when the reply ends."""
     with st.chat_message("user"):
-        st.markdown(text)
+        st.markdown(without_images(text))
         st.caption(":material/schedule_send: Sends when the reply above ends.")
 
 
@@ -153,9 +154,9 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
             try:
                 for view in live.views():
                     if view.done and view.text:
-                        text.markdown(view.text)  # the whole text first, the figures once it is recorded
+                        text.markdown(without_images(view.text))  # the whole text first, the figures once recorded
                     elif view.text:
-                        text.markdown(view.text + " ▌")
+                        text.markdown(without_images(view.text) + " ▌")
                     else:
                         text.caption(view.note or "Waiting for the first token…")
             except StopException:
@@ -172,5 +173,5 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
             text.empty()  # the error and its Retry belong under the question, drawn by the next run
             return
         if reply.content != view.text:
-            text.markdown(reply.content)
+            text.markdown(without_images(reply.content))
         show_reply_details(reply, chat, last=True, actions=True, busy=True)

