@@ -7,8 +7,10 @@ for that browser session only (see :meth:`Settings.with_key`).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +20,8 @@ from dotenv import dotenv_values
 
 from lib.errors import ConfigurationError
 from lib.secret import Secret
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.aimlapi.com/v1"
 DEFAULT_MODEL = "google/gemma-3-27b-it"
@@ -82,6 +86,8 @@ class Settings:
     #: a database URL that wins over db_path; it may hold a password, so never show it whole
     db_url: str = field(default="", repr=False)
     import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+    #: what loading changed in the settings as given, for the sidebar to say
+    notes: tuple[str, ...] = ()
 
     @property
     def demo(self) -> bool:
@@ -95,17 +101,51 @@ class Settings:
         return replace(self, api_key=Secret(typed_key), key_source="sidebar")
 
     def with_base_url(self, base_url: str) -> Settings:
-        return replace(self, base_url=validate_base_url(base_url))
+        url, notes = _base_url(base_url)
+        return replace(self, base_url=url, notes=(*self.notes, *(n for n in notes if n not in self.notes)))
+
+
+#: the ``user:password@`` of a URL, after its scheme if it has one
+_CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?[^/?#\s]*@")
+
+CREDENTIALS_REMOVED = (
+    "AIMLAPI_BASE_URL held a user name and password: they were removed from it, "
+    "and are neither sent, shown nor saved. The API key goes as a bearer token."
+)
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without the ``user:password@`` part, which must never be shown, saved or sent as Basic auth."""
+    return _CREDENTIALS.sub(lambda m: m.group("scheme") or "", url.strip(), count=1)
 
 
 def validate_base_url(url: str) -> str:
-    url = url.strip().rstrip("/")
+    """The URL, credentials removed, without a trailing slash; ConfigurationError unless http(s)."""
+    url = without_credentials(url).rstrip("/")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigurationError(
             f"AIMLAPI_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}, not {url!r}."
         )
     return url
+
+
+_said: set[str] = set()
+
+
+def _base_url(given: str) -> tuple[str, tuple[str, ...]]:
+    """The base URL to use and what was changed in it.
+
+    A ``user:pass@`` in it would be shown in the sidebar and in error messages (and saved with
+    them), and requests would send it as Basic auth in place of the bearer key.
+    """
+    url = validate_base_url(given)
+    if without_credentials(given) == given.strip():
+        return url, ()
+    if CREDENTIALS_REMOVED not in _said:  # once per process, not at every run of a page
+        _said.add(CREDENTIALS_REMOVED)
+        log.warning("%s Using %s.", CREDENTIALS_REMOVED, url)
+    return url, (CREDENTIALS_REMOVED,)
 
 
 def _number(raw: dict[str, str], name: str, default: float, *, minimum: float = 0) -> float:
@@ -172,9 +212,11 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``raw`` (default: :func:`gather`), validating each value."""
     raw = gather() if raw is None else raw
     key = Secret(raw.get("AIMLAPI_API_KEY", ""))
+    base_url, notes = _base_url(raw.get("AIMLAPI_BASE_URL") or DEFAULT_BASE_URL)
     return Settings(
         api_key=key,
-        base_url=validate_base_url(raw.get("AIMLAPI_BASE_URL") or DEFAULT_BASE_URL),
+        base_url=base_url,
+        notes=notes,
         model=(raw.get("AIMLAPI_MODEL") or DEFAULT_MODEL).strip(),
         connect_timeout=_number(raw, "AIMLAPI_CONNECT_TIMEOUT", 10.0, minimum=0.1),
         read_timeout=_number(raw, "AIMLAPI_READ_TIMEOUT", 60.0, minimum=0.1),

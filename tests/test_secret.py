@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.secret import Secret, protect_logs, redact
+from lib.secret import Secret, protect_logs, redact, redact_error
 from lib.settings import load_settings
 from tests.conftest import CANARY_KEY
 
@@ -203,3 +203,40 @@ def test_a_secret_from_before_a_module_reload_is_still_masked() -> None:
     """
     done = subprocess.run([sys.executable, "-c", RELOAD_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+# -- a key echoed in part (issue #10) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        CANARY_KEY[:8],  # the shortest run masked on its own
+        CANARY_KEY[5:25],  # a run from the middle
+        CANARY_KEY[-12:],
+        f"{CANARY_KEY[:6]}...{CANARY_KEY[-4:]}",  # "sk-can...e6f7"
+        f"{CANARY_KEY[:6]}{'*' * 20}{CANARY_KEY[-4:]}",  # OpenAI's "sk-abc****xyz1"
+        f"****{CANARY_KEY[-4:]}",  # only the last four, after an elision
+        f"{CANARY_KEY[:7]}…",
+    ],
+)
+def test_redact_masks_a_key_echoed_in_part(echo: str) -> None:
+    text = redact(f"Incorrect API key provided: {echo}. Check it.", Secret(CANARY_KEY))
+    assert text == "Incorrect API key provided: ***. Check it.", text
+
+
+def test_redact_leaves_short_pieces_and_plain_text_alone() -> None:
+    key = Secret(CANARY_KEY)
+    # seven characters of the key, or its end without an elision, are not evidence of it
+    for text in (f"id {CANARY_KEY[10:17]} here", f"ends in {CANARY_KEY[-4:]}", "wait... and *** and … ok", "sk- keys"):
+        assert redact(text, key) == text
+
+
+def test_redact_error_cleans_every_text_of_an_exception_in_place() -> None:
+    from lib.errors import AuthenticationError
+
+    err = AuthenticationError(f"bad key {CANARY_KEY}", status=401, request_id=CANARY_KEY[-10:], detail=CANARY_KEY[:9])
+    assert redact_error(err, Secret(CANARY_KEY)) is err
+    for text in (str(err), repr(err), *map(str, err.args), err.message, err.detail, err.request_id):
+        assert CANARY_KEY[-8:] not in text and CANARY_KEY[:8] not in text
+    assert err.status == 401 and isinstance(err, AuthenticationError)

@@ -276,3 +276,50 @@ def test_max_retry_wait_defaults_to_a_minute_and_is_validated() -> None:
     assert load_settings({"AIMLAPI_MAX_RETRY_WAIT": "5"}).max_retry_wait == 5
     with pytest.raises(ConfigurationError):
         load_settings({"AIMLAPI_MAX_RETRY_WAIT": "-1"})
+
+
+# -- credentials in the base URL (issue #10) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://user:hunter2-secret@127.0.0.1:9999/v1", "http://127.0.0.1:9999/v1"),
+        ("https://:hunter2-secret@api.example.com/v1/", "https://api.example.com/v1"),
+        ("https://hunter2-secret@api.example.com/v1", "https://api.example.com/v1"),
+        ("http://us:hunter2@secret@127.0.0.1/v1", "http://127.0.0.1/v1"),  # an unescaped @ in the password
+    ],
+)
+def test_credentials_in_the_base_url_are_removed_and_said(given: str, expected: str) -> None:
+    settings = load_settings({"AIMLAPI_API_KEY": CANARY_KEY, "AIMLAPI_BASE_URL": given})
+    assert settings.base_url == expected
+    for text in (settings.base_url, repr(settings), str(settings), repr(settings.with_key("sk-other-key-123"))):
+        assert "hunter2" not in text and "secret@" not in text
+    assert settings.notes and "AIMLAPI_BASE_URL" in settings.notes[0] and "removed" in settings.notes[0]
+    assert settings.with_key("sk-other-key-123").notes == settings.notes
+
+
+def test_a_base_url_without_credentials_has_no_note() -> None:
+    settings = load_settings({"AIMLAPI_BASE_URL": "http://127.0.0.1:9999/v1?token=a@b"})
+    assert settings.notes == () and settings.base_url == "http://127.0.0.1:9999/v1?token=a@b"
+
+
+def test_credentials_are_logged_as_removed_without_the_password(caplog: pytest.LogCaptureFixture) -> None:
+    import lib.settings
+
+    lib.settings._said.clear()
+    with caplog.at_level("WARNING", logger="lib.settings"):
+        load_settings({"AIMLAPI_BASE_URL": "http://user:hunter2-secret@127.0.0.1:9999/v1"})
+    assert "removed" in caplog.text and "http://127.0.0.1:9999/v1" in caplog.text
+    assert "hunter2" not in caplog.text
+
+
+def test_an_invalid_base_url_with_credentials_does_not_quote_them() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load_settings({"AIMLAPI_BASE_URL": "ftp://user:hunter2-secret@example.com/v1"})
+    assert "hunter2" not in str(info.value) and "AIMLAPI_BASE_URL" in str(info.value)
+
+
+def test_with_base_url_removes_credentials_too() -> None:
+    settings = load_settings({}).with_base_url("http://user:hunter2-secret@127.0.0.1:1/v1")
+    assert settings.base_url == "http://127.0.0.1:1/v1" and len(settings.notes) == 1

@@ -53,6 +53,8 @@ def api_key(settings: Settings) -> None:
         st.caption(":material/power_off: No key: answering with the offline demo model.")
     else:
         st.caption(f":material/key: Key from the {settings.key_source} · server `{settings.base_url}`")
+    for note in settings.notes:  # what loading changed in the settings (a password taken out of the URL)
+        st.warning(note, icon=":material/link_off:")
 
 
 def model(chat: ChatSession) -> None:

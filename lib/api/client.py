@@ -7,6 +7,8 @@ because a status line comes before the body. A hook tells the page about each wa
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import threading
@@ -15,10 +17,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util import Retry
 
@@ -39,12 +42,13 @@ from lib.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from lib.secret import Secret, redact
-from lib.settings import Settings
+from lib.secret import Secret, redact, redact_error
+from lib.settings import Settings, without_credentials
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 #: called with (seconds to wait, HTTP status) before each automatic retry
 RetryHook = Callable[[float, int], None]
 
@@ -169,6 +173,62 @@ class NotifyingRetry(Retry):
         _wait_for_retry(float(wait))
 
 
+class _BearerAuth(AuthBase):
+    """Sets ``Authorization: Bearer <key>`` (or none without a key) as the last word on it.
+
+    Passed as ``auth=``, so that requests neither takes Basic auth from a ``user:pass@`` in
+    the URL nor from ``~/.netrc``; either would replace the bearer header, and the key would
+    never be sent.
+    """
+
+    def __init__(self, key: Secret) -> None:
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._key:
+            request.headers["Authorization"] = f"Bearer {self._key.reveal()}"
+        else:
+            request.headers.pop("Authorization", None)
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(***)"
+
+
+def _without_key(key_of: Callable[[Any], Secret | None]) -> Callable[[_Method], _Method]:
+    """Mask the key (``key_of(self)``) in every ChatError the method raises, whole or in part.
+
+    What a server says (an error body, an error event, a page in place of the stream) goes
+    into error messages, which the page shows and the store saves; a server may echo the
+    key in it ("Incorrect API key provided: sk-…"). Cleaning where errors leave the client
+    covers every message built from a server's words, present and future.
+    """
+
+    def decorate(method: _Method) -> _Method:
+        if inspect.isgeneratorfunction(method):
+
+            @functools.wraps(method)
+            def generator(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+                try:
+                    yield from method(self, *args, **kwargs)
+                except ChatError as exc:
+                    # The same exception, cleaned in place: its type, status and request id still hold.
+                    raise redact_error(exc, key_of(self)) from exc.__cause__
+
+            return generator  # type: ignore[return-value]
+
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except ChatError as exc:
+                raise redact_error(exc, key_of(self)) from exc.__cause__
+
+        return call  # type: ignore[return-value]
+
+    return decorate
+
+
 class ChatClient:
     """One per browser session: keeps its HTTP connection alive between turns."""
 
@@ -198,11 +258,16 @@ class ChatClient:
         self.session.mount("https://", adapter)
 
     def __repr__(self) -> str:
-        return f"ChatClient(base_url={self.settings.base_url!r})"
+        return f"ChatClient(base_url={self.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        # Settings strip a user:password from the URL already; settings built by hand may not.
+        return without_credentials(self.settings.base_url)
 
     @property
     def url(self) -> str:
-        return f"{self.settings.base_url}/chat/completions"
+        return f"{self.base_url}/chat/completions"
 
     def _notify(self, seconds: float, status: int) -> None:
         if self._on_retry is not None:
@@ -211,6 +276,7 @@ class ChatClient:
     def close(self) -> None:
         self.session.close()
 
+    @_without_key(lambda client: client.settings.api_key)
     def stream(
         self,
         body: dict[str, Any],
@@ -235,12 +301,13 @@ class ChatClient:
                 self.url,
                 json=body,
                 headers=headers,
+                auth=_BearerAuth(key),
                 stream=True,
                 timeout=(self.settings.connect_timeout, self.settings.read_timeout),
             )
         except requests.exceptions.ConnectTimeout:
             raise APITimeoutError(
-                f"Could not connect to {self.settings.base_url} within "
+                f"Could not connect to {self.base_url} within "
                 f"{self.settings.connect_timeout:g} s (AIMLAPI_CONNECT_TIMEOUT)."
             ) from None
         except requests.exceptions.RequestException as exc:
@@ -250,7 +317,7 @@ class ChatClient:
                     "(AIMLAPI_READ_TIMEOUT)."
                 ) from None
             raise APIConnectionError(
-                f"Could not reach {self.settings.base_url}: {_reason(exc, key)}."
+                f"Could not reach {self.base_url}: {_reason(exc, key)}."
             ) from None
         finally:
             self._on_retry = None
@@ -266,7 +333,7 @@ class ChatClient:
                 raise error_from_response(response, retries=len(retried))
             finally:
                 response.close()
-        return ChatStream(response, self.settings.read_timeout)
+        return ChatStream(response, self.settings.read_timeout, key=key)
 
 
 def _duration(seconds: float) -> str:
@@ -419,8 +486,10 @@ class ChatStream:
     #: the first bytes of the body, kept to say what came when it held no reply
     _head: bytes = b""
 
-    def __init__(self, response: requests.Response, read_timeout: float) -> None:
+    def __init__(self, response: requests.Response, read_timeout: float, *, key: Secret | None = None) -> None:
         self.response = response
+        #: masked in every error the stream raises (see :func:`_without_key`)
+        self.key = key
         self._read_timeout = read_timeout
         self.request_id = response.headers.get("x-request-id")
         self.closed = False
@@ -490,6 +559,7 @@ class ChatStream:
             request_id=self.request_id,
         )
 
+    @_without_key(lambda stream: stream.key)
     def __iter__(self) -> Iterator[Chunk]:
         content_type = self.response.headers.get("Content-Type", "")
         if "application/json" in content_type:

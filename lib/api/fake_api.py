@@ -85,6 +85,10 @@ class Behaviour:
     drop_after: int | None = None
     #: send a line that is not JSON after this many text chunks
     malformed_after: int | None = None
+    #: send an ``{"error": {...}}`` event and end the body after this many text chunks
+    error_after: int | None = None
+    #: the message of that error event
+    error_event_message: str = "Upstream error"
     #: "docs": last chunk choices [] with usage, no [DONE]; "done": the same plus data: [DONE];
     #: "usage_in_choice": usage on the chunk with finish_reason, then [DONE]; "bare": no usage at all
     ending: Literal["docs", "done", "usage_in_choice", "bare"] = "docs"
@@ -464,6 +468,10 @@ class _Handler(BaseHTTPRequestHandler):
         for index, piece in enumerate(pieces):
             if b.drop_after is not None and index >= b.drop_after:
                 self._drop()
+                return
+            if b.error_after is not None and index == b.error_after:
+                self._event({"error": {"message": b.error_event_message, "code": 500}})
+                self._end()
                 return
             if b.malformed_after is not None and index == b.malformed_after:
                 self._write(b'data: {"id": "broken", "choices": [{"delta": {"content": "x"\n\n')

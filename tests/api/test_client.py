@@ -934,3 +934,155 @@ def test_a_200_stream_of_the_wrong_type_with_no_events_names_what_came(client: C
     with pytest.raises(MalformedResponseError) as caught:
         read_all(client)
     assert "text/plain" in str(caught.value) and "upstream unavailable" in str(caught.value)
+
+
+# -- a key echoed by the server is neither shown nor stored (issue #10) ------------------
+
+from pathlib import Path  # noqa: E402 - kept with the tests that use it (the module's imports are shared work)
+
+
+def assert_no_part_of_key(text: str) -> None:
+    """Neither the key nor any run of 8 of its characters, nor its elided echo, is in ``text``."""
+    for start in range(len(CANARY_KEY) - 7):
+        assert CANARY_KEY[start : start + 8] not in text, text
+    assert f"...{CANARY_KEY[-4:]}" not in text, text
+
+
+ECHOES = [
+    pytest.param(f"Incorrect API key provided: {CANARY_KEY}", id="whole"),
+    pytest.param(f"Incorrect API key provided: {CANARY_KEY[:6]}...{CANARY_KEY[-4:]}", id="elided"),
+    pytest.param(f"Key ending {CANARY_KEY[-16:]} is not valid", id="tail"),
+]
+
+
+@pytest.mark.parametrize("echo", ECHOES)
+@pytest.mark.parametrize("shape", ["api", "problem", "openai", "text"])
+def test_a_401_echoing_the_key_does_not_show_it(client: ChatClient, fake_api: FakeAPI, shape: str, echo: str) -> None:
+    fake_api.plan(Behaviour(status=401, error_shape=shape, error_message=echo))  # type: ignore[arg-type]
+    with pytest.raises(AuthenticationError) as info:
+        read_all(client)
+    assert_no_key(info.value)
+    for text in (str(info.value), repr(info.value), info.value.message):
+        assert_no_part_of_key(text)
+    assert "***" in str(info.value), "the server's words are kept, the key masked"
+
+
+def test_a_400_text_body_quoting_the_key_does_not_show_it(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(status=400, error_shape="text", error_message=f"bad header Bearer {CANARY_KEY}"))
+    with pytest.raises(BadRequestError) as info:
+        read_all(client)
+    assert_no_part_of_key(str(info.value))
+    assert "not JSON" in str(info.value) and "Bearer ***" in str(info.value)
+
+
+def test_a_key_typed_in_the_sidebar_is_masked_in_what_the_server_echoes(settings: Settings, fake_api: FakeAPI) -> None:
+    typed = "sk-typed-in-the-sidebar-0123456789"
+    fake_api.api_key = typed
+    fake_api.plan(Behaviour(status=401, error_message=f"Incorrect API key provided: {typed[:10]}...{typed[-4:]}"))
+    with pytest.raises(AuthenticationError) as info:
+        read_all(ChatClient(settings.with_key(typed)))
+    assert typed[:10] not in str(info.value) and "***" in str(info.value)
+
+
+@pytest.mark.parametrize("echo", ECHOES)
+def test_a_mid_stream_error_event_echoing_the_key_does_not_show_it(
+    client: ChatClient, fake_api: FakeAPI, framing: Framing, echo: str
+) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, error_after=2, error_event_message=echo))
+    parts, err = read_until_error(client)
+    assert isinstance(err, StreamInterruptedError)
+    assert "".join(parts) and "mid-stream" in str(err)
+    assert_no_key(err)
+    assert_no_part_of_key(str(err))
+
+
+@pytest.mark.parametrize(
+    "behaviour",
+    [
+        pytest.param(Behaviour(status=401, error_message=f"Incorrect API key provided: {CANARY_KEY}"), id="401"),
+        pytest.param(Behaviour(status=400, error_shape="text", error_message=f"key {CANARY_KEY[:12]}…"), id="400-text"),
+        pytest.param(
+            Behaviour(reply=REPLY, error_after=2, error_event_message=f"key {CANARY_KEY[:6]}...{CANARY_KEY[-4:]}"),
+            id="mid-stream",
+        ),
+    ],
+)
+def test_nothing_stored_or_exported_holds_the_key(
+    settings: Settings, fake_api: FakeAPI, tmp_path: Path, behaviour: Behaviour
+) -> None:
+    from lib.chat.session import ChatSession
+    from lib.store.database import Store
+    from lib.store.exporting import to_html, to_json, to_markdown
+
+    store = Store(f"sqlite:///{tmp_path / 'chats.sqlite3'}")
+    chat = ChatSession.start(settings, store)
+    fake_api.plan(behaviour)
+    chat.conversation.add_user("hi")
+    live = chat.begin_reply(settings)
+    assert live is not None and live.wait(10)
+    chat.record(live)
+    saved = store.load(chat.conversation.id)
+    errors = [m.error for m in saved.path() if m.error]
+    assert errors, "the failure is recorded"
+    for text in (*errors, to_json(saved), to_markdown(saved), to_html(saved)):
+        assert_no_part_of_key(text)
+
+
+# -- credentials in the base URL (issue #10) ---------------------------------------------
+
+
+def with_credentials(url: str, userinfo: str = "user:hunter2-secret") -> str:
+    return url.replace("://", f"://{userinfo}@", 1)
+
+
+def test_credentials_in_the_base_url_are_not_sent_and_the_bearer_key_is(fake_api: FakeAPI) -> None:
+    from lib.settings import load_settings
+
+    settings = load_settings({"AIMLAPI_API_KEY": CANARY_KEY, "AIMLAPI_BASE_URL": with_credentials(fake_api.url)})
+    fake_api.plan(Behaviour(reply=REPLY))
+    chunks = read_all(ChatClient(settings))
+    assert "".join(c.text for c in chunks) == REPLY
+    assert fake_api.requests[0].headers["Authorization"] == f"Bearer {CANARY_KEY}"
+
+
+@pytest.mark.parametrize("userinfo", ["user:hunter2-secret", ":hunter2-secret", "hunter2-secret"])
+def test_settings_made_by_hand_with_credentials_still_send_the_bearer_key(
+    settings: Settings, fake_api: FakeAPI, userinfo: str
+) -> None:
+    chat = ChatClient(replace(settings, base_url=with_credentials(fake_api.url, userinfo)))
+    fake_api.plan(Behaviour(status=500, error_message="upstream crashed"), Behaviour(status=500), Behaviour(status=500))
+    with pytest.raises(ServerError) as info:
+        read_all(chat)
+    assert fake_api.requests[0].headers["Authorization"] == f"Bearer {CANARY_KEY}"
+    for text in (str(info.value), repr(chat), chat.url):
+        assert "hunter2" not in text
+
+
+def test_a_connection_error_does_not_show_credentials_of_the_base_url(settings: Settings) -> None:
+    url = with_credentials(f"http://127.0.0.1:{closed_port()}/v1")
+    with pytest.raises(APIConnectionError) as info:
+        read_all(ChatClient(replace(settings, base_url=url)))
+    assert "hunter2" not in str(info.value) and "127.0.0.1" in str(info.value)
+
+
+def test_a_netrc_entry_does_not_replace_the_bearer_key(
+    client: ChatClient, fake_api: FakeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    read_all(client)
+    assert fake_api.requests[0].headers["Authorization"] == f"Bearer {CANARY_KEY}"
+
+
+def test_no_key_sends_no_authorization_even_with_a_netrc_entry(
+    settings: Settings, fake_api: FakeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    fake_api.api_key = None
+    read_all(ChatClient(replace(settings, api_key=Secret(""))))
+    assert "Authorization" not in fake_api.requests[0].headers
