@@ -323,3 +323,26 @@ def test_an_invalid_base_url_with_credentials_does_not_quote_them() -> None:
 def test_with_base_url_removes_credentials_too() -> None:
     settings = load_settings({}).with_base_url("http://user:hunter2-secret@127.0.0.1:1/v1")
     assert settings.base_url == "http://127.0.0.1:1/v1" and len(settings.notes) == 1
+
+
+def test_the_page_says_credentials_were_removed_and_shows_none(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lib.api.fake_api import Behaviour, FakeAPI
+    from tests.apptest_helpers import new_app, page_text, send
+    from tests.conftest import isolate_env
+
+    with FakeAPI(api_key=CANARY_KEY) as api:
+        isolate_env(
+            monkeypatch, tmp_path,
+            AIMLAPI_API_KEY=CANARY_KEY, AIMLAPI_BASE_URL=api.url.replace("://", "://user:hunter2-secret@"),
+            AIMLAPI_MAX_RETRIES="0",
+        )
+        api.plan(Behaviour(reply="Hello."), Behaviour(status=500))
+        at = new_app()
+        send(at, "hi")
+        send(at, "again")  # and a failed turn, whose error is shown too
+        text = page_text(at)
+        assert any("removed" in w.value and "AIMLAPI_BASE_URL" in w.value for w in at.warning), text
+        assert "hunter2" not in text and api.url in text
+        assert api.requests[0].headers["Authorization"] == f"Bearer {CANARY_KEY}"
