@@ -183,3 +183,32 @@ def test_a_remote_image_in_a_reply_or_a_title_makes_no_request_to_its_host(
     page.wait_for_timeout(500)
     assert [u for u in requested if "exfil.example" in u or "title.example" in u] == []
     assert page.locator("img[src*='example']").count() == 0
+
+
+def test_a_key_echoed_by_the_server_leaves_no_trace_in_the_page_the_database_or_an_export(
+    page: Any, restartable_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Any
+) -> None:
+    frames: list[bytes | str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(frame)))
+    e2e_fake.plan(Behaviour(status=401, error_message=f"Incorrect API key provided: {CANARY_KEY}"))
+    open_chat(page, restartable_server)
+    send(page, "echo test")
+    expect(page.locator(MESSAGE).get_by_test_id("stAlertContentError")).to_contain_text("Incorrect API key provided")
+    assert CANARY_KEY not in page.content()
+    assert all(CANARY_KEY.encode() not in (f.encode() if isinstance(f, str) else f) for f in frames)
+
+    # The database file, and the export a user downloads from History.
+    database = tmp_path / "chats.sqlite3"
+    wait_for(lambda: database.exists() and b"echo test" in database.read_bytes() + _wal(database), 10,
+             what="the failed turn to be saved")
+    assert CANARY_KEY.encode() not in database.read_bytes() + _wal(database)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="History").click()
+    expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("JSON")).first.click()
+    assert CANARY_KEY not in download.value.path().read_text()
+
+
+def _wal(database: Any) -> bytes:
+    wal = database.with_name(database.name + "-wal")
+    return wal.read_bytes() if wal.exists() else b""
