@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 _MASK = "***"
@@ -70,11 +71,17 @@ def _mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=8)
+def _grams(value: str) -> frozenset[str]:
+    # Once per key, not once per log record: every record of every logger is redacted.
+    return frozenset(value[i : i + _MIN_RUN] for i in range(len(value) - _MIN_RUN + 1))
+
+
 def _runs_of(text: str, value: str) -> list[tuple[int, int]]:
     """Spans of ``text`` that are runs of at least :data:`_MIN_RUN` characters of ``value``."""
     if len(value) <= _MIN_RUN:
         return []
-    grams = {value[i : i + _MIN_RUN] for i in range(len(value) - _MIN_RUN + 1)}
+    grams = _grams(value)
     spans, i = [], 0
     while i <= len(text) - _MIN_RUN:
         if text[i : i + _MIN_RUN] in grams:

@@ -124,6 +124,12 @@ class ChatSession:
     def _autosave(self) -> None:
         if self.store is None or (self.conversation.is_empty() and not self._saved):
             return
+        current = {i: _fingerprint(m) for i, m in self.conversation.messages.items()}
+        changed = [i for i, fp in current.items() if self._saved.get(i) != fp]
+        removed = [i for i in self._saved if i not in current]
+        head = self._head()
+        if not changed and not removed and head == self._saved_head:
+            return
         try:
             self.store.check_file()
         except ChatError as exc:
@@ -131,13 +137,8 @@ class ChatSession:
             return
         if self._saved and self._saved_generation != self.store.generation:
             # The store was made anew (its file deleted under the app): all of it goes in again.
-            self._saved, self._saved_head = {}, None
-        current = {i: _fingerprint(m) for i, m in self.conversation.messages.items()}
-        changed = [i for i, fp in current.items() if self._saved.get(i) != fp]
-        removed = [i for i in self._saved if i not in current]
-        head = self._head()
-        if not changed and not removed and head == self._saved_head:
-            return
+            self._saved = {}
+            changed, removed = list(current), []
         try:
             # Deleted meanwhile (the History page, another tab): deleting is final. Nothing is
             # written back; the page says so and offers to keep the chat as a new conversation.
