@@ -65,6 +65,7 @@ if prompt := st.session_state.get("prompt"):
     chat.submit(prompt)
 live = chat.begin_reply(settings)
 chat.autosave()
+sidebar.changes_made_elsewhere(chat)  # a rename on History, another tab's edit: the widgets follow
 address.follow(chat)
 
 with st.sidebar:
@@ -100,6 +101,7 @@ for index, message in enumerate(recent):
 
 if chat.deleted_elsewhere:  # said where the next message is typed
     show_deleted_notice(chat)
+sidebar.changes_notice()
 
 # While a reply streams, the input's send button is a stop button.
 typed = st.chat_input("Message Gemma (Enter to send, Shift+Enter for a new line)", key="prompt", submit_mode="stop")

@@ -157,6 +157,13 @@ class ConversationNotFoundError(StoreError):
     retryable = False
 
 
+class ConversationExistsError(StoreError):
+    """A conversation new to this copy has an id the store holds already: it is not overwritten."""
+
+    title = "Conversation already saved"
+    retryable = False
+
+
 class ImportFormatError(ChatError):
     """A file to import is too large, not JSON, or not a conversation in a known shape; nothing was imported."""
 

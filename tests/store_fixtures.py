@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from lib.store.database import Store
 
@@ -39,7 +39,10 @@ def reset_postgres(url: str) -> None:
     engine = create_engine(parsed)
     try:
         with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS messages, conversations, schema_version CASCADE"))
+            # Every table there is, so that one a later migration adds is not left from an earlier test.
+            tables = inspect(conn).get_table_names()
+            if tables:
+                conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE"))
     finally:
         engine.dispose()
 

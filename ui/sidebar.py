@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import streamlit as st
@@ -89,21 +90,20 @@ def _apply_preset(chat: ChatSession) -> None:
 
 def _save_preset(chat: ChatSession) -> None:
     name = st.session_state.get("preset_name", "")
-    presets = chat.presets
+    prompt = st.session_state.system_prompt
     try:
-        prompt = st.session_state.system_prompt
-        presets = presets.update(name, prompt) if name.strip() in presets else presets.add(name, prompt)
+        chat.change_presets(lambda presets: presets.put(name, prompt))
     except ChatError as exc:
         st.session_state.preset_error = str(exc)
         return
-    chat.set_presets(presets)
     st.session_state.preset_choice = name.strip()
     st.session_state.preset_error = None
 
 
 def _delete_preset(chat: ChatSession) -> None:
+    chosen = st.session_state.preset_choice
     try:
-        chat.set_presets(chat.presets.delete(st.session_state.preset_choice))
+        chat.change_presets(lambda presets: presets.delete(chosen))
     except ChatError as exc:
         st.session_state.preset_error = str(exc)
         return
@@ -112,6 +112,7 @@ def _delete_preset(chat: ChatSession) -> None:
 
 def system_prompt(chat: ChatSession) -> None:
     """Presets to choose from, and the prompt itself, which applies to the next request."""
+    chat.reload_presets()  # another tab or person may have saved one since
     presets = chat.presets
     # Streamlit forgets a widget's value on pages that do not draw it; seed it from the chat.
     st.session_state.setdefault("system_prompt", chat.conversation.system_prompt)
@@ -243,6 +244,55 @@ def sync_widgets(chat: ChatSession) -> None:
     state.instruction_role = conversation.instruction_role
     for spec in PARAMS:
         state[f"param-{spec.name}"] = _widget_value(spec, conversation.params.get(spec.name))
+
+
+#: the conversation's fields as the user knows them
+FIELD_NAMES = {
+    "title": "title", "system_prompt": "system prompt", "instruction_role": "instructions role",
+    "model": "model", "params": "sampling parameters",
+}
+#: what the last saves took from another writer, and changes of this tab's that lost to one
+ADOPTED, LOST = "changes_adopted", "changes_lost"
+
+
+def changes_made_elsewhere(chat: ChatSession) -> None:
+    """Bring the widgets up to what the last saves took from another writer (a rename on History,
+    another tab's system prompt), and keep it for :func:`changes_notice`. Call before the
+    sidebar's widgets are drawn."""
+    merges = chat.take_merged()
+    if not merges:
+        return
+    sync_widgets(chat)
+    adopted = st.session_state.setdefault(ADOPTED, [])
+    adopted.extend(FIELD_NAMES[name] for merged in merges for name in merged.adopted if FIELD_NAMES[name] not in adopted)
+    lost = st.session_state.setdefault(LOST, [])
+    lost.extend((FIELD_NAMES[name], value) for merged in merges for name, value in merged.lost.items())
+
+
+def _dismiss_changes() -> None:
+    st.session_state.pop(ADOPTED, None)
+    st.session_state.pop(LOST, None)
+
+
+def changes_notice() -> None:
+    """Say what changed elsewhere, and hand back what the user typed that lost to such a change."""
+    adopted, lost = st.session_state.get(ADOPTED), st.session_state.get(LOST)
+    if not adopted and not lost:
+        return
+    if adopted:
+        st.info(f"**Changed elsewhere** (History or another tab), and shown here now: the {', '.join(adopted)}.",
+                icon=":material/sync:")
+    if lost:
+        names = ", ".join(sorted({name for name, _ in lost}))
+        st.warning(
+            f"**Not saved: your change to the {names}.** It was changed elsewhere (History or another tab) "
+            "at the same time, and that change stands. Yours is here to copy:",
+            icon=":material/merge:",
+        )
+        for name, value in lost:
+            st.caption(f"Your {name}:")
+            st.code(value if isinstance(value, str) else json.dumps(value, indent=2), language=None, wrap_lines=True)
+    st.button("Dismiss", key="dismiss-changes", on_click=_dismiss_changes)
 
 
 def open_conversation(chat: ChatSession, conversation_id: str) -> None:

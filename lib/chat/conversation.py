@@ -88,6 +88,19 @@ class Message:
         )
 
 
+#: the fields of a conversation (besides its messages) that the user changes and the store merges
+HEAD_FIELDS = ("title", "system_prompt", "instruction_role", "model", "params")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What the store last held of a conversation, as this copy knows it: its version, and its
+    head fields then. A later save tells this copy's own changes from another writer's by them."""
+
+    version: int
+    head: dict[str, Any]
+
+
 @dataclass
 class Conversation:
     system_prompt: str
@@ -101,6 +114,8 @@ class Conversation:
     params: dict[str, Any] = field(default_factory=dict)
     messages: dict[str, Message] = field(default_factory=dict)
     leaf: str | None = None
+    #: set by the store when it loads or saves this copy; None for one it never held
+    revision: Revision | None = field(default=None, compare=False, repr=False)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -267,6 +282,10 @@ class Conversation:
         self._touch()
 
     # -- what the API receives -------------------------------------------------------
+
+    def head(self) -> dict[str, Any]:
+        """The values of :data:`HEAD_FIELDS` now (``params`` copied)."""
+        return {name: dict(self.params) if name == "params" else getattr(self, name) for name in HEAD_FIELDS}
 
     def history(self) -> list[dict[str, str]]:
         """The path as ``{role, content}`` dicts, without the system prompt."""

@@ -7,7 +7,7 @@ decision about what a reply's outcome means for the conversation is made here.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +18,10 @@ from lib.api.request import api_messages, build_body
 from lib.chat.conversation import Conversation, Message, new_id
 from lib.chat.live_reply import LiveReply
 from lib.chat.usage import SessionTotals
-from lib.errors import ChatError
-from lib.experiments.presets import Presets
+from lib.errors import ChatError, ConversationNotFoundError
+from lib.experiments.presets import PresetError, Presets
 from lib.settings import Settings
-from lib.store.database import Store
+from lib.store.database import Merged, Store
 
 PRESETS_PREFERENCE = "presets"
 
@@ -84,6 +84,9 @@ class ChatSession:
     #: the conversation on screen was deleted elsewhere (History, another tab) since it was saved:
     #: it is no longer saved, until the user keeps it as a new one (:meth:`save_as_new`)
     deleted_elsewhere: bool = False
+    #: saves that took changes made elsewhere into the conversation on screen (a rename on History,
+    #: another tab's system prompt), for the page to show and to bring its widgets up to date
+    merged: list[Merged] = field(default_factory=list)
     # A reply is recorded by its worker thread when it ends, or by the page (Stop); both may
     # try at once, and a script run may read the conversation meanwhile.
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -91,21 +94,38 @@ class ChatSession:
     @classmethod
     def start(cls, settings: Settings, store: Store | None = None) -> ChatSession:
         session = cls(Conversation(system_prompt=settings.system_prompt, model=settings.model), store=store)
-        if store is not None:
-            try:
-                session.presets = Presets.from_dict(store.get_preference(PRESETS_PREFERENCE) or {})
-            except ChatError as exc:
-                session.save_error = f"Your presets could not be read: {exc}"
+        session.reload_presets()
         return session
 
-    def set_presets(self, presets: Presets) -> None:
-        """Use ``presets`` from now on, and keep them for the next visits when history is on."""
-        self.presets = presets
-        if self.store is not None:
-            try:
-                self.store.set_preference(PRESETS_PREFERENCE, presets.to_dict())
-            except ChatError as exc:
-                self.save_error = str(exc)
+    def change_presets(self, change: Callable[[Presets], Presets]) -> None:
+        """Apply ``change`` (e.g. ``lambda p: p.add(name, prompt)``) to the presets and keep them.
+
+        With history on it is applied to the presets as saved now, in one transaction, so that
+        a preset another session saved meanwhile is kept too (and shows here from now on).
+        A PresetError from ``change`` is raised and changes nothing.
+        """
+        if self.store is None:
+            self.presets = change(self.presets)
+            return
+        try:
+            saved = self.store.update_preference(
+                PRESETS_PREFERENCE, lambda stored: change(Presets.from_dict(stored or {})).to_dict()
+            )
+        except PresetError:
+            raise
+        except ChatError as exc:
+            self.save_error = str(exc)
+            return
+        self.presets = Presets.from_dict(saved)
+
+    def reload_presets(self) -> None:
+        """Read the presets again: another session may have changed them."""
+        if self.store is None:
+            return
+        try:
+            self.presets = Presets.from_dict(self.store.get_preference(PRESETS_PREFERENCE) or {})
+        except ChatError as exc:
+            self.save_error = f"Your presets could not be read: {exc}"
 
     # -- saving ----------------------------------------------------------------------
 
@@ -137,25 +157,33 @@ class ChatSession:
             return
         if self._saved and self._saved_generation != self.store.generation:
             # The store was made anew (its file deleted under the app): all of it goes in again.
-            self._saved = {}
+            self._saved, self.conversation.revision = {}, None
             changed, removed = list(current), []
         try:
+            merged = self.store.save(self.conversation, changed=changed, removed=removed)
+        except ConversationNotFoundError:
             # Deleted meanwhile (the History page, another tab): deleting is final. Nothing is
             # written back; the page says so and offers to keep the chat as a new conversation.
-            if self._saved and not self.store.exists(self.conversation.id):
-                self.deleted_elsewhere = True
-                return
-            self.store.save(self.conversation, changed=changed, removed=removed)
+            self.deleted_elsewhere = True
+            return
         except ChatError as exc:
             self.save_error = str(exc)
             return
-        self._saved, self._saved_head, self.save_error = current, head, None
+        self._saved, self._saved_head, self.save_error = current, self._head(), None
         self._saved_generation = self.store.generation
+        if merged:
+            self.merged.append(merged)
+
+    def take_merged(self) -> list[Merged]:
+        """The merges since the last call (see :attr:`merged`), once each."""
+        with self._lock:
+            taken, self.merged = self.merged, []
+        return taken
 
     def save_as_new(self) -> None:
         """Keep the chat on screen, deleted elsewhere, as a new conversation (a new id), whole."""
         with self._lock:
-            self.conversation.id = new_id()
+            self.conversation.id, self.conversation.revision = new_id(), None
             self._saved, self._saved_head, self.deleted_elsewhere = {}, None, False
             self._autosave()
 
@@ -354,9 +382,9 @@ class ChatSession:
             # Left in the background: only its question and reply changed since it was last saved.
             changed = [flight.question_id] + ([flight.reply.id] if flight.reply else [])
             try:
-                if not self.store.exists(flight.conversation.id):
-                    return  # deleted meanwhile: deleting is final
                 self.store.save(flight.conversation, changed=changed)
+            except ConversationNotFoundError:
+                return  # deleted meanwhile: deleting is final
             except ChatError as exc:
                 self.save_error = str(exc)
 

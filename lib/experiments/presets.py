@@ -120,6 +120,10 @@ class Presets:
         user[index] = Preset(user[index].name, prompt)
         return Presets(tuple(user))
 
+    def put(self, name: str, prompt: str) -> Presets:
+        """Save ``prompt`` under ``name``: a new preset, or a new prompt for the user's preset of that name."""
+        return self.update(name, prompt) if name.strip() in self else self.add(name, prompt)
+
     def rename(self, old: str, new: str) -> Presets:
         index = self._user_index(old)
         new = self._check_new_name(new, allow=self.user[index].name)

@@ -23,10 +23,15 @@ Where: ``CHAT_DB_URL`` (any ``sqlite:`` or ``postgresql:`` SQLAlchemy URL) wins 
 
 Why save() never loses a message when two tabs save at once: messages are upserted by
 ``(conversation id, message id)`` and deleted only when named, so each tab adds its own new
-messages and rewrites the ones both have with equal content. The conversation row itself
-(title, leaf …) is last-writer-wins. So a message removed in memory (``delete_turn``,
-``clear``) stays in the database until its id is passed in ``removed``: compute it as
-``before - set(conversation.messages)`` around the deletion.
+messages and rewrites the ones both have with equal content. So a message removed in memory
+(``delete_turn``, ``clear``) stays in the database until its id is passed in ``removed``:
+compute it as ``before - set(conversation.messages)`` around the deletion.
+
+Why it never overwrites a rename done elsewhere: each conversation row has a version that
+every write moves on, and each loaded or saved copy knows the version and fields it last saw
+(``Conversation.revision``). A save from an older copy merges field by field (:class:`Merged`);
+a copy the store never held is only inserted, so two imports of one id cannot merge into one.
+Preferences change by read-modify-write in one locked transaction (:meth:`Store.update_preference`).
 
 The schema is versioned by numbered migrations (:data:`MIGRATIONS`), each applied in its own
 transaction and recorded in ``schema_version``; opening an up-to-date database only reads.
@@ -36,6 +41,7 @@ The API key is not part of a Conversation, so it is never written here.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import sqlite3
@@ -43,7 +49,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +86,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from lib.chat.conversation import Conversation, Message
+from lib.chat.conversation import HEAD_FIELDS, Conversation, Message, Revision
 from lib.chat.usage import Cost, ReplyStats, SessionTotals, Usage
-from lib.errors import ConfigurationError, ConversationNotFoundError, StoreError
+from lib.errors import ConfigurationError, ConversationExistsError, ConversationNotFoundError, StoreError
 from lib.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -168,6 +174,12 @@ def _schema_v2(metadata: MetaData) -> Table:
     )
 
 
+def _columns_v5() -> list[Column]:
+    """Migration 5: a version on each conversation and preference, moved on by every write, so
+    that a writer holding an older copy merges into what is there instead of overwriting it."""
+    return [Column("version", Integer, nullable=False, server_default=sql_text("0"))]
+
+
 def _columns_v3() -> list[Column]:
     """Migration 3: the time of a reply's last token (for an honest speed) and whether its
     token counts are estimates made here (a stopped reply, which the server never counted)."""
@@ -180,6 +192,9 @@ conversations, messages = _schema_v1(METADATA)
 for _column in _columns_v3():
     messages.append_column(_column)
 preferences = _schema_v2(METADATA)
+for _table in (conversations, preferences):
+    for _column in _columns_v5():
+        _table.append_column(_column)
 
 
 @dataclass(frozen=True)
@@ -207,10 +222,18 @@ def _migration_3(conn: Connection) -> None:
         conn.execute(sql_text(f"ALTER TABLE messages ADD COLUMN {column.name} {kind}"))
 
 
+def _migration_5(conn: Connection) -> None:
+    for table in ("conversations", "preferences"):
+        for column in _columns_v5():
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sql_text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind} NOT NULL DEFAULT 0"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and messages", _migration_1),
     Migration(2, "preferences", _migration_2),
     Migration(3, "reply speed and estimated token counts", _migration_3),
+    Migration(5, "versions of conversations and preferences", _migration_5),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
@@ -239,6 +262,49 @@ class ConversationSummary:
 
     def cost_text(self) -> str:
         return self.totals.cost_text()
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What a save took from another writer, who changed the conversation since this copy was read.
+
+    Field by field: a field only one side changed takes that side's value; a field both changed
+    keeps the other writer's, who saved first, and this copy's value is in ``lost`` (the caller
+    says so). The messages need no merging: each is saved by its own id.
+    """
+
+    #: every head field's value as saved
+    values: dict[str, Any] = field(default_factory=dict)
+    #: fields only the other writer changed: this copy now shows their value
+    adopted: tuple[str, ...] = ()
+    #: fields both changed: the value this copy had, which was not saved
+    lost: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.adopted or self.lost)
+
+
+def _as_json(value: Any) -> Any:
+    # As a JSON column gives it back (lists, not tuples), so that equal values compare equal.
+    return json.loads(json.dumps(value))
+
+
+def _merge(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]) -> Merged:
+    values, adopted, lost = {}, [], {}
+    for name in HEAD_FIELDS:
+        old, own, other = base.get(name), mine[name], theirs[name]
+        if name == "params":
+            old, other = _as_json(old), _as_json(other)
+        if own == old or own == other:
+            values[name] = other
+            if other != old:
+                adopted.append(name)
+        elif other == old:
+            values[name] = own
+        else:
+            values[name] = other
+            lost[name] = own
+    return Merged(values, tuple(adopted), lost)
 
 
 @dataclass(frozen=True)
@@ -484,22 +550,25 @@ class Store:
 
     def save(
         self, conversation: Conversation, *, removed: Iterable[str] = (), changed: Iterable[str] | None = None
-    ) -> None:
+    ) -> Merged:
         """Insert or update the conversation and its messages, and delete ``removed``; all or nothing.
 
         ``changed`` names the only messages to write (those new or edited since the last save);
         None writes them all.
+
+        Never overwrites another writer's change. A copy the store never held (no
+        ``conversation.revision``) is only inserted: ConversationExistsError when its id is taken.
+        A copy that was loaded or saved before is merged field by field into what another writer
+        saved since (see :class:`Merged`), and takes on the result; ConversationNotFoundError
+        when the conversation was deleted meanwhile (deleting is final).
         """
+        mine = self._stored_head(conversation)
         row = {
             "id": conversation.id,
-            "title": self._text(conversation.title),
             "created": conversation.created,
             "updated": conversation.updated,
-            "system_prompt": self._text(conversation.system_prompt),
-            "instruction_role": conversation.instruction_role,
-            "model": conversation.model,
-            "params": dict(conversation.params),
             "leaf": conversation.leaf,
+            **mine,
         }
         # A fixed order, so that two savers of one conversation lock its rows in the same order.
         wanted = conversation.messages.values() if changed is None else (
@@ -507,14 +576,53 @@ class Store:
         )
         rows = [self._message_row(conversation.id, m) for m in sorted(wanted, key=lambda m: m.id)]
         gone = sorted(set(removed) - set(conversation.messages))
+        merged = Merged()
         with self._transaction(write=True) as conn:
-            conn.execute(self._upsert(conversations, ["id"]), [row])
+            if conversation.revision is None:
+                version = 1
+                inserted = conn.execute(self._insert_new(conversations), {**row, "version": version})
+                if inserted.first() is None:
+                    raise ConversationExistsError(f"A saved conversation has the id {conversation.id} already.")
+            else:
+                current = conn.execute(
+                    select(conversations).where(conversations.c.id == conversation.id).with_for_update()
+                ).mappings().first()
+                if current is None:
+                    raise ConversationNotFoundError(f"The conversation {conversation.id} was deleted.")
+                version = current["version"] + 1
+                if current["version"] != conversation.revision.version:
+                    merged = _merge(conversation.revision.head, mine, {name: current[name] for name in HEAD_FIELDS})
+                    row.update(merged.values, updated=max(row["updated"], current["updated"]))
+                conn.execute(
+                    update(conversations)
+                    .where(conversations.c.id == conversation.id)
+                    .values({**{k: v for k, v in row.items() if k != "id"}, "version": version})
+                )
             if rows:
                 conn.execute(self._upsert(messages, ["conversation_id", "id"]), rows)
             if gone:
                 conn.execute(
                     delete(messages).where(messages.c.conversation_id == conversation.id, messages.c.id.in_(gone))
                 )
+        for name in (*merged.adopted, *merged.lost):
+            setattr(conversation, name, merged.values[name])
+        conversation.updated = row["updated"]
+        conversation.revision = Revision(version, {name: row[name] for name in HEAD_FIELDS})
+        return merged
+
+    def _stored_head(self, conversation: Conversation) -> dict[str, Any]:
+        """The head fields as the database keeps them, to compare with what it holds."""
+        head = conversation.head()
+        for name in ("title", "system_prompt"):
+            head[name] = self._text(head[name])
+        head["params"] = _as_json(head["params"])
+        return head
+
+    def _insert_new(self, table: Table) -> Any:
+        """Insert a row unless its key is taken; the result has a row only when it was inserted
+        (psycopg reports no rowcount here, so RETURNING tells)."""
+        statement = (sqlite_insert if self.is_sqlite else pg_insert)(table).on_conflict_do_nothing()
+        return statement.returning(*table.primary_key.columns)
 
     def save_draft(self, conversation_id: str, message: Message) -> None:
         """Write one reply still streaming, and show it in place of its question's lack of one.
@@ -572,8 +680,33 @@ class Store:
         return default if value is None else value
 
     def set_preference(self, name: str, value: Any) -> None:
+        """Replace a value whole; to change part of one that others may change too, :meth:`update_preference`."""
+        self.update_preference(name, lambda _stored: value)
+
+    def update_preference(self, name: str, change: Callable[[Any], Any], default: Any = None) -> Any:
+        """Apply ``change`` to the value saved now (``default`` when none) and save its result; returns it.
+
+        Read and write are one transaction, with the row locked: two sessions that each add a
+        preset both keep theirs. An exception from ``change`` saves nothing and is raised.
+        """
+        p = preferences
         with self._transaction(write=True) as conn:
-            conn.execute(self._upsert(preferences, ["name"]), [{"name": name, "value": value, "updated": time.time()}])
+            for _ in range(2):
+                current = conn.execute(
+                    select(p.c.value, p.c.version).where(p.c.name == name).with_for_update()
+                ).first()
+                if current is None:
+                    value = change(default)
+                    new = {"name": name, "value": value, "updated": time.time(), "version": 1}
+                    if conn.execute(self._insert_new(p), new).first() is not None:
+                        return value
+                    continue  # another session inserted it meanwhile (PostgreSQL): change that one
+                value = change(current.value)
+                conn.execute(
+                    update(p).where(p.c.name == name).values(value=value, updated=time.time(), version=current.version + 1)
+                )
+                return value
+        raise StoreError(f"The preference {name!r} could not be saved.")
 
     def rename(self, conversation_id: str, title: str) -> None:
         title = " ".join(title.split())
@@ -581,7 +714,9 @@ class Store:
             raise StoreError("A title cannot be empty.")
         with self._transaction(write=True) as conn:
             result = conn.execute(
-                update(conversations).where(conversations.c.id == conversation_id).values(title=self._text(title))
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(title=self._text(title), version=conversations.c.version + 1)
             )
             if result.rowcount == 0:
                 raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
@@ -627,6 +762,7 @@ class Store:
             params=dict(row["params"] or {}),
             messages=by_id,
             leaf=leaf,
+            revision=Revision(row["version"], {name: row[name] for name in HEAD_FIELDS}),
         )
 
     def _aggregates(self) -> Any:

@@ -28,7 +28,7 @@ from jsonschema.exceptions import best_match
 from lib.api.params import validate_params
 from lib.chat.conversation import MERGE_SEPARATOR, Conversation, Message, new_id, title_from
 from lib.chat.usage import sane_cost, sane_count, sane_seconds
-from lib.errors import ChatError, ImportFormatError
+from lib.errors import ChatError, ConversationExistsError, ImportFormatError
 from lib.store.database import Store
 from lib.store.exporting import FORMAT, VERSION
 
@@ -369,5 +369,9 @@ def import_into(store: Store, data: bytes | str, *, max_bytes: int, default_mode
     notes = _sanitize(conversation)
     if store.exists(conversation.id):
         conversation.id = new_id()
-    store.save(conversation)
+    try:
+        store.save(conversation)
+    except ConversationExistsError:  # imported at the same moment by someone else
+        conversation.id = new_id()
+        store.save(conversation)
     return Imported(conversation, notes)

@@ -310,3 +310,23 @@ def test_a_chat_outlives_its_database_file_being_deleted(settings: Settings, fak
     assert not chat.deleted_elsewhere, "a lost file is not a deletion by the user"
     reopened = Store(f"sqlite:///{path}")
     assert [m.content for m in reopened.load(chat.conversation.id).path() if m.role == "user"] == ["one", "two"]
+
+
+def test_a_rename_on_history_is_not_undone_by_the_open_tab(settings: Settings, fake_api: FakeAPI, store: Store) -> None:
+    chat = ChatSession.start(settings, store)
+    turn(chat, settings, "one")
+    store.rename(chat.conversation.id, "Named on History")
+    turn(chat, settings, "two")
+    assert store.load(chat.conversation.id).title == "Named on History"
+    assert chat.conversation.title == "Named on History"
+    assert [m.adopted for m in chat.merged] == [("title",)], "the page is told, to bring its widgets up to date"
+
+
+def test_presets_saved_by_two_sessions_are_both_kept(settings: Settings, store: Store) -> None:
+    first, second = ChatSession.start(settings, store), ChatSession.start(settings, store)
+    first.change_presets(lambda presets: presets.put("Mine", "first"))
+    second.change_presets(lambda presets: presets.put("Yours", "second"))
+    assert {"Mine", "Yours"} <= set(second.presets.names())
+    first.reload_presets()
+    assert {"Mine", "Yours"} <= set(first.presets.names())
+    assert {"Mine", "Yours"} <= set(ChatSession.start(settings, store).presets.names())

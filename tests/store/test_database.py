@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, select, text
+from sqlalchemy import MetaData, insert, select, text
 
 import lib.store.database as store_module
 from lib.api.client import ChatClient
@@ -20,7 +20,7 @@ from lib.api.request import api_messages, build_body
 from lib.chat.conversation import Conversation, Message
 from lib.chat.live_reply import start_reply
 from lib.chat.usage import Cost, ReplyStats, Usage
-from lib.errors import ConfigurationError, ConversationNotFoundError, StoreError
+from lib.errors import ConfigurationError, ConversationExistsError, ConversationNotFoundError, StoreError
 from lib.settings import Settings, load_settings
 from lib.store.database import MIGRATIONS, Migration, Store, database_url, open_store, schema_version, snippet
 from tests.conftest import CANARY_KEY
@@ -513,16 +513,15 @@ def test_location_hides_a_password(store: Store) -> None:
 
 def test_a_version_1_database_is_migrated_and_keeps_its_chats(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:1])
-    # The app of that version wrote only the columns of migration 1.
-    _, v1_messages = store_module._schema_v1(MetaData())
-    monkeypatch.setattr(store_module, "messages", v1_messages)
-    current_row = Store._message_row
-    monkeypatch.setattr(
-        Store, "_message_row", lambda self, cid, m: {k: v for k, v in current_row(self, cid, m).items() if k in v1_messages.c}
-    )
     old = Store(store_url)
     kept = make_conversation(17)
-    old.save(kept)
+    # The app of that version wrote only the columns of migration 1.
+    v1_conversations, v1_messages = store_module._schema_v1(MetaData())
+    head = {"id": kept.id, "created": kept.created, "updated": kept.updated, "leaf": kept.leaf, **kept.head()}
+    with old._engine.begin() as conn:
+        conn.execute(insert(v1_conversations), [head])
+        rows = [old._message_row(kept.id, m) for m in kept.messages.values()]
+        conn.execute(insert(v1_messages), [{k: v for k, v in r.items() if k in v1_messages.c} for r in rows])
     old.close()
     monkeypatch.undo()
     new = Store(store_url)
@@ -559,3 +558,108 @@ def test_a_draft_for_a_deleted_conversation_does_not_bring_it_back(store: Store)
     store.delete(chat.id)
     store.save_draft(chat.id, Message("assistant", "Hel", parent=question.id, status="incomplete"))
     assert not store.exists(chat.id)
+
+
+# -- versions: a writer with an older copy never overwrites silently (#10 item 10) -------------
+
+
+def test_a_rename_elsewhere_survives_a_save_from_an_older_copy(store: Store) -> None:
+    tab = make_conversation(1)
+    store.save(tab)
+    store.rename(tab.id, "Renamed on History")
+    tab.add_user("one more message")
+    merged = store.save(tab)
+    assert store.load(tab.id).title == "Renamed on History"
+    assert tab.title == "Renamed on History", "the open copy shows the new title from now on"
+    assert merged.adopted == ("title",) and not merged.lost
+
+
+def test_fields_each_side_changed_are_both_kept(store: Store) -> None:
+    store.save(make_conversation(2))
+    first, second = store.load("conv-00002"), store.load("conv-00002")
+    first.system_prompt = "Be brief."
+    store.save(first)
+    second.params = {"temperature": 0.1}
+    merged = store.save(second)
+    saved = store.load("conv-00002")
+    assert (saved.system_prompt, saved.params) == ("Be brief.", {"temperature": 0.1})
+    assert merged.adopted == ("system_prompt",) and second.system_prompt == "Be brief."
+
+
+def test_the_later_of_two_changes_to_one_field_loses_and_is_handed_back(store: Store) -> None:
+    store.save(make_conversation(3))
+    first, second = store.load("conv-00003"), store.load("conv-00003")
+    first.system_prompt = "Answer in French."
+    store.save(first)
+    second.system_prompt = "Answer in German."
+    merged = store.save(second)
+    assert store.load("conv-00003").system_prompt == "Answer in French."
+    assert merged.lost == {"system_prompt": "Answer in German."}, "what the user typed is handed back, not dropped"
+    assert second.system_prompt == "Answer in French."
+    # From then on the copy is up to date: its next change is saved.
+    second.system_prompt = "Answer in German."
+    assert not store.save(second) and store.load("conv-00003").system_prompt == "Answer in German."
+
+
+def test_each_write_moves_the_version_on(store: Store) -> None:
+    chat = make_conversation(4)
+    store.save(chat)
+    assert chat.revision is not None and chat.revision.version == 1
+    store.save(chat)
+    store.rename(chat.id, "New")
+    assert store.load(chat.id).revision.version == 3  # type: ignore[union-attr]
+
+
+def test_a_copy_the_store_never_held_does_not_overwrite_one_with_its_id(store: Store) -> None:
+    store.save(make_conversation(5))
+    stranger = make_conversation(5)
+    stranger.title = "Someone else's"
+    with pytest.raises(ConversationExistsError):
+        store.save(stranger)
+    assert store.load("conv-00005").title != "Someone else's"
+
+
+def test_a_save_after_a_delete_does_not_bring_it_back(store: Store) -> None:
+    chat = make_conversation(6)
+    store.save(chat)
+    store.delete(chat.id)
+    chat.add_user("still typing")
+    with pytest.raises(ConversationNotFoundError):
+        store.save(chat)
+    assert not store.exists(chat.id)
+
+
+def test_two_sessions_changing_one_preference_both_keep_their_change(store: Store) -> None:
+    other = Store(store.url)
+    try:
+        both_read = threading.Barrier(2)
+
+        def add(into: Store, name: str) -> None:
+            def change(stored: dict | None) -> dict:
+                names = [*(stored or {}).get("names", []), name]
+                try:
+                    both_read.wait(timeout=0.5)  # both would have read the same value without the row lock
+                except threading.BrokenBarrierError:
+                    pass
+                return {"names": names}
+            into.update_preference("presets", change)
+
+        workers = [threading.Thread(target=add, args=(s, n)) for s, n in ((store, "a"), (other, "b"))]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert sorted(store.get_preference("presets")["names"]) == ["a", "b"]
+    finally:
+        other.close()
+
+
+def test_a_failing_preference_change_saves_nothing(store: Store) -> None:
+    store.set_preference("presets", {"names": ["a"]})
+
+    def refuse(_stored: object) -> object:
+        raise StoreError("no")
+
+    with pytest.raises(StoreError):
+        store.update_preference("presets", refuse)
+    assert store.get_preference("presets") == {"names": ["a"]}

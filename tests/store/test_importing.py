@@ -222,3 +222,14 @@ def test_an_import_of_impossible_numbers_and_parameters_keeps_the_app_working(st
 def test_a_lone_surrogate_is_refused_with_a_clear_message() -> None:
     with pytest.raises(ImportFormatError, match="not valid Unicode"):
         load('{"messages": [{"role": "user", "content": "bad \\ud800 text"}]}')
+
+
+def test_two_imports_of_one_id_at_once_make_two_conversations(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = to_json(make_conversation(8))
+    # Both imports checked for the id before either saved: what two people importing at once meet.
+    monkeypatch.setattr(store, "exists", lambda _id: False)
+    first = import_into(store, data, max_bytes=10**7, default_model="m").conversation
+    second = import_into(store, data, max_bytes=10**7, default_model="m").conversation
+    assert first.id != second.id
+    assert len(store.list()) == 2
+    assert len(store.load(first.id).messages) == len(store.load(second.id).messages) == len(make_conversation(8).messages)
