@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, Table, select, text, update
+from sqlalchemy import MetaData, select, text
 
 import lib.store.database as store_module
 from lib.api.client import ChatClient
@@ -27,7 +27,7 @@ from lib.store.exporting import EXPORT_FORMATS, to_json
 from lib.store.folding import fold
 from lib.store.importing import import_into
 from tests.conftest import CANARY_KEY
-from tests.samples import T0, make_conversation
+from tests.samples import T0, make_conversation, save_spoiled
 
 # The store and store_url fixtures, on every backend.
 pytest_plugins = ("tests.store_fixtures",)
@@ -205,23 +205,9 @@ def test_delete_removes_the_conversation_and_its_messages_only(store: Store) -> 
 # -- rows that no version of the app writes -----------------------------------------------
 
 
-def spoil(store: Store, table: Table, row_id: str, **values: object) -> None:
-    """Write ``values`` into a row directly, as a hand edit or another tool would: no sanitizer."""
-    with store._transaction(write=True) as conn:
-        conn.execute(update(table).where(table.c.id == row_id).values(**values))
-
-
 def test_figures_and_times_no_reply_could_have_read_back_as_unknown(store: Store) -> None:
-    store.save(make_conversation(40))
+    save_spoiled(store, 40)
     store.save(make_conversation(41))
-    m, c = store_module.messages, store_module.conversations
-    # What each backend's columns can hold: SQLite's integers are 64-bit and it keeps NaN as NULL.
-    huge = 2**62 if store.is_sqlite else 2_000_000_000
-    nan = float("inf") if store.is_sqlite else float("nan")
-    spoil(store, m, "c00040-a1", cost_usd=1e308, prompt_tokens=huge, completion_tokens=-5, total_tokens=huge,
-          time_to_first_token=1e308, total_time=nan, last_token_time=-1.0)
-    spoil(store, m, "c00040-a2", cost_usd=1e308, prompt_tokens=huge, created=float("inf"))
-    spoil(store, c, "conv-00040", created=-1.0, updated=1e308)
 
     newest, spoiled = store.list()
     assert (newest.id, spoiled.id) == ("conv-00041", "conv-00040")  # an impossible time sorts last
