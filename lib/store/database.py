@@ -9,9 +9,9 @@ What pages call (a page gets its shared, cached store from ``ui.store.cached_sto
     store.load(conversation_id)         # -> Conversation; ConversationNotFoundError
     store.exists(conversation_id)       # -> bool
     store.list(limit=100)               # -> list[ConversationSummary], most recently updated first
+    store.list(ids=some_ids)            # -> the summaries of just those, however old
     store.rename(conversation_id, title)
     store.delete(conversation_id)       # -> bool (False when it was already gone)
-    store.list(ids=some_ids)            # -> the summaries of just those, however old
     store.search(text, limit=50)        # -> list[SearchHit]: titles and message text, any case
     store.totals(conversation_id)       # -> SessionTotals of every reply in every branch
     store.location                      # where it saves, password hidden, for the page to show
