@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
 import streamlit as st
 
 from lib.chat.markdown_html import literal
+from lib.chat.usage import format_time
 from lib.errors import ChatError, ConversationNotFoundError
 from lib.settings import Settings, load_settings
 from lib.store.database import ConversationSummary, SearchHit, Store
 from lib.store.exporting import EXPORT_FORMATS, filename
+from lib.store.history import history_listing
 from lib.store.importing import import_into
 from ui.nav import PAGE_ICON, page_links
 from ui.store import cached_store
@@ -27,10 +28,6 @@ FLASH = "history_flash"
 IMPORTED = "history_imported_files"
 IMPORT_ERROR = "history_import_error"
 UPLOADER = "history_import"
-
-
-def when(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
 def show_hit(hit: SearchHit) -> None:
@@ -115,7 +112,7 @@ def delete_controls(store: Store, summary: ConversationSummary) -> None:
 def selected_section(store: Store, summary: ConversationSummary) -> None:
     st.caption(
         f"{summary.message_count} messages · {summary.total_tokens:,} tokens · {summary.cost_text()} · "
-        f"`{summary.model}` · started {when(summary.created)}"
+        f"`{summary.model}` · started {format_time(summary.created)}"
     )
     if st.button("Open", type="primary", key="history_open"):
         st.session_state["open_conversation_id"] = summary.id
@@ -159,14 +156,12 @@ def main() -> None:
         st.success(flash)
 
     query = st.text_input("Search all conversations", key="history_search", placeholder="a word from any title or message")
-    summaries = store.list(limit=LIST_LIMIT)
-    if query.strip():
-        hits = store.search(query)
-        matched = list(dict.fromkeys(hit.conversation_id for hit in hits))
-        by_id = {s.id: s for s in summaries}
-        summaries = [by_id[i] for i in matched if i in by_id]
-        st.caption(f"{len(hits)} matches in {len(matched)} conversations")
-        for hit in hits[:SHOWN_HITS]:
+    # The conversations a search found are fetched by id, so a hit in the oldest one opens too.
+    listing = history_listing(store, query, limit=LIST_LIMIT, selected=st.session_state.get(SELECTED))
+    summaries = listing.summaries
+    if listing.searched:
+        st.caption(f"{len(listing.hits)} matches in {len(summaries)} conversations")
+        for hit in listing.hits[:SHOWN_HITS]:
             show_hit(hit)
 
     if summaries:
@@ -174,7 +169,7 @@ def main() -> None:
             [
                 {
                     "Title": s.title or "(untitled)",
-                    "Updated": when(s.updated),
+                    "Updated": format_time(s.updated),
                     "Messages": s.message_count,
                     "Tokens": s.total_tokens,
                     "Cost": s.cost_text(),
@@ -191,11 +186,12 @@ def main() -> None:
             "Conversation",
             ids,
             key=SELECTED,
-            format_func=lambda i: f"{by_id[i].title or '(untitled)'} · {when(by_id[i].updated)}",
+            format_func=lambda i: f"{by_id[i].title or '(untitled)'} · {format_time(by_id[i].updated)}",
         )
         selected_section(store, by_id[chosen])
-    elif query.strip():
-        st.info("No conversation contains that text.")
+    elif listing.searched:
+        if not listing.hits:  # else they were deleted since, perhaps in another tab: nothing to say
+            st.info("No conversation contains that text.")
     else:
         st.info("No saved conversations yet. Chats are saved here as you have them.")
 

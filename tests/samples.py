@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Table, update
+
+import lib.store.database as store_module
 from lib.chat.conversation import Conversation, Message
 from lib.chat.usage import Cost, ReplyStats, Usage
+from lib.store.database import Store
 
 #: a fixed instant, so that conversations built in two processes are equal
 T0 = 1_760_000_000.0
@@ -69,3 +73,27 @@ def make_conversation(seed: int = 0, *, filler: int = 0) -> Conversation:
         messages={m.id: m for m in items},
         leaf=f"{prefix}-u3" if not filler else f"{prefix}-{parent}",
     )
+
+
+def spoil(store: Store, table: Table, row_id: str, **values: object) -> None:
+    """Write ``values`` into a row directly, as a hand edit or another tool would: no sanitizer."""
+    with store._transaction(write=True) as conn:
+        conn.execute(update(table).where(table.c.id == row_id).values(**values))
+
+
+def save_spoiled(store: Store, seed: int) -> Conversation:
+    """``make_conversation(seed)``, saved, then given figures and times that no reply or
+    conversation could have: two costs of 1e308 (whose sum overflows on PostgreSQL), token
+    counts that overflow SQLite's sum, NaN, negative and endless times.
+    """
+    conversation = make_conversation(seed)
+    store.save(conversation)
+    m, c, prefix = store_module.messages, store_module.conversations, f"c{seed:05d}"
+    # What each backend's columns can hold: SQLite's integers are 64-bit and it keeps NaN as NULL.
+    huge = 2**62 if store.is_sqlite else 2_000_000_000
+    nan = float("inf") if store.is_sqlite else float("nan")
+    spoil(store, m, f"{prefix}-a1", cost_usd=1e308, prompt_tokens=huge, completion_tokens=-5, total_tokens=huge,
+          time_to_first_token=1e308, total_time=nan, last_token_time=-1.0)
+    spoil(store, m, f"{prefix}-a2", cost_usd=1e308, prompt_tokens=huge, created=float("inf"))
+    spoil(store, c, conversation.id, created=-1.0, updated=1e308)
+    return conversation

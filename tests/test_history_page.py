@@ -15,10 +15,13 @@ from lib.settings import load_settings
 from lib.store.database import Store, open_store
 from lib.store.exporting import to_json
 from tests.conftest import isolate_env
-from tests.samples import make_conversation
+from tests.samples import T0, make_conversation, save_spoiled
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "pages" / "1_History.py"
+
+# The store_url fixture, on every backend.
+pytest_plugins = ("tests.store_fixtures",)
 
 
 @pytest.fixture
@@ -234,3 +237,86 @@ def test_the_uploader_states_the_import_limit_and_only_that(db: Store, monkeypat
     st.cache_resource.clear()
     at = page()
     assert at.file_uploader(key="history_import").proto.max_upload_size_mb == 3
+
+
+# -- more conversations than the page lists ----------------------------------------------
+
+#: the page lists the newest LIST_LIMIT (500) conversations
+CROWD = 505
+
+
+@pytest.fixture
+def crowd(db: Store) -> list[Conversation]:
+    """More conversations than the page lists, oldest first; only the oldest mentions a quetzal."""
+    chats = []
+    for number in range(CROWD):
+        question = "Where do quetzals live?" if number == 0 else f"Question number {number}"
+        chats.append(chat(f"Chat {number}", question, f"Answer number {number}", T0 + 1000 + number))
+    for conversation in chats:
+        db.save(conversation)
+    return chats
+
+
+def test_a_hit_in_a_conversation_older_than_the_listed_ones_opens_it(crowd: list[Conversation]) -> None:
+    oldest = crowd[0]
+    at = page()
+    assert len(table(at)) == 500 and "Chat 0" not in {r["Title"] for r in table(at)}
+    at.text_input(key="history_search").input("QUETZALS").run()
+    assert not at.exception
+    assert not at.info, "no 'No conversation contains that text' beside a hit"
+    assert any("**quetzals**" in m.value for m in at.markdown)
+    assert [r["Title"] for r in table(at)] == ["Chat 0"]
+    assert at.selectbox(key="history_selected").value == oldest.id
+    assert at.text_input(key=f"history_title_{oldest.id}").value == "Chat 0"
+    at.button(key="history_open").click().run()
+    assert not at.exception
+    assert at.session_state["chat"].conversation.id == oldest.id
+    assert "Where do quetzals live?" in [m.markdown[0].value for m in at.chat_message if m.markdown]
+
+
+def test_an_import_older_than_the_listed_ones_is_listed_and_selected(crowd: list[Conversation]) -> None:
+    at = page()
+    upload(at, "chat.json", to_json(make_conversation(1)).encode())  # last updated long before the crowd
+    assert not at.exception and not at.error
+    assert at.selectbox(key="history_selected").value == "conv-00001"
+    assert table(at)[0]["Title"] == "Conversation 1: bananas & <tags>"
+    assert at.text_input(key="history_title_conv-00001").value == "Conversation 1: bananas & <tags>"
+
+
+# -- rows that no version of the app writes ----------------------------------------------
+
+
+@pytest.fixture
+def spoiled(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A good conversation beside one with impossible figures and times, on each backend."""
+    isolate_env(monkeypatch, tmp_path, CHAT_DB_URL=store_url, CHAT_HISTORY="on")
+    store = Store(store_url)
+    store.save(make_conversation(41))
+    save_spoiled(store, 40)
+    yield store
+    store.close()
+    st.cache_resource.clear()
+
+
+def test_a_row_with_impossible_figures_shows_them_as_unknown(spoiled: Store) -> None:
+    at = page()
+    assert not at.exception, at.exception
+    rows = table(at)
+    assert [r["Title"] for r in rows] == ["Conversation 41: bananas & <tags>", "Conversation 40: bananas & <tags>"]
+    assert (rows[1]["Updated"], rows[1]["Tokens"], rows[1]["Cost"]) == ("—", 0, "—")
+    at.selectbox(key="history_selected").select("conv-00040").run()
+    assert not at.exception, at.exception
+    assert any("started —" in c.value for c in at.caption)
+    assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML"]
+    at.text_input(key="history_search").input("question 40").run()
+    assert not at.exception and [r["Title"] for r in table(at)] == ["Conversation 40: bananas & <tags>"]
+
+
+def test_the_chat_page_lists_a_row_with_impossible_figures(spoiled: Store) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert not at.exception, at.exception
+    listed = at.button(key="open-conv-00040")
+    assert "—" in listed.help
+    listed.click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["chat"].conversation.id == "conv-00040"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 UNKNOWN = "—"
@@ -71,6 +73,33 @@ def sane_seconds(value: Any) -> float | None:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
     return float(value) if math.isfinite(value) and 0 <= value <= MAX_SECONDS else None
+
+
+def sane_number(value: Any, sane: Callable[[float], float | int | None]) -> Any:
+    """``value`` passed through ``sane``, or None when it is no number at all.
+
+    For figures read back from a database, where a row written by hand or by another tool
+    may hold anything: a string, 1e308, NaN, a negative count.
+    """
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    return sane(value)
+
+
+#: no conversation is from before 2000 (this app did not exist) nor from after 2100
+EARLIEST_TIME = 946_684_800.0
+LATEST_TIME = 4_102_444_800.0
+
+
+def sane_time(value: Any) -> float | None:
+    """A point in time (Unix seconds), or None when no conversation could be from then."""
+    return sane_number(value, lambda v: float(v) if math.isfinite(v) and EARLIEST_TIME <= v <= LATEST_TIME else None)
+
+
+def format_time(value: Any) -> str:
+    """A point in time as the pages show it, local time to the minute; unknown when impossible."""
+    when = sane_time(value)
+    return UNKNOWN if when is None else datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M")
 
 
 def _as_float(value: Any) -> float | None:

@@ -9,6 +9,7 @@ What pages call (a page gets its shared, cached store from ``ui.store.cached_sto
     store.load(conversation_id)         # -> Conversation; ConversationNotFoundError
     store.exists(conversation_id)       # -> bool
     store.list(limit=100)               # -> list[ConversationSummary], most recently updated first
+    store.list(ids=some_ids)            # -> the summaries of just those, however old
     store.rename(conversation_id, title)
     store.delete(conversation_id)       # -> bool (False when it was already gone)
     store.search(text, limit=50)        # -> list[SearchHit]: titles and message text, any case
@@ -36,6 +37,14 @@ Preferences change by read-modify-write in one locked transaction (:meth:`Store.
 The schema is versioned by numbered migrations (:data:`MIGRATIONS`), each applied in its own
 transaction and recorded in ``schema_version``; opening an up-to-date database only reads.
 The API key is not part of a Conversation, so it is never written here.
+
+Search compares a folded copy of each title and message (:mod:`lib.store.folding`), which
+every write keeps next to the text, so that SQLite and PostgreSQL find the same conversations.
+
+Rows are read back with care: a database edited by hand or by another tool (or written by an
+older version) may hold a cost of 1e308, NaN, a negative count or a time in the year 40000.
+Sums add only figures a reply could have, and figures and times no reply or conversation
+could have read back as unknown (None), so that one bad row cannot break every page that lists.
 """
 
 from __future__ import annotations
@@ -43,7 +52,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import sqlite3
 import threading
 import time
@@ -57,6 +65,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    ColumnElement,
     Connection,
     Double,
     Engine,
@@ -68,6 +77,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     case,
     create_engine,
     delete,
@@ -76,7 +86,14 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    tuple_,
     update,
+)
+from sqlalchemy import (
+    column as sql_column,
+)
+from sqlalchemy import (
+    table as sql_table,
 )
 from sqlalchemy import (
     text as sql_text,
@@ -87,9 +104,24 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from lib.chat.conversation import HEAD_FIELDS, Conversation, Message, Revision
-from lib.chat.usage import Cost, ReplyStats, SessionTotals, Usage
+from lib.chat.usage import (
+    EARLIEST_TIME,
+    LATEST_TIME,
+    MAX_COST_USD,
+    MAX_TOKENS,
+    Cost,
+    ReplyStats,
+    SessionTotals,
+    Usage,
+    sane_cost,
+    sane_count,
+    sane_number,
+    sane_seconds,
+    sane_time,
+)
 from lib.errors import ConfigurationError, ConversationExistsError, ConversationNotFoundError, StoreError
 from lib.settings import Settings
+from lib.store.folding import find_folded, fold
 
 log = logging.getLogger(__name__)
 
@@ -186,12 +218,22 @@ def _columns_v3() -> list[Column]:
     return [Column("last_token_time", Double, nullable=True), Column("tokens_estimated", Boolean, nullable=True)]
 
 
+def _columns_v4() -> dict[str, Column]:
+    """Migration 4: each table's searchable text as :func:`lib.store.folding.fold` makes it."""
+    return {
+        "conversations": Column("title_folded", Text, nullable=True),
+        "messages": Column("content_folded", Text, nullable=True),
+    }
+
+
 #: the current schema, which the queries use
 METADATA = MetaData()
 conversations, messages = _schema_v1(METADATA)
 for _column in _columns_v3():
     messages.append_column(_column)
 preferences = _schema_v2(METADATA)
+conversations.append_column(_columns_v4()["conversations"])
+messages.append_column(_columns_v4()["messages"])
 for _table in (conversations, preferences):
     for _column in _columns_v5():
         _table.append_column(_column)
@@ -222,6 +264,44 @@ def _migration_3(conn: Connection) -> None:
         conn.execute(sql_text(f"ALTER TABLE messages ADD COLUMN {column.name} {kind}"))
 
 
+#: rows folded per statement when migration 4 fills its columns
+FOLD_BATCH = 500
+
+
+def _fill_folded(conn: Connection, table_name: str, keys: tuple[str, ...], source: str, target: str) -> None:
+    """Write ``fold(source)`` into ``target`` on every row, a batch at a time by primary key."""
+    rows_table = sql_table(table_name, *(sql_column(name) for name in (*keys, source, target)))
+    key_columns = [rows_table.c[k] for k in keys]
+    write = (
+        update(rows_table)
+        .where(*(rows_table.c[k] == bindparam(f"key_{k}") for k in keys))
+        .values({target: bindparam("folded")})
+    )
+    last: tuple[Any, ...] | None = None
+    while True:
+        query = select(*key_columns, rows_table.c[source]).order_by(*key_columns).limit(FOLD_BATCH)
+        if last is not None:
+            query = query.where(tuple_(*key_columns) > tuple_(*last))
+        rows = conn.execute(query).all()
+        if not rows:
+            return
+        conn.execute(write, [{**{f"key_{k}": r[i] for i, k in enumerate(keys)}, "folded": _fold_any(r[-1])} for r in rows])
+        last = tuple(rows[-1][: len(keys)])
+
+
+def _fold_any(value: Any) -> str:
+    # A row written by another tool may hold a number or bytes where text belongs: it matches nothing.
+    return fold(value) if isinstance(value, str) else ""
+
+
+def _migration_4(conn: Connection) -> None:
+    for table_name, added in _columns_v4().items():
+        kind = added.type.compile(dialect=conn.dialect)
+        conn.execute(sql_text(f"ALTER TABLE {table_name} ADD COLUMN {added.name} {kind}"))
+    _fill_folded(conn, "conversations", ("id",), "title", "title_folded")
+    _fill_folded(conn, "messages", ("conversation_id", "id"), "content", "content_folded")
+
+
 def _migration_5(conn: Connection) -> None:
     for table in ("conversations", "preferences"):
         for column in _columns_v5():
@@ -233,6 +313,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and messages", _migration_1),
     Migration(2, "preferences", _migration_2),
     Migration(3, "reply speed and estimated token counts", _migration_3),
+    Migration(4, "folded titles and messages, for search", _migration_4),
     Migration(5, "versions of conversations and preferences", _migration_5),
 )
 
@@ -249,8 +330,9 @@ class ConversationSummary:
 
     id: str
     title: str
-    created: float
-    updated: float
+    #: None when the row holds a time no conversation could have (see :func:`lib.chat.usage.sane_time`)
+    created: float | None
+    updated: float | None
     model: str
     message_count: int
     total_tokens: int
@@ -313,7 +395,7 @@ class SearchHit:
 
     conversation_id: str
     title: str
-    updated: float
+    updated: float | None
     message_id: str | None
     #: "user" or "assistant" for a message, None for the title
     role: str | None
@@ -325,12 +407,10 @@ class SearchHit:
 
 
 def snippet(text: str, needle: str, context: int = SNIPPET_CONTEXT) -> tuple[str, int, int]:
-    """``text`` cut to the first match of ``needle`` (any case) with some context either side."""
+    """``text`` cut to the first match of ``needle`` (as search compares them) with some context
+    either side, and where the match is in the cut; (0, 0) and the start when none is found."""
     flat = " ".join(text.split())
-    wanted = " ".join(needle.split())
-    found = re.search(re.escape(wanted), flat, re.IGNORECASE) if wanted else None
-    # casefold() can match where re's simple folding does not (ß, ﬁ): show the start then.
-    start, end = (found.start(), found.end()) if found else (0, 0)
+    start, end = find_folded(flat, needle) or (0, 0)
     left = max(0, start - context)
     right = min(len(flat), end + context)
     if left > 0 and (space := flat.find(" ", left, start)) != -1:
@@ -359,10 +439,6 @@ def open_store(settings: Settings) -> Store | None:
     if not settings.history:
         return None
     return Store(database_url(settings))
-
-
-def _casefold(value: str | None) -> str | None:
-    return value.casefold() if isinstance(value, str) else None
 
 
 class Store:
@@ -428,7 +504,6 @@ class Store:
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.close()
-            dbapi_connection.create_function("gemma_casefold", 1, _casefold, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
@@ -565,6 +640,7 @@ class Store:
         mine = self._stored_head(conversation)
         row = {
             "id": conversation.id,
+            "title_folded": _fold_any(conversation.title),
             "created": conversation.created,
             "updated": conversation.updated,
             "leaf": conversation.leaf,
@@ -593,6 +669,7 @@ class Store:
                 if current["version"] != conversation.revision.version:
                     merged = _merge(conversation.revision.head, mine, {name: current[name] for name in HEAD_FIELDS})
                     row.update(merged.values, updated=max(row["updated"], current["updated"]))
+                    row["title_folded"] = _fold_any(row["title"])
                 conn.execute(
                     update(conversations)
                     .where(conversations.c.id == conversation.id)
@@ -650,6 +727,7 @@ class Store:
             "parent": message.parent,
             "role": message.role,
             "content": self._text(message.content),
+            "content_folded": _fold_any(message.content),
             "created": message.created,
             "status": message.status,
             "model": message.model,
@@ -716,7 +794,7 @@ class Store:
             result = conn.execute(
                 update(conversations)
                 .where(conversations.c.id == conversation_id)
-                .values(title=self._text(title), version=conversations.c.version + 1)
+                .values(title=self._text(title), title_folded=fold(title), version=conversations.c.version + 1)
             )
             if result.rowcount == 0:
                 raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
@@ -746,6 +824,7 @@ class Store:
                 .order_by(messages.c.created, messages.c.id)
             ).mappings().all()
         loaded = [_message_from_row(r) for r in message_rows]
+        created, updated = _known_times(row["created"], row["updated"], loaded)
         by_id = {m.id: m for m in loaded}
         leaf = row["leaf"]
         if leaf is not None and leaf not in by_id:
@@ -756,8 +835,8 @@ class Store:
             model=row["model"],
             id=row["id"],
             title=row["title"],
-            created=row["created"],
-            updated=row["updated"],
+            created=created,
+            updated=updated,
             instruction_role=row["instruction_role"],
             params=dict(row["params"] or {}),
             messages=by_id,
@@ -768,18 +847,21 @@ class Store:
     def _aggregates(self) -> Any:
         m = messages
         reply = m.c.role == "assistant"
+        prompt, completion, total = (
+            _within(counted, 0, MAX_TOKENS) for counted in (m.c.prompt_tokens, m.c.completion_tokens, m.c.total_tokens)
+        )
+        cost = _within(m.c.cost_usd, 0.0, MAX_COST_USD)
         # A reply that reported only prompt and completion counts still counts in the total.
-        counted = func.coalesce(m.c.prompt_tokens, 0) + func.coalesce(m.c.completion_tokens, 0)
-        reply_total = func.coalesce(m.c.total_tokens, counted)
+        reply_total = func.coalesce(total, func.coalesce(prompt, 0) + func.coalesce(completion, 0))
         return (
             func.count(m.c.id).label("message_count"),
             func.count(case((reply, 1))).label("replies"),
-            func.coalesce(func.sum(m.c.prompt_tokens), 0).label("prompt_tokens"),
-            func.coalesce(func.sum(m.c.completion_tokens), 0).label("completion_tokens"),
+            func.coalesce(func.sum(prompt), 0).label("prompt_tokens"),
+            func.coalesce(func.sum(completion), 0).label("completion_tokens"),
             func.coalesce(func.sum(reply_total), 0).label("total_tokens"),
-            func.coalesce(func.sum(m.c.cost_usd), 0.0).label("cost_usd"),
-            func.max(case((m.c.cost_source == "estimate", 1), else_=0)).label("cost_estimated"),
-            func.max(case((and_(reply, m.c.cost_usd.is_(None)), 1), else_=0)).label("cost_incomplete"),
+            func.coalesce(func.sum(cost), 0.0).label("cost_usd"),
+            func.max(case((and_(m.c.cost_source == "estimate", cost.is_not(None)), 1), else_=0)).label("cost_estimated"),
+            func.max(case((and_(reply, cost.is_(None)), 1), else_=0)).label("cost_incomplete"),
         )
 
     @staticmethod
@@ -793,24 +875,29 @@ class Store:
             cost_estimated=bool(row["cost_estimated"]),
         )
 
-    def list(self, limit: int = 100) -> list[ConversationSummary]:
-        """Saved conversations, most recently updated first, with their totals over all branches."""
+    def list(self, limit: int = 100, ids: Iterable[str] | None = None) -> list[ConversationSummary]:
+        """Saved conversations, most recently updated first, with their totals over all branches.
+
+        With ``ids``, only those conversations, however old (the ones a search found, say).
+        """
         c = conversations
         query = (
             select(c.c.id, c.c.title, c.c.created, c.c.updated, c.c.model, *self._aggregates())
             .select_from(c.outerjoin(messages, messages.c.conversation_id == c.c.id))
             .group_by(c.c.id)
-            .order_by(c.c.updated.desc(), c.c.id)
+            .order_by(_time(c.c.updated).desc().nulls_last(), c.c.id)
             .limit(limit)
         )
+        if ids is not None:
+            query = query.where(c.c.id.in_(sorted(set(ids))))
         with self._transaction(write=False) as conn:
             rows = conn.execute(query).mappings().all()
         return [
             ConversationSummary(
                 id=r["id"],
                 title=r["title"],
-                created=r["created"],
-                updated=r["updated"],
+                created=sane_time(r["created"]),
+                updated=sane_time(r["updated"]),
                 model=r["model"],
                 message_count=int(r["message_count"]),
                 total_tokens=int(r["total_tokens"] or 0),
@@ -837,27 +924,26 @@ class Store:
         return totals
 
     def search(self, text: str, limit: int = 50) -> list[SearchHit]:
-        """Titles and messages containing ``text`` in any case, newest conversation first."""
-        needle = text.strip()
+        """Titles and messages containing ``text`` as :func:`lib.store.folding.fold` compares them
+        (any case, either form of an accent, any whitespace), newest conversation first."""
+        needle = fold(text)
         if not needle:
             return []
-        # SQLite's lower() folds ASCII only, so it gets Python's casefold; PostgreSQL's lower() is Unicode-aware.
-        if self.is_sqlite:
-            fold, position, folded = func.gemma_casefold, func.instr, needle.casefold()
-        else:
-            fold, position, folded = func.lower, func.strpos, needle.lower()
+        # A plain substring test of the folded copies: both backends count it alike.
+        position = func.instr if self.is_sqlite else func.strpos
         c, m = conversations, messages
+        newest = (_time(c.c.updated).desc().nulls_last(), c.c.id)
         title_query = (
             select(c.c.id, c.c.title, c.c.updated)
-            .where(position(fold(c.c.title), folded) > 0)
-            .order_by(c.c.updated.desc(), c.c.id)
+            .where(position(c.c.title_folded, needle) > 0)
+            .order_by(*newest)
             .limit(limit)
         )
         message_query = (
             select(c.c.id, c.c.title, c.c.updated, m.c.id.label("message_id"), m.c.role, m.c.content, m.c.created)
             .select_from(m.join(c, m.c.conversation_id == c.c.id))
-            .where(position(fold(m.c.content), folded) > 0)
-            .order_by(c.c.updated.desc(), c.c.id, m.c.created, m.c.id)
+            .where(position(m.c.content_folded, needle) > 0)
+            .order_by(*newest, _time(m.c.created).nulls_last(), m.c.id)
             .limit(limit)
         )
         with self._transaction(write=False) as conn:
@@ -865,30 +951,68 @@ class Store:
             message_rows = conn.execute(message_query).mappings().all()
         ranked: list[tuple[tuple[Any, ...], SearchHit]] = []
         for r in title_rows:
-            cut, start, end = snippet(r["title"], needle)
-            hit = SearchHit(r["id"], r["title"], r["updated"], None, None, cut, start, end)
-            ranked.append(((-r["updated"], r["id"], 0, 0.0), hit))
+            cut, start, end = snippet(r["title"], text)
+            updated = sane_time(r["updated"])
+            hit = SearchHit(r["id"], r["title"], updated, None, None, cut, start, end)
+            ranked.append(((*_newest_first(updated), r["id"], 0, *_oldest_first(None), ""), hit))
         for r in message_rows:
-            cut, start, end = snippet(r["content"], needle)
-            hit = SearchHit(r["id"], r["title"], r["updated"], r["message_id"], r["role"], cut, start, end)
-            ranked.append(((-r["updated"], r["id"], 1, r["created"]), hit))
+            cut, start, end = snippet(r["content"], text)
+            updated = sane_time(r["updated"])
+            hit = SearchHit(r["id"], r["title"], updated, r["message_id"], r["role"], cut, start, end)
+            ranked.append(((*_newest_first(updated), r["id"], 1, *_oldest_first(sane_time(r["created"])), r["message_id"]), hit))
         ranked.sort(key=lambda pair: pair[0])
         return [hit for _, hit in ranked[:limit]]
+
+
+def _within(value: ColumnElement[Any], low: float, high: float) -> ColumnElement[Any]:
+    """``value`` where it lies in [low, high], else NULL: NaN, infinities, 1e308 and text never
+    reach a sum (1e308 + 1e308 overflows on PostgreSQL and fails the whole query)."""
+    return case((value.between(low, high), value))
+
+
+def _time(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A time column, NULL where no conversation could be from then: to sort by, as :func:`sane_time` reads it."""
+    return _within(value, EARLIEST_TIME, LATEST_TIME)
+
+
+def _newest_first(when: float | None) -> tuple[bool, float]:
+    # The order of _time(...).desc().nulls_last(): unknown times last.
+    return (when is None, -(when or 0.0))
+
+
+def _oldest_first(when: float | None) -> tuple[bool, float]:
+    return (when is None, when or 0.0)
+
+
+def _known_times(created: Any, updated: Any, loaded: list[Message]) -> tuple[float, float]:
+    """The conversation's times, any impossible one (in a row edited by hand) replaced by the
+    nearest known: so that sorting, formatting and exporting it cannot fail.
+
+    A message's impossible time becomes the conversation's start.
+    """
+    known = [t for t in (sane_time(m.created) for m in loaded) if t is not None]
+    start = sane_time(created) or min(known, default=None) or sane_time(updated) or EARLIEST_TIME
+    end = sane_time(updated) or max(known, default=start)
+    for message in loaded:
+        if sane_time(message.created) is None:
+            message.created = start
+    return start, end
 
 
 def _message_from_row(row: Any) -> Message:
     stats = None
     if row["has_stats"]:
-        usage = Usage(
-            row["prompt_tokens"], row["completion_tokens"], row["total_tokens"], bool(row["tokens_estimated"])
-        ) if row["has_usage"] else None
-        cost = Cost(row["cost_usd"], row["cost_source"]) if row["cost_source"] is not None else None
+        # Figures no reply could have (a row written by hand or another tool) read as unknown.
+        counts = (sane_number(row[name], sane_count) for name in ("prompt_tokens", "completion_tokens", "total_tokens"))
+        usage = Usage(*counts, bool(row["tokens_estimated"])) if row["has_usage"] else None
+        usd = sane_number(row["cost_usd"], sane_cost)
+        cost = Cost(usd, row["cost_source"]) if row["cost_source"] is not None and usd is not None else None
         stats = ReplyStats(
             usage=usage,
             cost=cost,
-            time_to_first_token=row["time_to_first_token"],
-            total_time=row["total_time"],
-            last_token_time=row["last_token_time"],
+            time_to_first_token=sane_seconds(row["time_to_first_token"]),
+            total_time=sane_seconds(row["total_time"]),
+            last_token_time=sane_seconds(row["last_token_time"]),
             finish_reason=row["finish_reason"],
             model=row["reply_model"],
             provider=row["provider"],

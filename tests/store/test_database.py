@@ -12,19 +12,22 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, insert, select, text
+from sqlalchemy import MetaData, select, text
 
 import lib.store.database as store_module
 from lib.api.client import ChatClient
 from lib.api.request import api_messages, build_body
 from lib.chat.conversation import Conversation, Message
 from lib.chat.live_reply import start_reply
-from lib.chat.usage import Cost, ReplyStats, Usage
+from lib.chat.usage import UNKNOWN, Cost, ReplyStats, Usage, format_time
 from lib.errors import ConfigurationError, ConversationExistsError, ConversationNotFoundError, StoreError
 from lib.settings import Settings, load_settings
 from lib.store.database import MIGRATIONS, Migration, Store, database_url, open_store, schema_version, snippet
+from lib.store.exporting import EXPORT_FORMATS, to_json
+from lib.store.folding import fold
+from lib.store.importing import import_into
 from tests.conftest import CANARY_KEY
-from tests.samples import T0, make_conversation
+from tests.samples import T0, make_conversation, save_spoiled
 
 # The store and store_url fixtures, on every backend.
 pytest_plugins = ("tests.store_fixtures",)
@@ -199,6 +202,55 @@ def test_delete_removes_the_conversation_and_its_messages_only(store: Store) -> 
     assert store.load("conv-00011") == make_conversation(11)
 
 
+# -- rows that no version of the app writes -----------------------------------------------
+
+
+def test_figures_and_times_no_reply_could_have_read_back_as_unknown(store: Store) -> None:
+    save_spoiled(store, 40)
+    store.save(make_conversation(41))
+
+    newest, spoiled = store.list()
+    assert (newest.id, spoiled.id) == ("conv-00041", "conv-00040")  # an impossible time sorts last
+    assert newest == next(s for s in store.list(ids=["conv-00041"]))
+    assert (spoiled.created, spoiled.updated) == (None, None) and format_time(spoiled.updated) == UNKNOWN
+    assert (spoiled.message_count, spoiled.total_tokens, spoiled.cost_text()) == (8, 0, UNKNOWN)
+    totals = store.totals("conv-00040")
+    assert (totals.requests, totals.prompt_tokens, totals.completion_tokens, totals.cost_usd) == (4, 0, 0, 0.0)
+    assert totals.cost_incomplete and not totals.cost_estimated
+    assert store.totals("conv-00041").cost_usd == pytest.approx(0.00014)
+
+    assert [(h.conversation_id, h.updated) for h in store.search("question 4")] == [
+        ("conv-00041", T0 + 41 + 10), ("conv-00040", None)
+    ]
+    loaded = store.load("conv-00040")
+    a1, a2 = loaded.messages["c00040-a1"].stats, loaded.messages["c00040-a2"].stats
+    assert a1 is not None and a2 is not None
+    assert a1.usage == Usage(None, None, None) and a1.cost is None
+    assert (a1.time_to_first_token, a1.total_time, a1.last_token_time) == (None, None, None)
+    assert a2.usage == Usage(None, None, None) and a2.cost is None and a2.total_time == 0.4
+    # Impossible times become the nearest known ones: the first and the last message's.
+    assert (loaded.created, loaded.updated) == (T0 + 40 + 0.1, T0 + 40 + 0.8)
+    assert loaded.messages["c00040-a2"].created == loaded.created
+    for export in EXPORT_FORMATS:
+        assert export.render(loaded)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_text_where_sqlite_should_hold_a_number_reads_as_unknown(store: Store) -> None:
+    store.save(make_conversation(42))
+    with store._transaction(write=True) as conn:
+        conn.execute(text(
+            "UPDATE messages SET cost_usd = 'a lot', prompt_tokens = 'many', total_time = 'long' WHERE id = 'c00042-a1'"
+        ))
+        conn.execute(text("UPDATE conversations SET updated = 'soon', created = x'00' WHERE id = 'conv-00042'"))
+    [summary] = store.list()
+    assert (summary.updated, summary.created, summary.cost_text()) == (None, None, "≈$0.00002 (estimate) + unknown")
+    assert store.totals(summary.id).prompt_tokens == 12
+    assert store.search("Question 42")[0].updated is None
+    stats = store.load(summary.id).messages["c00042-a1"].stats
+    assert stats is not None and (stats.cost, stats.usage.prompt_tokens, stats.total_time) == (None, None, None)
+
+
 # -- search ------------------------------------------------------------------------------
 
 
@@ -239,6 +291,132 @@ def test_search_orders_newest_conversation_first_title_before_messages(store: St
     assert [(h.conversation_id, h.message_id) for h in answers] == [
         ("conv-00015", "c00015-a1"), ("conv-00015", "c00015-a2"), ("conv-00014", "c00014-a1"), ("conv-00014", "c00014-a2"),
     ]
+
+
+#: conversation id: (title, one message); each probe below must find the same ones on every backend
+SEARCH_CORPUS = {
+    "greek-upper": ("Odyssey", "ΟΔΥΣΣΕΥΣ ΚΑΙ ΣΙΣΥΦΟΣ"),
+    "greek-lower": ("Οδυσσεύς", "ο οδυσσευς και ο σισυφος"),
+    "ligature": ("Finance", "The ﬁnal oﬃce report"),
+    "german-eszett": ("Straße", "Die Straße ist lang, das Maß ist voll"),
+    "german-caps": ("STRASSE", "DIE STRASSE IST LANG"),
+    "turkish": ("İzmir trip", "DİYARBAKIR and ırmak"),
+    "english-i": ("Iris", "In Istanbul it is sunny"),
+    "composed": ("Composed", "un caf\u00e9 cr\u00e8me"),
+    "decomposed": ("Decomposed", "un cafe\u0301 cre\u0300me"),
+    "emoji": ("Emoji", "🍌 and 👩‍💻 coder"),
+    "nul": ("Nul", "before\x00after"),
+    "wild": ("Wildcards", "100% sure_thing back\\slash 'single' \"double\""),
+    "space": ("Spaces", "tab\there  two   spaces\nnew line"),
+    "long": ("Long", "lorem " * 2000),
+}
+
+SEARCH_PROBES = [
+    # Greek: a final sigma (ς) and a capital one (Σ) fold alike; accents stay significant.
+    ("ΟΔΥΣΣΕΥΣ", {"greek-upper", "greek-lower"}),
+    ("οδυσσευς", {"greek-upper", "greek-lower"}),
+    ("ς", {"greek-upper", "greek-lower"}),
+    ("Σίσυφος", set()),
+    # ligatures fold to their letters
+    ("ﬁnal", {"ligature"}),
+    ("FINAL", {"ligature"}),
+    ("office", {"ligature"}),
+    ("ﬁ", {"ligature"}),
+    # German: ß, SS and ẞ are one; "Odyssey" has an "ss" too
+    ("straße", {"german-eszett", "german-caps"}),
+    ("STRASSE", {"german-eszett", "german-caps"}),
+    ("STRAẞE", {"german-eszett", "german-caps"}),
+    ("ß", {"greek-upper", "german-eszett", "german-caps"}),
+    ("MASS", {"german-eszett"}),
+    # Turkish: a dotted capital İ is i; a dotless ı is a letter of its own
+    ("izmir", {"turkish"}),
+    ("İSTANBUL", {"english-i"}),
+    ("DIYARBAKIR", {"turkish"}),
+    ("diyarbakır", set()),
+    ("IRMAK", set()),
+    ("ırmak", {"turkish"}),
+    # an accent composed (é) or decomposed (e + U+0301) finds both; no accent finds neither
+    ("café", {"composed", "decomposed"}),
+    ("cafe\u0301", {"composed", "decomposed"}),
+    ("CRÈME", {"composed", "decomposed"}),
+    ("cafe", set()),
+    ("🍌", {"emoji"}),
+    ("👩‍💻 CODER", {"emoji"}),
+    # PostgreSQL stores NUL as U+FFFD, so on both backends the two find each other
+    ("before\x00after", {"nul"}),
+    ("\x00", {"nul"}),
+    ("before\ufffdafter", {"nul"}),
+    # SQL's wildcards and escapes are plain text
+    ("100%", {"wild"}),
+    ("%", {"wild"}),
+    ("_", {"wild"}),
+    ("sur_", set()),
+    ("%sure", set()),
+    ("back\\slash", {"wild"}),
+    ("\\", {"wild"}),
+    ("'single'", {"wild"}),
+    ('"double"', {"wild"}),
+    ("lorem " * 1500, {"long"}),
+    ("lorem" * 3, set()),
+    # any whitespace is one space, and none at either end counts
+    ("tab here", {"space"}),
+    ("  Two\tSpaces\n", {"space"}),
+    ("spaces new LINE", {"space"}),
+    ("   ", set()),
+    ("nothing like this", set()),
+]
+
+
+@pytest.fixture
+def corpus(store: Store) -> Store:
+    for number, (key, (title, content)) in enumerate(SEARCH_CORPUS.items()):
+        chat = Conversation(system_prompt="", model="m", title=title, id=key, updated=T0 + number)
+        chat.add_user(content)
+        store.save(chat)
+    return store
+
+
+@pytest.mark.parametrize(("query", "found"), SEARCH_PROBES, ids=[repr(q[:20]) for q, _ in SEARCH_PROBES])
+def test_search_finds_the_same_conversations_on_every_backend(corpus: Store, query: str, found: set[str]) -> None:
+    hits = corpus.search(query)
+    assert {h.conversation_id for h in hits} == found
+    for hit in hits:
+        # The mark covers the match, even where folding changes lengths (ß is ss, ﬁ is fi).
+        assert fold(query) in fold(hit.snippet[hit.start : hit.end]), (hit.snippet, hit.start, hit.end)
+
+
+def test_search_marks_the_original_characters_where_folding_changes_lengths() -> None:
+    assert snippet("Die Straße ist lang", "STRASSE") == ("Die Straße ist lang", 4, 10)
+    assert snippet("Die Straße ist lang", "s") == ("Die Straße ist lang", 4, 5)
+    assert snippet("Die Straße ist lang", "ss") == ("Die Straße ist lang", 8, 9)
+    assert snippet("The ﬁnal report", "final") == ("The ﬁnal report", 4, 8)
+    assert snippet("The ﬁnal report", "i") == ("The ﬁnal report", 4, 5)
+    assert snippet("un cafe\u0301 noir", "CAFÉ") == ("un cafe\u0301 noir", 3, 8)
+    assert snippet("ΟΔΥΣΣΕΥΣ", "ς") == ("ΟΔΥΣΣΕΥΣ", 3, 4)
+    assert snippet("İzmir", "izmir") == ("İzmir", 0, 5)
+
+
+def test_every_write_keeps_the_folded_copy_current(store: Store) -> None:
+    chat = Conversation(system_prompt="", model="m", title="ΣΊΣΥΦΟΣ")
+    question = chat.add_user("first words")
+    store.save(chat)
+    assert [h.conversation_id for h in store.search("σίσυφος")] == [chat.id]
+    store.rename(chat.id, "Die Straße")
+    assert store.search("σίσυφος") == [] and [h.message_id for h in store.search("STRASSE")] == [None]
+    chat.title = "Die Straße"
+    question.content = "edited ﬁve words"
+    store.save(chat, changed=[question.id])
+    assert store.search("first words") == [] and [h.message_id for h in store.search("FIVE")] == [question.id]
+    draft = Message("assistant", "ΟΔΥΣΣΕΥΣ so far", parent=question.id, status="incomplete")
+    store.save_draft(chat.id, draft)
+    assert [h.message_id for h in store.search("οδυσσευς")] == [draft.id]
+    chat.add_reply("Done: café", id=draft.id)
+    store.save(chat, changed=[draft.id])
+    assert store.search("οδυσσευς") == [] and [h.message_id for h in store.search("CAFE\u0301")] == [draft.id]
+    store.delete(chat.id)
+    imported = import_into(store, to_json(chat).encode(), max_bytes=1_000_000, default_model="m")
+    assert {h.message_id for h in store.search("café")} == {draft.id}
+    assert {h.conversation_id for h in store.search("straße")} == {imported.conversation.id}
 
 
 def test_snippet_of_short_text_and_of_no_match() -> None:
@@ -511,19 +689,31 @@ def test_location_hides_a_password(store: Store) -> None:
         assert store.url.startswith("postgresql+psycopg://")
 
 
-def test_a_version_1_database_is_migrated_and_keeps_its_chats(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:1])
-    old = Store(store_url)
-    kept = make_conversation(17)
-    # The app of that version wrote only the columns of migration 1.
-    v1_conversations, v1_messages = store_module._schema_v1(MetaData())
-    head = {"id": kept.id, "created": kept.created, "updated": kept.updated, "leaf": kept.leaf, **kept.head()}
-    with old._engine.begin() as conn:
-        conn.execute(insert(v1_conversations), [head])
-        rows = [old._message_row(kept.id, m) for m in kept.messages.values()]
-        conn.execute(insert(v1_messages), [{k: v for k, v in r.items() if k in v1_messages.c} for r in rows])
+def write_as_version(store_url: str, version: int, monkeypatch: pytest.MonkeyPatch, *chats: Conversation) -> None:
+    """A database as the app of ``version`` left it: only its migrations, and rows with only its columns."""
+    with monkeypatch.context() as patched:
+        patched.setattr(store_module, "MIGRATIONS", MIGRATIONS[:version])
+        old = Store(store_url)
+    with old._transaction(write=True) as conn:
+        tables = MetaData()
+        tables.reflect(conn, only=["conversations", "messages"])
+        for chat in chats:
+            row = {
+                "id": chat.id, "title": old._text(chat.title), "created": chat.created, "updated": chat.updated,
+                "system_prompt": old._text(chat.system_prompt), "instruction_role": chat.instruction_role,
+                "model": chat.model, "params": dict(chat.params), "leaf": chat.leaf,
+            }
+            conn.execute(tables.tables["conversations"].insert(), [row])
+            rows = [old._message_row(chat.id, m) for m in chat.messages.values()]
+            kept = tables.tables["messages"].c
+            conn.execute(tables.tables["messages"].insert(), [{k: v for k, v in r.items() if k in kept} for r in rows])
+    assert old.schema_version() == version
     old.close()
-    monkeypatch.undo()
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_chats(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = make_conversation(17)
+    write_as_version(store_url, 1, monkeypatch, kept)
     new = Store(store_url)
     assert new.schema_version() == MIGRATIONS[-1].number
     assert new.load(kept.id).to_dict() == kept.to_dict()
@@ -531,6 +721,28 @@ def test_a_version_1_database_is_migrated_and_keeps_its_chats(store_url: str, mo
     new.set_preference("presets", {"version": 1, "presets": []})
     assert new.get_preference("presets") == {"version": 1, "presets": []}
     assert new.get_preference("missing", "fallback") == "fallback"
+    assert {h.message_id for h in new.search("ÜNÏCÖDÉ")} == {"c00017-u1"}
+    new.close()
+
+
+def test_migration_4_folds_every_title_and_message_already_saved(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # More rows than one batch holds, and text that only folding finds.
+    monkeypatch.setattr(store_module, "FOLD_BATCH", 3)
+    chats = [make_conversation(seed) for seed in range(30, 34)]
+    special = Conversation(system_prompt="", model="m", title="DIE STRAẞE", id="special")
+    special.add_user("ΟΔΥΣΣΕΥΣ met a cafe\u0301 owner\x00here")
+    write_as_version(store_url, 3, monkeypatch, *chats, special)
+
+    new = Store(store_url)
+    assert new.schema_version() == MIGRATIONS[-1].number
+    with new._transaction(write=False) as conn:
+        titles = conn.execute(select(store_module.conversations.c.title_folded)).scalars().all()
+        contents = conn.execute(select(store_module.messages.c.content_folded)).scalars().all()
+    assert len(titles) == 5 and None not in titles
+    assert len(contents) == 4 * 8 + 1 and None not in contents
+    assert [h.conversation_id for h in new.search("die strasse")] == ["special"]
+    assert [h.message_id for h in new.search("οδυσσευς MET A CAFÉ owner\x00HERE")] == [special.leaf]
+    assert {h.conversation_id for h in new.search("bananas &")} == {c.id for c in chats}
     new.close()
 
 
@@ -572,6 +784,7 @@ def test_a_rename_elsewhere_survives_a_save_from_an_older_copy(store: Store) -> 
     assert store.load(tab.id).title == "Renamed on History"
     assert tab.title == "Renamed on History", "the open copy shows the new title from now on"
     assert merged.adopted == ("title",) and not merged.lost
+    assert [h.conversation_id for h in store.search("renamed on history")] == [tab.id], "search finds the kept title"
 
 
 def test_fields_each_side_changed_are_both_kept(store: Store) -> None:
