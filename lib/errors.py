@@ -164,6 +164,14 @@ class ConversationExistsError(StoreError):
     retryable = False
 
 
+class ImageError(ChatError):
+    """An attached image was refused: not an image type the API takes, unreadable, too large to
+    open safely, one too many, or for a model that reads no images. Nothing was sent."""
+
+    title = "Image not attached"
+    retryable = False
+
+
 class ImportFormatError(ChatError):
     """A file to import is too large, not JSON, or not a conversation in a known shape; nothing was imported."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.api.models import model_info
+from lib.images.image import Image
 
 _FIXED = frozenset({"model", "messages", "stream", "stream_options"})
 
@@ -21,7 +22,7 @@ def api_messages(
     the system prompt folded into the first user message instead, which is also what
     Gemma's own chat template does with a system turn.
     """
-    messages = [dict(m) for m in history]
+    messages = [_on_the_wire(m) for m in history]
     prompt = system_prompt.strip()
     if not prompt:
         return messages
@@ -39,6 +40,16 @@ def api_messages(
                 message["content"] = f"{prompt}\n\n{content}"
             break
     return messages
+
+
+def _on_the_wire(message: dict[str, Any]) -> dict[str, Any]:
+    """A history entry as the API takes it: a message with images becomes text and ``image_url`` parts."""
+    images: tuple[Image, ...] = message.get("images") or ()
+    wire = {k: v for k, v in message.items() if k != "images"}
+    if images:
+        text = [{"type": "text", "text": wire["content"]}] if wire["content"] else []
+        wire["content"] = [*text, *({"type": "image_url", "image_url": {"url": i.data_uri()}} for i in images)]
+    return wire
 
 
 def build_body(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lib.chat.usage import ReplyStats
+from lib.images.image import Image
 
 Role = Literal["user", "assistant"]
 #: complete: the server ended the reply; stopped: the user pressed Stop;
@@ -55,6 +56,8 @@ class Message:
     #: assistant messages: the fault that cut an incomplete reply
     error: str | None = None
     error_title: str | None = None
+    #: user messages: the images attached, in order, as they were sent
+    images: tuple[Image, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +72,7 @@ class Message:
             "params": dict(self.params),
             "error": self.error,
             "error_title": self.error_title,
+            **({"images": [image.to_dict() for image in self.images]} if self.images else {}),
         }
 
     @classmethod
@@ -85,6 +89,7 @@ class Message:
             params=dict(data.get("params") or {}),
             error=data.get("error"),
             error_title=data.get("error_title"),
+            images=tuple(Image.from_dict(image) for image in data.get("images") or ()),
         )
 
 
@@ -157,19 +162,20 @@ class Conversation:
     def _touch(self) -> None:
         self.updated = time.time()
 
-    def add_user(self, text: str) -> Message:
-        """Add what the user typed; merged into an unanswered message rather than doubled."""
+    def add_user(self, text: str, images: tuple[Image, ...] = ()) -> Message:
+        """Add what the user typed and attached; merged into an unanswered message rather than doubled."""
         last = self.last
         if last is not None and last.role == "user":
-            last.content = f"{last.content}{MERGE_SEPARATOR}{text}" if last.content else text
+            last.content = f"{last.content}{MERGE_SEPARATOR}{text}" if last.content and text else last.content or text
+            last.images = (*last.images, *images)
             last.error = last.error_title = None
             self._touch()
             return last
-        message = Message("user", text, parent=self.leaf)
+        message = Message("user", text, parent=self.leaf, images=tuple(images))
         self.messages[message.id] = message
         self.leaf = message.id
         if not self.title:
-            self.title = title_from(text)
+            self.title = title_from(text) or title_from(", ".join(i.name or "image" for i in images))
         self._touch()
         return message
 
@@ -228,12 +234,14 @@ class Conversation:
         self.messages[reply.parent].error = None
         self._touch()
 
-    def edit(self, message_id: str, text: str) -> Message:
-        """Send ``text`` in place of an earlier user message; the old branch stays reachable."""
+    def edit(self, message_id: str, text: str, images: tuple[Image, ...] | None = None) -> Message:
+        """Send ``text`` (with ``images``, by default the original's) in place of an earlier user
+        message; the old branch stays reachable."""
         original = self.messages[message_id]
         if original.role != "user":
             raise ValueError("only a user message can be edited")
-        message = Message("user", text, parent=original.parent)
+        kept = original.images if images is None else tuple(images)
+        message = Message("user", text, parent=original.parent, images=kept)
         self.messages[message.id] = message
         self.leaf = message.id
         self._touch()
@@ -287,9 +295,11 @@ class Conversation:
         """The values of :data:`HEAD_FIELDS` now (``params`` copied)."""
         return {name: dict(self.params) if name == "params" else getattr(self, name) for name in HEAD_FIELDS}
 
-    def history(self) -> list[dict[str, str]]:
-        """The path as ``{role, content}`` dicts, without the system prompt."""
-        return [{"role": m.role, "content": m.content} for m in self.path()]
+    def history(self) -> list[dict[str, Any]]:
+        """The path as ``{role, content}`` dicts (and ``images`` where a message has some), without the system prompt."""
+        return [
+            {"role": m.role, "content": m.content, **({"images": m.images} if m.images else {})} for m in self.path()
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -28,7 +28,10 @@ PRESETS_PREFERENCE = "presets"
 
 def _fingerprint(message: Message) -> tuple:
     # The stats object is replaced, never changed in place, so its identity stands for it.
-    return (message.content, message.status, message.error, message.error_title, message.parent, id(message.stats))
+    return (
+        message.content, message.status, message.error, message.error_title, message.parent, id(message.stats),
+        tuple(image.digest for image in message.images),
+    )
 
 
 @dataclass(eq=False)
