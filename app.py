@@ -121,7 +121,7 @@ with conversations_box:
 if live is not None:
     reply_box = st.container()
     for waiting in chat.queued:
-        show_queued(waiting)
+        show_queued(*waiting)
     with reply_box:
         show_live_reply(live, chat)
     # Drawn once more with the buttons the reply held back (and the next queued message sent).

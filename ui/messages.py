@@ -11,6 +11,7 @@ from lib.chat.live_reply import LiveReply
 from lib.chat.markdown_html import literal, without_images
 from lib.chat.session import ChatSession
 from lib.chat.usage import figures, finish_note
+from lib.images.image import Image
 from ui.script_control import StopException, stopped_by_the_user
 
 #: seconds between the browser's checks, while a reply streams, that the page is up to date
@@ -122,7 +123,7 @@ def show_deleted_notice(chat: ChatSession) -> None:
               icon=":material/save:", type="primary")
 
 
-def show_queued(text: str) -> None:
+def show_queued(text: str, images: tuple[Image, ...] = ()) -> None:
     """A message typed while a reply streams: it goes out when the reply ends."""
     with st.chat_message("user"):
         st.markdown(without_images(text))

@@ -14,12 +14,14 @@ from typing import Any
 
 from lib.api.client import ChatClient
 from lib.api.demo_mode import demo_settings
+from lib.api.models import model_info
 from lib.api.request import api_messages, build_body
 from lib.chat.conversation import Conversation, Message, new_id
 from lib.chat.live_reply import LiveReply
 from lib.chat.usage import SessionTotals
-from lib.errors import ChatError, ConversationNotFoundError
+from lib.errors import ChatError, ConversationNotFoundError, ImageError
 from lib.experiments.presets import PresetError, Presets
+from lib.images.image import Image
 from lib.settings import Settings
 from lib.store.database import Merged, Store
 
@@ -83,7 +85,9 @@ class ChatSession:
     #: replies streaming or just ended, each with where it belongs; see :meth:`begin_reply`
     _flights: list[_Flight] = field(default_factory=list)
     #: messages typed while a reply streamed: sent, in order, once it has ended
-    queued: list[str] = field(default_factory=list)
+    queued: list[tuple[str, tuple[Image, ...]]] = field(default_factory=list)
+    #: the user says the model id they typed (outside the Gemma specs) reads images
+    other_model_reads_images: bool = False
     #: the conversation on screen was deleted elsewhere (History, another tab) since it was saved:
     #: it is no longer saved, until the user keeps it as a new one (:meth:`save_as_new`)
     deleted_elsewhere: bool = False
@@ -257,16 +261,28 @@ class ChatSession:
                 return path[: ids.index(flight.question_id) + 1]
         return path
 
-    def submit(self, text: str) -> None:
-        """What the user typed: added now, or queued while a reply streams.
+    def reads_images(self) -> bool:
+        """Whether the conversation's model takes images: by its spec, or, for a model id outside
+        the specs, as the user said."""
+        info = model_info(self.conversation.model)
+        return info.images or (info.spec is None and self.other_model_reads_images)
+
+    def submit(self, text: str, images: tuple[Image, ...] = ()) -> None:
+        """What the user typed and attached: added now, or queued while a reply streams.
 
         Never merged into the question in flight, never lost: it is sent once the reply ends.
+        Images for a model that reads none raise ImageError, and nothing is added.
         """
+        if images and not self.reads_images():
+            raise ImageError(
+                f"{model_info(self.conversation.model).label} reads no images, so the message was not sent. "
+                "Choose a Gemma 3 model that reads images (27B, 12B or 4B), or send it without the images."
+            )
         with self._lock:
             if self.reply_in_flight() is not None:
-                self.queued.append(text)
+                self.queued.append((text, tuple(images)))
             else:
-                self.conversation.add_user(text)
+                self.conversation.add_user(text, tuple(images))
 
     def begin_reply(self, settings: Settings) -> LiveReply | None:
         """The reply to show: the one in flight, else a new one for the user message at the leaf; None when none is due."""
@@ -274,7 +290,7 @@ class ChatSession:
             if (live := self.reply_in_flight()) is not None:
                 return live
             if self.queued:
-                self.conversation.add_user(self.queued.pop(0))
+                self.conversation.add_user(*self.queued.pop(0))
             chat = self.conversation
             if not chat.awaiting_reply() or chat.leaf is None:
                 return None

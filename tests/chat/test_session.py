@@ -182,7 +182,7 @@ def test_a_message_typed_while_a_reply_streams_waits_for_it(settings: Settings, 
     fake_api.plan(Behaviour(reply="first answer here", token_rate=20), Behaviour(reply="second answer"))
     live = streaming(chat, settings, "one")
     chat.submit("two")
-    assert chat.queued == ["two"]
+    assert chat.queued == [("two", ())]
     assert chat.conversation.path()[-1].content == "one", "not merged into the question in flight"
     assert chat.begin_reply(settings) is live
     assert live.wait(10)
@@ -330,3 +330,25 @@ def test_presets_saved_by_two_sessions_are_both_kept(settings: Settings, store: 
     first.reload_presets()
     assert {"Mine", "Yours"} <= set(first.presets.names())
     assert {"Mine", "Yours"} <= set(ChatSession.start(settings, store).presets.names())
+
+
+def test_images_for_a_model_that_reads_none_are_refused_before_any_request(settings: Settings, fake_api: FakeAPI) -> None:
+    from lib.errors import ImageError
+    from lib.images.image import Image
+    from tests.images.test_image import PNG_1X1
+
+    chat = ChatSession.start(settings)
+    image = Image(PNG_1X1, "image/png", 1, 1, name="dot.png")
+    chat.conversation.model = "google/gemma-3n-e4b-it"
+    with pytest.raises(ImageError, match="reads no images"):
+        chat.submit("what is this?", (image,))
+    assert chat.conversation.is_empty() and chat.begin_reply(settings) is None and fake_api.requests == []
+    chat.conversation.model = "my/own-vision-model"
+    with pytest.raises(ImageError):
+        chat.submit("what is this?", (image,))
+    chat.other_model_reads_images = True
+    chat.submit("what is this?", (image,))
+    assert chat.conversation.last.images == (image,)
+    chat.conversation.model = "google/gemma-3-27b-it"
+    chat.submit("and this?", (image,))
+    assert chat.conversation.last.images == (image, image), "merged into the unanswered message, images too"
