@@ -33,6 +33,16 @@ APP_NAME = "gemma-chat"
 #: where saved conversations live unless CHAT_DB_PATH or CHAT_DB_URL says otherwise
 DEFAULT_DB_PATH = "~/.local/share/gemma-chat/chats.sqlite3"
 DEFAULT_IMPORT_MAX_BYTES = 5_000_000
+#: Gemma 3's vision encoder sees 896×896 pixels: a longer side is only squeezed down by the server
+DEFAULT_IMAGE_MAX_SIDE = 896
+DEFAULT_IMAGE_QUALITY = 85
+#: each image is sent again with every later turn (the whole history goes each time), so a few
+#: per message keep the requests small: five 150 KB images are about 1 MB of base64
+DEFAULT_IMAGE_MAX_COUNT = 5
+#: a phone's photo is 2–12 MB; this leaves room for a large PNG screenshot
+DEFAULT_IMAGE_MAX_BYTES = 20_000_000
+#: a 48 MP phone photo (8064×6048) passes; decoding 50 MP takes up to 200 MB of memory for a moment
+DEFAULT_IMAGE_MAX_PIXELS = 50_000_000
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,6 +71,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CHAT_DB_PATH", DEFAULT_DB_PATH, "SQLite file the conversations are saved in."),
     Setting("CHAT_DB_URL", "", "SQLAlchemy URL of a database to use instead, e.g. `postgresql+psycopg://user:pass@host/db`."),
     Setting("CHAT_IMPORT_MAX_BYTES", str(DEFAULT_IMPORT_MAX_BYTES), "Largest file the History page imports, in bytes (5 MB)."),
+    Setting(
+        "CHAT_IMAGE_MAX_SIDE", str(DEFAULT_IMAGE_MAX_SIDE),
+        "Attached images are shrunk to at most this many pixels on their long side (what Gemma 3 sees).",
+    ),
+    Setting("CHAT_IMAGE_QUALITY", str(DEFAULT_IMAGE_QUALITY), "JPEG quality (1–95) attached images are sent at."),
+    Setting("CHAT_IMAGE_MAX_COUNT", str(DEFAULT_IMAGE_MAX_COUNT), "Most images one message may carry."),
+    Setting("CHAT_IMAGE_MAX_BYTES", str(DEFAULT_IMAGE_MAX_BYTES), "Largest image file accepted, in bytes (20 MB)."),
+    Setting(
+        "CHAT_IMAGE_MAX_PIXELS", str(DEFAULT_IMAGE_MAX_PIXELS),
+        "Most pixels an image may have (50 megapixels): a larger one is refused before it is decoded.",
+    ),
 )
 
 
@@ -86,6 +107,12 @@ class Settings:
     #: a database URL that wins over db_path; it may hold a password, so never show it whole
     db_url: str = field(default="", repr=False)
     import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+    #: how attached images are prepared and what is refused (see lib.images.prepare.ImageLimits)
+    image_max_side: int = DEFAULT_IMAGE_MAX_SIDE
+    image_quality: int = DEFAULT_IMAGE_QUALITY
+    image_max_count: int = DEFAULT_IMAGE_MAX_COUNT
+    image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES
+    image_max_pixels: int = DEFAULT_IMAGE_MAX_PIXELS
     #: what loading changed in the settings as given, for the sidebar to say
     notes: tuple[str, ...] = ()
 
@@ -148,7 +175,9 @@ def _base_url(given: str) -> tuple[str, tuple[str, ...]]:
     return url, (CREDENTIALS_REMOVED,)
 
 
-def _number(raw: dict[str, str], name: str, default: float, *, minimum: float = 0) -> float:
+def _number(
+    raw: dict[str, str], name: str, default: float, *, minimum: float = 0, maximum: float = math.inf
+) -> float:
     text = raw.get(name, "").strip()
     if not text:
         return default
@@ -157,8 +186,14 @@ def _number(raw: dict[str, str], name: str, default: float, *, minimum: float = 
     except ValueError:
         raise ConfigurationError(f"{name} must be a number, not {text!r}.") from None
     if not math.isfinite(value) or value < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum}, not {value}.")
+        raise ConfigurationError(f"{name} must be at least {minimum:g}, not {value:g}.")
+    if value > maximum:
+        raise ConfigurationError(f"{name} must be at most {maximum:g}, not {value:g}.")
     return value
+
+
+def _whole(raw: dict[str, str], name: str, default: int, *, minimum: int = 1, maximum: float = math.inf) -> int:
+    return int(_number(raw, name, default, minimum=minimum, maximum=maximum))
 
 
 def _optional_price(raw: dict[str, str], name: str) -> float | None:
@@ -231,4 +266,10 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
         db_path=Path(raw.get("CHAT_DB_PATH") or DEFAULT_DB_PATH).expanduser(),
         db_url=raw.get("CHAT_DB_URL", "").strip(),
         import_max_bytes=int(_number(raw, "CHAT_IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES, minimum=1)),
+        # A side under 32 pixels leaves nothing to see; JPEG quality above 95 only grows the file.
+        image_max_side=_whole(raw, "CHAT_IMAGE_MAX_SIDE", DEFAULT_IMAGE_MAX_SIDE, minimum=32),
+        image_quality=_whole(raw, "CHAT_IMAGE_QUALITY", DEFAULT_IMAGE_QUALITY, maximum=95),
+        image_max_count=_whole(raw, "CHAT_IMAGE_MAX_COUNT", DEFAULT_IMAGE_MAX_COUNT),
+        image_max_bytes=_whole(raw, "CHAT_IMAGE_MAX_BYTES", DEFAULT_IMAGE_MAX_BYTES),
+        image_max_pixels=_whole(raw, "CHAT_IMAGE_MAX_PIXELS", DEFAULT_IMAGE_MAX_PIXELS),
     )

@@ -198,6 +198,12 @@ def test_validate_base_url_strips_space_and_slashes() -> None:
         ("AIMLAPI_RETRY_BACKOFF", "-0.5"),
         ("AIMLAPI_PRICE_INPUT_PER_M", "-1"),
         ("AIMLAPI_PRICE_OUTPUT_PER_M", "cheap"),
+        ("CHAT_IMAGE_QUALITY", "100"),
+        ("CHAT_IMAGE_QUALITY", "0"),
+        ("CHAT_IMAGE_MAX_SIDE", "16"),
+        ("CHAT_IMAGE_MAX_COUNT", "0"),
+        ("CHAT_IMAGE_MAX_BYTES", "lots"),
+        ("CHAT_IMAGE_MAX_PIXELS", "-5"),
     ],
 )
 def test_bad_numbers(name: str, value: str) -> None:
@@ -205,6 +211,14 @@ def test_bad_numbers(name: str, value: str) -> None:
         load_settings({name: value})
     assert name in str(info.value)
     assert value in str(info.value) or value.lstrip("-") in str(info.value)
+
+
+def test_image_settings_and_their_defaults() -> None:
+    default = load_settings({})
+    assert (default.image_max_side, default.image_quality, default.image_max_count) == (896, 85, 5)
+    assert (default.image_max_bytes, default.image_max_pixels) == (20_000_000, 50_000_000)
+    custom = load_settings({"CHAT_IMAGE_MAX_SIDE": "1024", "CHAT_IMAGE_QUALITY": "95", "CHAT_IMAGE_MAX_COUNT": "1"})
+    assert (custom.image_max_side, custom.image_quality, custom.image_max_count) == (1024, 95, 1)
 
 
 def test_nan_is_not_a_number_of_seconds() -> None:

@@ -1,20 +1,63 @@
-"""The offline demo model's answers: plausible, Markdown-rich, and honest about being a demo."""
+"""The offline demo model's answers: plausible, Markdown-rich, and honest about being a demo.
+
+It cannot see, but it can measure: an image in the last user message is described from its
+pixels (size, shape, main colours, brightness; :mod:`lib.images.describe`), so that a demo
+with a photo says something true about it.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+
+from lib.errors import ImageError
+from lib.images.describe import describe
 
 _GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b", re.I)
 
 
-def _last_user_text(messages: list[dict]) -> str:
+def _last_user_content(messages: list[dict]) -> str | list:
     for message in reversed(messages):
         if message.get("role") == "user":
             content = message.get("content")
-            if isinstance(content, list):
-                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return str(content or "")
+            return content if isinstance(content, list) else str(content or "")
     return ""
+
+
+def _last_user_text(messages: list[dict]) -> str:
+    content = _last_user_content(messages)
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return content
+
+
+def _image_urls(messages: list[dict]) -> list[str]:
+    content = _last_user_content(messages)
+    parts = [p for p in content if isinstance(p, dict)] if isinstance(content, list) else []
+    return [str((p.get("image_url") or {}).get("url", "")) for p in parts if p.get("type") == "image_url"]
+
+
+def _seen(url: str) -> str:
+    """One image, as the demo can tell it: from the pixels of a data: URL."""
+    header, _, payload = url.partition(",")
+    if not (header.startswith("data:") and header.endswith(";base64")):
+        return "a link to an image, which the offline demo does not fetch"
+    try:
+        return describe(base64.b64decode(payload, validate=True)).sentence()
+    except (binascii.Error, ValueError):
+        return "data that is not valid base64"
+    except ImageError:
+        return "data it cannot read as a JPEG, PNG, GIF or WebP image"
+
+
+def _image_lines(urls: list[str]) -> list[str]:
+    """What the demo says about the images it was sent: nothing when there are none."""
+    if not urls:
+        return []
+    if len(urls) == 1:
+        return [f"I see **one image**: {_seen(urls[0])}.", ""]
+    return [f"I see **{len(urls)} images**:", "", *(f"{n}. {_seen(u)}." for n, u in enumerate(urls, 1)), ""]
 
 
 def _instructions(messages: list[dict]) -> str:
@@ -31,11 +74,14 @@ def demo_reply(messages: list[dict]) -> str:
     instructions = " ".join(_instructions(messages).split())
     quoted = question if len(question) <= 160 else question[:159] + "…"
     opener = "Hello! " if _GREETING.match(question) else ""
+    images = _image_lines(_image_urls(messages))
     lines = [
         f"{opener}This is the **offline demo model**: no request left this machine, "
-        "so this answer is canned rather than written by Gemma.",
+        "so this answer is canned rather than written by Gemma."
+        + (" It cannot see: what it says of images is measured from their pixels." if images else ""),
         "",
-        f"You said: *{quoted or '(nothing)'}*",
+        *images,
+        f"You said: *{quoted or ('(no words, only images)' if images else '(nothing)')}*",
         "",
         "What a real reply would show here, and what you can try now:",
         "",

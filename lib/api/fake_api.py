@@ -18,6 +18,8 @@ JSON list of behaviours sets what the next requests get.
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import gzip
 import json
 import re
@@ -32,7 +34,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from lib.api.demo_model import demo_reply
-from lib.api.models import model_info
+from lib.api.models import content_part_types, model_info
+from lib.chat.context_gauge import TOKENS_PER_IMAGE
+from lib.images.image import MEDIA_TYPES
 
 #: how a body is framed on the wire: "chunked" (Transfer-Encoding: chunked); "close" (HTTP/1.0
 #: style: Connection: close, no Content-Length, the body ends when the socket closes); "gzip"
@@ -56,6 +60,12 @@ def count_prompt_tokens(messages: list[dict[str, Any]]) -> int:
     total = 0
     for message in messages:
         content = message.get("content")
+        if isinstance(content, list):
+            # Gemma 3 reads every image as the same number of tokens, whatever its size.
+            images = sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url")
+            parts = [p for p in content if not (isinstance(p, dict) and p.get("type") == "image_url")]
+            total += images * TOKENS_PER_IMAGE
+            content = json.dumps(parts) if parts else ""
         text = content if isinstance(content, str) else json.dumps(content)
         total += 4 + len(split_tokens(text or ""))
     return total
@@ -249,6 +259,44 @@ def _validate(body: Any) -> str | None:
             return "Conversation roles must alternate user/assistant/user/assistant/..."
         if role in ("user", "assistant"):
             previous = role
+        if role == "user" and (problem := _invalid_parts(index, message.get("content"), info.spec)):
+            return problem
+    return None
+
+
+def _invalid_parts(index: int, content: Any, spec: str | None) -> str | None:
+    """What is wrong with a user message's content parts, in the API's words; None when nothing.
+
+    A model whose spec lists no ``image_url`` part (Gemma 3n) is refused an image, as the real
+    API refuses it, rather than answered as if there were none.
+    """
+    if not isinstance(content, list):
+        return None
+    allowed = content_part_types(spec, "user") if spec else frozenset({"text"})
+    for number, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        where = f"messages.{index}.content.{number}"
+        if kind not in allowed:
+            return f'{where}.type: Invalid enum value. Expected {" | ".join(sorted(allowed))}, received "{kind}"'
+        if kind == "image_url" and (problem := _invalid_image(part.get("image_url"))):
+            return f"{where}.image_url.url: {problem}"
+    return None
+
+
+def _invalid_image(image_url: Any) -> str | None:
+    """Why an image_url's data: URL cannot be an image the spec lists; None when it can (or is a web URL)."""
+    url = image_url.get("url") if isinstance(image_url, dict) else None
+    if not isinstance(url, str) or not url:
+        return "Required"
+    header, _, payload = url.partition(",")
+    if not header.startswith("data:"):
+        return None
+    if header.removeprefix("data:").split(";")[0] not in MEDIA_TYPES or not header.endswith(";base64"):
+        return "Invalid image: only base64 JPG/JPEG, PNG, GIF and WEBP data is supported"
+    try:
+        base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return "Invalid image: the base64 data is malformed"
     return None
 
 

@@ -26,7 +26,7 @@ from lib.api.fake_api import (
     count_prompt_tokens,
     split_tokens,
 )
-from lib.api.request import build_body
+from lib.api.request import api_messages, build_body
 from lib.errors import (
     APIConnectionError,
     APIStatusError,
@@ -41,9 +41,11 @@ from lib.errors import (
     ServerError,
     StreamInterruptedError,
 )
+from lib.images.prepare import prepare
 from lib.secret import Secret
 from lib.settings import Settings
 from tests.conftest import CANARY_KEY, validate_request
+from tests.images.pictures import encode, red_top_left
 
 MODEL = "google/gemma-3-27b-it"
 MESSAGES = [
@@ -418,6 +420,17 @@ def test_400_from_the_fakes_validation_names_the_bad_role(client: ChatClient, fa
         read_all(client, body)
     assert "messages.0.role" in str(info.value)
     assert '"system"' in str(info.value)
+
+
+def test_an_image_sent_to_3n_is_a_bad_request_naming_the_image_part(client: ChatClient, fake_api: FakeAPI) -> None:
+    """What the app's own refusal (a model that reads no images) is tested against: the API's answer."""
+    photo = prepare(encode(red_top_left(300, 200), "PNG"), "photo.png")
+    history = [{"role": "user", "content": "What is this?", "images": (photo,)}]
+    body = build_body("google/gemma-3n-e4b-it", api_messages("", history, "google/gemma-3n-e4b-it"))
+    with pytest.raises(BadRequestError) as info:
+        read_all(client, body)
+    assert "messages.0.content.1.type" in str(info.value) and '"image_url"' in str(info.value)
+    assert not info.value.retryable
 
 
 def test_401_mentions_the_key_and_where_to_set_it(client: ChatClient, fake_api: FakeAPI) -> None:

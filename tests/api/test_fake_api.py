@@ -4,6 +4,7 @@ The wire-format and timing tests run under each framing of the answers (``framin
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from PIL import Image as PILImage
 
 from lib.api.fake_api import (
     DEMO_PRICE_IN,
@@ -27,6 +29,7 @@ from lib.api.fake_api import (
 from lib.api.models import GEMMA_MODELS
 from lib.api.sse import iter_sse_data, iter_sse_events
 from tests.conftest import CANARY_KEY
+from tests.images.pictures import SKY, encode
 
 MODEL = "google/gemma-3-27b-it"
 AUTH = {"Authorization": f"Bearer {CANARY_KEY}"}
@@ -337,6 +340,50 @@ def test_400_for_two_assistant_messages_in_a_row(fake_api: FakeAPI) -> None:
     messages = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
                 {"role": "assistant", "content": "c"}]
     assert post(fake_api, {"model": MODEL, "messages": messages, "stream": True}).status_code == 400
+
+
+def image_message(url: str | None = None, text: str = "What is this?") -> dict[str, Any]:
+    if url is None:
+        url = "data:image/png;base64," + base64.b64encode(encode(PILImage.new("RGB", (800, 600), SKY), "PNG")).decode()
+    return {"role": "user", "content": [{"type": "text", "text": text}, {"type": "image_url", "image_url": {"url": url}}]}
+
+
+def test_an_image_is_taken_by_27b_and_the_demo_model_describes_it(fake_api: FakeAPI) -> None:
+    response = post(fake_api, {"model": MODEL, "messages": [image_message()], "stream": True})
+    parsed = chunks(response)
+    assert "I see **one image**: 800×600, landscape; mostly blue; medium-bright." in text_of(parsed)
+    assert parsed[-1]["usage"]["prompt_tokens"] >= 256, "an image counts as Gemma 3 counts it"
+
+
+def test_an_image_sent_to_3n_gets_the_apis_400(fake_api: FakeAPI) -> None:
+    body = {"model": "google/gemma-3n-e4b-it", "messages": [image_message()], "stream": True}
+    response = post(fake_api, body)
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        'messages.0.content.1.type: Invalid enum value. Expected file | text, received "image_url"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("data:image/bmp;base64,Qk0=", "only base64 JPG/JPEG, PNG, GIF and WEBP"),
+        ("data:image/png;base64,%%%", "malformed"),
+        ("", "Required"),
+    ],
+)
+def test_an_image_url_that_cannot_be_an_image_gets_a_400(fake_api: FakeAPI, url: str, problem: str) -> None:
+    response = post(fake_api, {"model": MODEL, "messages": [image_message(url)], "stream": True})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("messages.0.content.1.image_url.url: ")
+    assert problem in response.json()["message"]
+
+
+def test_prompt_tokens_count_each_image_as_256() -> None:
+    with_image = image_message()
+    text_only = {**with_image, "content": with_image["content"][:1]}
+    assert count_prompt_tokens([with_image]) == count_prompt_tokens([text_only]) + 256
+    assert count_prompt_tokens([with_image, {"role": "assistant", "content": "x"}, with_image]) < 600
 
 
 @pytest.mark.parametrize("body", [{"model": MODEL}, {"messages": MESSAGES}, {"model": MODEL, "messages": []}])

@@ -199,3 +199,34 @@ def test_the_schema_checks_parameter_ranges() -> None:
     body = build_body("google/gemma-3-27b-it", HISTORY, {"temperature": 5})
     with pytest.raises(jsonschema.ValidationError):
         validate_request(body, "gemma-3-27b-it.json")
+
+
+# -- images ----------------------------------------------------------------------------
+
+
+def history_with_a_photo() -> list[dict[str, Any]]:
+    """A conversation whose user messages carry a prepared photo, as Conversation.history() gives it."""
+    from lib.images.prepare import prepare
+    from tests.images.pictures import encode, photo_like
+
+    photo = prepare(encode(photo_like(1200, 900), "JPEG"), "photo.jpg")
+    return [
+        {"role": "user", "content": "What is in this picture?", "images": (photo,)},
+        {"role": "assistant", "content": "Colourful blobs."},
+        {"role": "user", "content": "", "images": (photo, photo)},
+    ]
+
+
+@pytest.mark.parametrize("model", ["google/gemma-3-27b-it", "google/gemma-3-12b-it", "google/gemma-3-4b-it"])
+def test_a_body_with_images_validates_against_the_models_own_spec(model: str) -> None:
+    body = build_body(model, api_messages(PROMPT, history_with_a_photo(), model), ALL_PARAMS)
+    parts = [p["type"] for m in body["messages"] if isinstance(m["content"], list) for p in m["content"]]
+    assert parts.count("image_url") == 3
+    validate_request(body, SPEC_OF[model])
+
+
+def test_an_image_part_fails_the_3n_spec_which_lists_none() -> None:
+    model = "google/gemma-3n-e4b-it"
+    body = build_body(model, api_messages(PROMPT, history_with_a_photo(), model))
+    with pytest.raises(jsonschema.ValidationError):
+        validate_request(body, SPEC_OF[model])
