@@ -652,7 +652,7 @@ def test_history_settings_and_their_defaults() -> None:
     assert defaults.history is True
     assert defaults.db_path == Path("~/.local/share/gemma-chat/chats.sqlite3").expanduser()
     assert defaults.db_url == ""
-    assert defaults.import_max_bytes == 5_000_000
+    assert defaults.import_max_bytes == 20_000_000
     custom = load_settings({"CHAT_HISTORY": "OFF", "CHAT_DB_PATH": "/x/y.db", "CHAT_IMPORT_MAX_BYTES": "1000"})
     assert (custom.history, custom.db_path, custom.import_max_bytes) == (False, Path("/x/y.db"), 1000)
     with pytest.raises(ConfigurationError, match="CHAT_HISTORY"):
