@@ -32,7 +32,7 @@ DEFAULT_SYSTEM_PROMPT = (
 APP_NAME = "gemma-chat"
 #: where saved conversations live unless CHAT_DB_PATH or CHAT_DB_URL says otherwise
 DEFAULT_DB_PATH = "~/.local/share/gemma-chat/chats.sqlite3"
-DEFAULT_IMPORT_MAX_BYTES = 5_000_000
+DEFAULT_IMPORT_MAX_BYTES = 20_000_000
 #: Gemma 3's vision encoder sees 896×896 pixels: a longer side is only squeezed down by the server
 DEFAULT_IMAGE_MAX_SIDE = 896
 DEFAULT_IMAGE_QUALITY = 85
@@ -70,7 +70,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CHAT_HISTORY", "on", "`on` saves every conversation (History page); `off` keeps chats in the browser session only."),
     Setting("CHAT_DB_PATH", DEFAULT_DB_PATH, "SQLite file the conversations are saved in."),
     Setting("CHAT_DB_URL", "", "SQLAlchemy URL of a database to use instead, e.g. `postgresql+psycopg://user:pass@host/db`."),
-    Setting("CHAT_IMPORT_MAX_BYTES", str(DEFAULT_IMPORT_MAX_BYTES), "Largest file the History page imports, in bytes (5 MB)."),
+    Setting(
+        "CHAT_IMPORT_MAX_BYTES", str(DEFAULT_IMPORT_MAX_BYTES),
+        "Largest file the History page imports, in bytes (20 MB: an export carries its images).",
+    ),
     Setting(
         "CHAT_IMAGE_MAX_SIDE", str(DEFAULT_IMAGE_MAX_SIDE),
         "Attached images are shrunk to at most this many pixels on their long side (what Gemma 3 sees).",

@@ -231,7 +231,7 @@ def test_an_import_while_searching_clears_the_search_to_show_it(three: list[Conv
 def test_the_uploader_states_the_import_limit_and_only_that(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     at = page()
     uploader = at.file_uploader(key="history_import")
-    assert uploader.proto.max_upload_size_mb == 5  # CHAT_IMPORT_MAX_BYTES' default, 5,000,000 bytes
+    assert uploader.proto.max_upload_size_mb == 20  # CHAT_IMPORT_MAX_BYTES' default, 20,000,000 bytes
     assert "MB" not in uploader.proto.label
     monkeypatch.setenv("CHAT_IMPORT_MAX_BYTES", "2500000")
     st.cache_resource.clear()

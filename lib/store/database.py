@@ -14,6 +14,8 @@ What pages call (a page gets its shared, cached store from ``ui.store.cached_sto
     store.delete(conversation_id)       # -> bool (False when it was already gone)
     store.search(text, limit=50)        # -> list[SearchHit]: titles and message text, any case
     store.totals(conversation_id)       # -> SessionTotals of every reply in every branch
+    store.image(digest)                 # -> Image | None: one stored image, without loading its chat
+    store.thumbnail(digest)             # -> Thumbnail | None: its small WebP copy (or itself when small)
     store.location                      # where it saves, password hidden, for the page to show
     store.get_preference(name, default) / store.set_preference(name, value)   # small JSON values
 
@@ -37,6 +39,11 @@ Preferences change by read-modify-write in one locked transaction (:meth:`Store.
 The schema is versioned by numbered migrations (:data:`MIGRATIONS`), each applied in its own
 transaction and recorded in ``schema_version``; opening an up-to-date database only reads.
 The API key is not part of a Conversation, so it is never written here.
+
+Images attached to messages are kept once each, by the sha256 of their bytes (table ``images``,
+with a thumbnail made when first stored), and linked to each message that shows them
+(``message_images``); ``load`` gives them back byte for byte. Deleting a conversation, or a
+message, deletes the images nothing else shows: a photo goes with the last chat it was in.
 
 Search compares a folded copy of each title and message (:mod:`lib.store.folding`), which
 every write keeps next to the text, so that SQLite and PostgreSQL find the same conversations.
@@ -70,8 +77,10 @@ from sqlalchemy import (
     Double,
     Engine,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -119,7 +128,9 @@ from lib.chat.usage import (
     sane_seconds,
     sane_time,
 )
-from lib.errors import ConfigurationError, ConversationExistsError, ConversationNotFoundError, StoreError
+from lib.errors import ConfigurationError, ConversationExistsError, ConversationNotFoundError, ImageError, StoreError
+from lib.images.image import Image
+from lib.images.thumbnail import Thumbnail, make_thumbnail
 from lib.settings import Settings
 from lib.store.folding import find_folded, fold
 
@@ -226,6 +237,45 @@ def _columns_v4() -> dict[str, Column]:
     }
 
 
+def _schema_v6(metadata: MetaData) -> tuple[Table, Table]:
+    """Migration 6: the images attached to messages, each kept once by the digest of its bytes.
+
+    A link table rather than a list of digests in a JSON column of each message: whether an
+    image is still shown anywhere (it goes with the last chat that showed it) is one indexed
+    query instead of a scan of every message; foreign keys keep links and images consistent;
+    and each use keeps its own file name.
+    """
+    images = Table(
+        "images",
+        metadata,
+        Column("digest", String, primary_key=True),
+        Column("media_type", String, nullable=False),
+        Column("width", Integer, nullable=False),
+        Column("height", Integer, nullable=False),
+        Column("data", LargeBinary, nullable=False),
+        # None when the image is as small as a thumbnail (it is its own) or none could be made.
+        Column("thumbnail", LargeBinary, nullable=True),
+        Column("thumbnail_type", String, nullable=True),
+        # when it was first stored
+        Column("created", Double, nullable=False),
+    )
+    message_images = Table(
+        "message_images",
+        metadata,
+        Column("conversation_id", String, primary_key=True),
+        Column("message_id", String, primary_key=True),
+        Column("position", Integer, primary_key=True, autoincrement=False),
+        Column("digest", String, ForeignKey("images.digest"), nullable=False),
+        Column("name", Text, nullable=False),
+        Column("note", Text, nullable=True),
+        ForeignKeyConstraint(
+            ["conversation_id", "message_id"], ["messages.conversation_id", "messages.id"], ondelete="CASCADE"
+        ),
+        Index("ix_message_images_digest", "digest"),
+    )
+    return images, message_images
+
+
 #: the current schema, which the queries use
 METADATA = MetaData()
 conversations, messages = _schema_v1(METADATA)
@@ -237,6 +287,7 @@ messages.append_column(_columns_v4()["messages"])
 for _table in (conversations, preferences):
     for _column in _columns_v5():
         _table.append_column(_column)
+images, message_images = _schema_v6(METADATA)
 
 
 @dataclass(frozen=True)
@@ -309,16 +360,25 @@ def _migration_5(conn: Connection) -> None:
             conn.execute(sql_text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind} NOT NULL DEFAULT 0"))
 
 
+def _migration_6(conn: Connection) -> None:
+    metadata = MetaData()
+    _schema_v1(metadata)  # for the foreign key's sake; only the new tables are created
+    metadata.create_all(conn, tables=list(_schema_v6(metadata)))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and messages", _migration_1),
     Migration(2, "preferences", _migration_2),
     Migration(3, "reply speed and estimated token counts", _migration_3),
     Migration(4, "folded titles and messages, for search", _migration_4),
     Migration(5, "versions of conversations and preferences", _migration_5),
+    Migration(6, "images attached to messages, each stored once", _migration_6),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
 _PG_MIGRATION_LOCK = int.from_bytes(hashlib.sha256(b"gemma-chat migrations").digest()[:4], "big")
+# Another: held by a writer from where it links or unlinks images to its commit (see Store._write_images).
+_PG_IMAGES_LOCK = int.from_bytes(hashlib.sha256(b"gemma-chat images").digest()[:4], "big")
 
 
 # -- what list() and search() return ----------------------------------------------------
@@ -677,6 +737,7 @@ class Store:
                 )
             if rows:
                 conn.execute(self._upsert(messages, ["conversation_id", "id"]), rows)
+            self._write_images(conn, conversation.id, [conversation.messages[r["id"]] for r in rows], gone)
             if gone:
                 conn.execute(
                     delete(messages).where(messages.c.conversation_id == conversation.id, messages.c.id.in_(gone))
@@ -701,11 +762,65 @@ class Store:
         statement = (sqlite_insert if self.is_sqlite else pg_insert)(table).on_conflict_do_nothing()
         return statement.returning(*table.primary_key.columns)
 
+    def _write_images(self, conn: Connection, conversation_id: str, written: list[Message], gone: list[str]) -> None:
+        """Link each written message to its images, in order, and unlink the ``gone`` ones; store
+        the images the database lacks, and delete those no message shows any more.
+
+        An image is stored once, by its digest, however many messages and conversations show it.
+        """
+        link = message_images
+        unlinked: set[str] = set()
+        if written or gone:
+            # A message keeps its images unless it changed them; its links are rewritten with it.
+            unlinked = set(conn.execute(
+                delete(link)
+                .where(link.c.conversation_id == conversation_id, link.c.message_id.in_([m.id for m in written] + gone))
+                .returning(link.c.digest)
+            ).scalars())
+        links = [
+            {"conversation_id": conversation_id, "message_id": m.id, "position": position,
+             "digest": image.digest, "name": self._text(image.name), "note": self._text(image.note)}
+            for m in written for position, image in enumerate(m.images)
+        ]
+        if not links and not unlinked:
+            return
+        # Two PostgreSQL writers, one deleting an image that no link shows and one linking it anew,
+        # would fail the second (or, without the foreign key, leave a link to nothing): they take
+        # turns from here. Only here, after the last row lock a writer takes, so that whoever holds
+        # it never waits for another writer. SQLite runs one writer at a time anyway.
+        if not self.is_sqlite:
+            conn.execute(select(func.pg_advisory_xact_lock(_PG_IMAGES_LOCK)))
+        needed = {image.digest: image for m in written for image in m.images}
+        if needed:
+            stored = set(conn.execute(select(images.c.digest).where(images.c.digest.in_(needed))).scalars())
+            new = [self._image_row(image) for digest, image in sorted(needed.items()) if digest not in stored]
+            if new:
+                conn.execute((sqlite_insert if self.is_sqlite else pg_insert)(images).on_conflict_do_nothing(), new)
+            conn.execute(insert(link), links)
+        if orphans := sorted(unlinked - set(needed)):
+            used = select(link.c.digest).where(link.c.digest == images.c.digest).exists()
+            conn.execute(delete(images).where(images.c.digest.in_(orphans), ~used))
+
+    @staticmethod
+    def _image_row(image: Image) -> dict[str, Any]:
+        try:
+            thumbnail = make_thumbnail(image)
+        except ImageError as exc:
+            # The chat is saved all the same; pages show the image itself in its place.
+            log.warning("%s", exc)
+            thumbnail = None
+        return {
+            "digest": image.digest, "media_type": image.media_type, "width": image.width, "height": image.height,
+            "data": image.data, "created": time.time(),
+            "thumbnail": thumbnail.data if thumbnail else None, "thumbnail_type": thumbnail.media_type if thumbnail else None,
+        }
+
     def save_draft(self, conversation_id: str, message: Message) -> None:
         """Write one reply still streaming, and show it in place of its question's lack of one.
 
         The conversation moves to it only if it was at its question; the reply, once it ends,
         is saved under the same id over it. A conversation deleted meanwhile stays deleted.
+        A draft is a reply's text: it carries no images.
         """
         with self._transaction(write=True) as conn:
             if conn.execute(select(conversations.c.id).where(conversations.c.id == conversation_id)).first() is None:
@@ -800,12 +915,19 @@ class Store:
                 raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
 
     def delete(self, conversation_id: str) -> bool:
-        """Delete the conversation and its messages; False when there was nothing to delete."""
+        """Delete the conversation, its messages, and the images no other conversation shows;
+        False when there was nothing to delete."""
         with self._transaction(write=True) as conn:
+            # The conversation's row first, as save() locks it: a save waits here instead of deadlocking.
+            found = conn.execute(
+                select(conversations.c.id).where(conversations.c.id == conversation_id).with_for_update()
+            ).first()
+            linked = select(message_images.c.message_id).where(message_images.c.conversation_id == conversation_id)
+            self._write_images(conn, conversation_id, [], list(conn.execute(linked.distinct()).scalars()))
             # Explicitly rather than by ON DELETE CASCADE, which SQLite honours only with foreign_keys on.
             conn.execute(delete(messages).where(messages.c.conversation_id == conversation_id))
-            result = conn.execute(delete(conversations).where(conversations.c.id == conversation_id))
-            return result.rowcount > 0
+            conn.execute(delete(conversations).where(conversations.c.id == conversation_id))
+            return found is not None
 
     # -- reading -------------------------------------------------------------------------
 
@@ -823,7 +945,8 @@ class Store:
                 .where(messages.c.conversation_id == conversation_id)
                 .order_by(messages.c.created, messages.c.id)
             ).mappings().all()
-        loaded = [_message_from_row(r) for r in message_rows]
+            attached = self._images_of(conn, conversation_id)
+        loaded = [_message_from_row(r, attached.get(r["id"], ())) for r in message_rows]
         created, updated = _known_times(row["created"], row["updated"], loaded)
         by_id = {m.id: m for m in loaded}
         leaf = row["leaf"]
@@ -843,6 +966,51 @@ class Store:
             leaf=leaf,
             revision=Revision(row["version"], {name: row[name] for name in HEAD_FIELDS}),
         )
+
+    def _images_of(self, conn: Connection, conversation_id: str) -> dict[str, tuple[Image, ...]]:
+        """Each message's images, in order, by message id; the bytes of each image read once."""
+        link = message_images
+        link_rows = conn.execute(
+            select(link).where(link.c.conversation_id == conversation_id).order_by(link.c.message_id, link.c.position)
+        ).mappings().all()
+        if not link_rows:
+            return {}
+        digests = sorted({r["digest"] for r in link_rows})
+        stored = {
+            r["digest"]: r
+            for r in conn.execute(
+                select(images.c.digest, images.c.media_type, images.c.width, images.c.height, images.c.data)
+                .where(images.c.digest.in_(digests))
+            ).mappings()
+        }
+        attached: dict[str, list[Image]] = {}
+        for r in link_rows:
+            image = _image_from_row(stored.get(r["digest"]), r["name"], r["note"])
+            if image is not None:
+                attached.setdefault(r["message_id"], []).append(image)
+        return {message_id: tuple(found) for message_id, found in attached.items()}
+
+    def image(self, digest: str) -> Image | None:
+        """The stored image with this digest (without a name: each message names it), or None."""
+        with self._transaction(write=False) as conn:
+            row = conn.execute(
+                select(images.c.digest, images.c.media_type, images.c.width, images.c.height, images.c.data)
+                .where(images.c.digest == digest)
+            ).mappings().first()
+        return None if row is None else _image_from_row(row, "", None)
+
+    def thumbnail(self, digest: str) -> Thumbnail | None:
+        """A small copy of the stored image, to show without reading the whole of it; the image
+        itself when it is that small already; None when no image has this digest."""
+        i = images
+        with self._transaction(write=False) as conn:
+            row = conn.execute(select(i.c.thumbnail, i.c.thumbnail_type).where(i.c.digest == digest)).first()
+            if row is None:
+                return None
+            if row.thumbnail is not None and row.thumbnail_type:
+                return Thumbnail(bytes(row.thumbnail), row.thumbnail_type)
+            whole = conn.execute(select(i.c.data, i.c.media_type).where(i.c.digest == digest)).first()
+        return None if whole is None else Thumbnail(bytes(whole.data), whole.media_type)
 
     def _aggregates(self) -> Any:
         m = messages
@@ -999,7 +1167,24 @@ def _known_times(created: Any, updated: Any, loaded: list[Message]) -> tuple[flo
     return start, end
 
 
-def _message_from_row(row: Any) -> Message:
+def _image_from_row(row: Any, name: str | None, note: str | None) -> Image | None:
+    """The image a row holds; None (and a warning) for a row that no image could come from, a
+    missing one or one edited by hand, so that the chat still opens, without it."""
+    if row is None:
+        log.warning("a message links to an image that is not stored")
+        return None
+    try:
+        image = Image(bytes(row["data"]), row["media_type"], int(row["width"]), int(row["height"]), name or "", note)
+    except (TypeError, ValueError) as exc:
+        log.warning("a stored image cannot be read: %s", exc)
+        return None
+    if image.digest != row["digest"]:
+        log.warning("the stored image %s does not match its digest; left out", row["digest"])
+        return None
+    return image
+
+
+def _message_from_row(row: Any, attached: tuple[Image, ...] = ()) -> Message:
     stats = None
     if row["has_stats"]:
         # Figures no reply could have (a row written by hand or another tool) read as unknown.
@@ -1030,4 +1215,5 @@ def _message_from_row(row: Any) -> Message:
         params=dict(row["params"] or {}),
         error=row["error"],
         error_title=row["error_title"],
+        images=attached,
     )

@@ -8,6 +8,12 @@ The HTML page is meant to be mailed to people who will open it in a browser, so 
 and user text is treated as hostile: every character of it is escaped, the only markup
 is what this module writes (paragraphs, line breaks, code), no link is ever made, and a
 Content-Security-Policy forbids scripts, frames and remote loads should anything slip by.
+
+Images: the JSON export carries each one whole (base64, with its digest), byte for byte as the
+model saw it. The HTML page shows them inline as ``data:`` URLs, so it stays one file that
+loads nothing. The Markdown transcript lists them (name, size, type, digest) instead of
+embedding them: many Markdown viewers (GitHub's among them) refuse ``data:`` images, and a
+photo would be 200 kB of base64 in the middle of text meant to be read and pasted.
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ from typing import Any
 from lib.chat.conversation import Conversation, Message
 from lib.chat.markdown_html import render_markdown
 from lib.chat.usage import figures, finish_note
+from lib.images.image import MEDIA_TYPES, Image
 
 FORMAT = "gemma-chat"
 VERSION = 1
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 STATUS_NOTES = {
     "stopped": "Stopped by the user before the end.",
@@ -57,6 +64,20 @@ def _notes(message: Message) -> list[str]:
     if message.error:
         notes.append(f"{message.error_title or 'Error'}: {message.error}")
     return notes
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1000))} kB"
+
+
+def image_caption(image: Image) -> str:
+    """What an image is, in words: ``holiday.jpg (896 × 672 JPEG, 160 kB)``."""
+    kind = MEDIA_TYPES[image.media_type]
+    return f"{image.name or 'image'} ({image.width} × {image.height} {kind}, {_size_text(len(image.data))})"
+
+
+def _images_shown(conversation: Conversation) -> int:
+    return sum(len(m.images) for m in conversation.path())
 
 
 def _hidden_versions(conversation: Conversation) -> int:
@@ -102,18 +123,41 @@ def to_markdown(conversation: Conversation) -> str:
     ]
     if hidden := _hidden_versions(conversation):
         lines.append(f"- This is the branch on screen; {hidden} other message versions are only in the JSON export.")
+    if _images_shown(conversation):
+        lines.append("- Images are listed by name here; the HTML export shows them, the JSON export keeps them.")
     lines.append("")
     if conversation.system_prompt.strip():
         lines += [f"## System prompt (`{conversation.instruction_role}` role)", ""]
         lines += [f"> {line}".rstrip() for line in conversation.system_prompt.strip().splitlines()]
         lines.append("")
     for message in conversation.path():
-        lines += ["---", "", f"### {_speaker(message, conversation)}", "", message.content.rstrip(), ""]
+        lines += ["---", "", f"### {_speaker(message, conversation)}", "", *_images_markdown(message)]
+        lines += [message.content.rstrip(), ""]
         if figures_line := _figures_text(message):
             lines += [f"*{figures_line}*", ""]
         for note in _notes(message):
             lines += [f"> **Note:** {note}", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _code_span(text: str) -> str:
+    """``text`` as inline code, shown as typed by every Markdown viewer and plain to read as text."""
+    flat = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    padded = f" {flat} " if flat.startswith("`") or flat.endswith("`") else flat
+    return f"{fence}{padded}{fence}"
+
+
+def _images_markdown(message: Message) -> list[str]:
+    """One line per image: name (a file's name, not our Markdown), size, type and digest."""
+    if not message.images:
+        return []
+    lines = [
+        f"- Image {_code_span(image.name or 'image')}: {image.width} × {image.height} {MEDIA_TYPES[image.media_type]}, "
+        f"{_size_text(len(image.data))}, sha256 `{image.digest}`"
+        for image in message.images
+    ]
+    return [*lines, ""]
 
 
 # -- HTML --------------------------------------------------------------------------------
@@ -133,7 +177,24 @@ h1 { font-size: 1.6rem; margin-bottom: .25rem; }
 pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; white-space: pre-wrap; }
 code { font-family: ui-monospace, monospace; font-size: .9em; }
 p { margin: .5rem 0; overflow-wrap: anywhere; }
+.images { display: flex; flex-wrap: wrap; gap: .5rem; margin: .5rem 0; }
+.images figure { margin: 0; max-width: 100%; }
+.images img { display: block; max-width: 100%; max-height: 24rem; width: auto; height: auto; border-radius: 4px; }
+.images figcaption { color: #59636e; font-size: .8rem; overflow-wrap: anywhere; }
 """.strip()
+
+
+def _images_html(message: Message) -> list[str]:
+    """The message's images inline, as data: URLs: the page stays one file and loads nothing."""
+    if not message.images:
+        return []
+    e = html.escape
+    shown = [
+        f'<figure><img src="{image.data_uri()}" alt="{e(image.name or "image")}" width="{image.width}" '
+        f'height="{image.height}"><figcaption>{e(image_caption(image))}</figcaption></figure>'
+        for image in message.images
+    ]
+    return ['<div class="images">', *shown, "</div>"]
 
 
 def to_html(conversation: Conversation) -> str:
@@ -159,6 +220,7 @@ def to_html(conversation: Conversation) -> str:
         body += [
             f'<section class="message {"user" if message.role == "user" else "assistant"}">',
             f'<p class="speaker">{e(_speaker(message, conversation))}</p>',
+            *_images_html(message),
             render_markdown(message.content),
         ]
         if message.stats is not None:

@@ -9,13 +9,18 @@ Two shapes are accepted:
   system prompt, and consecutive turns of one role are merged, the way the chat page merges
   a message typed after a failed one, because Gemma needs user and assistant to alternate.
 
-Anything else (too large, not UTF-8, not JSON, the wrong shape, a broken tree) raises
+An export's images are checked before anything is written (:func:`_check_images`): each must be
+base64 of the digest it names, of the type and size it says, and open with Pillow; they are
+then stored as they are, byte for byte, never re-encoded.
+
+Anything else (too large, not UTF-8, not JSON, the wrong shape, a broken tree, a bad image) raises
 :class:`lib.errors.ImportFormatError` with a sentence saying what is wrong, before
 anything is written.
 """
 
 from __future__ import annotations
 
+import binascii
 import json
 import math
 import time
@@ -28,7 +33,9 @@ from jsonschema.exceptions import best_match
 from lib.api.params import validate_params
 from lib.chat.conversation import MERGE_SEPARATOR, Conversation, Message, new_id, title_from
 from lib.chat.usage import sane_cost, sane_count, sane_seconds
-from lib.errors import ChatError, ConversationExistsError, ImportFormatError
+from lib.errors import ChatError, ConversationExistsError, ImageError, ImportFormatError
+from lib.images.image import MEDIA_TYPES, Image
+from lib.images.verify import verify_image
 from lib.store.database import Store
 from lib.store.exporting import FORMAT, VERSION
 
@@ -64,6 +71,20 @@ _STATS = {
     },
 }
 
+_IMAGE = {
+    "type": "object",
+    "required": ["digest", "media_type", "width", "height", "data"],
+    "properties": {
+        "digest": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "media_type": {"enum": sorted(MEDIA_TYPES)},
+        "width": {"type": "integer", "minimum": 1},
+        "height": {"type": "integer", "minimum": 1},
+        "name": {"type": "string"},
+        "note": _STRING_OR_NULL,
+        "data": {"type": "string"},
+    },
+}
+
 _MESSAGE = {
     "type": "object",
     "required": ["id", "role", "content"],
@@ -79,6 +100,7 @@ _MESSAGE = {
         "params": {"type": "object"},
         "error": _STRING_OR_NULL,
         "error_title": _STRING_OR_NULL,
+        "images": {"type": "array", "items": _IMAGE},
     },
 }
 
@@ -149,7 +171,10 @@ def _validate(validator: Draft202012Validator, document: Any, what: str) -> None
     if error is None:
         return
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-    raise _fail(f"This is not {what}: {f'at {where}: ' if where else ''}{error.message}.")
+    # The value it quotes may be a whole image's base64: its start is enough to find it.
+    quoted = repr(error.instance)
+    said = error.message.replace(quoted, f"{quoted[:60]}…") if len(quoted) > 80 else error.message
+    raise _fail(f"This is not {what}: {f'at {where}: ' if where else ''}{said}.")
 
 
 def _reject_constant(name: str) -> Any:
@@ -214,12 +239,65 @@ def _check_tree(conversation: dict[str, Any]) -> None:
         raise _fail("The export is damaged: the current message is not in the file.")
 
 
+#: images one message may carry: at least as many as the chat page lets a user attach
+MAX_IMAGES_PER_MESSAGE = 32
+#: different images one file may carry
+MAX_IMAGES_PER_IMPORT = 1000
+#: pixels of all the different images of one file together, each decoded once to check it:
+#: 200 photos as a chat sends them (896 × 672), and a bound on the time an import takes.
+#: Their bytes are bounded by the file's (CHAT_IMPORT_MAX_BYTES): base64 is larger still.
+MAX_IMPORT_PIXELS = 200 * 896 * 672
+
+
+def _which(item: dict[str, Any]) -> str:
+    """A message as the user can find it: its id and how its text starts."""
+    start = " ".join(item["content"].split())
+    return f"message {item['id']!r}" + (f' ("{start[:40]}{"…" if len(start) > 40 else ""}")' if start else "")
+
+
+def _check_images(conversation: dict[str, Any]) -> None:
+    """Each image must be what it says it is: base64 of its digest, of its type and size, whole,
+    and not a decompression bomb; and there must not be too many."""
+    seen: set[str] = set()
+    pixels = 0
+    for item in conversation["messages"]:
+        attached = item.get("images") or []
+        if not attached:
+            continue
+        if item["role"] != "user":
+            raise _fail(f"The export is damaged: {_which(item)} is a reply, but carries images; only questions do.")
+        if len(attached) > MAX_IMAGES_PER_MESSAGE:
+            raise _fail(f"The {_which(item)} carries {len(attached)} images; at most "
+                        f"{MAX_IMAGES_PER_MESSAGE} can be imported with one message.")
+        for number, data in enumerate(attached, 1):
+            where = f"Image {number} of {_which(item)}"
+            try:
+                image = Image.from_dict(data)
+            except binascii.Error:
+                raise _fail(f"{where} is damaged: its data is not base64.") from None
+            except ValueError as exc:
+                raise _fail(f"{where} is damaged: {exc}.") from None
+            if image.digest in seen:
+                continue
+            seen.add(image.digest)
+            try:
+                # Refuses a size beyond MAX_PIXELS before decoding anything.
+                verify_image(image)
+            except ImageError as exc:
+                raise _fail(f"{where} cannot be imported. {exc.message}") from None
+            pixels += image.width * image.height
+            if len(seen) > MAX_IMAGES_PER_IMPORT or pixels > MAX_IMPORT_PIXELS:
+                raise _fail(f"The file carries more images than one import takes (at most {MAX_IMAGES_PER_IMPORT}, "
+                            f"of {MAX_IMPORT_PIXELS:,} pixels in all); {where} is one too many.")
+
+
 def _from_export(document: dict[str, Any]) -> Conversation:
     version = document.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
         raise _fail(f"The export has version {version}, made by a newer version of this app (this one reads {VERSION}).")
     _validate(_EXPORT_VALIDATOR, document, f"a {FORMAT} export")
     _check_tree(document["conversation"])
+    _check_images(document["conversation"])
     return Conversation.from_dict(document["conversation"])
 
 

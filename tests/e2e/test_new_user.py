@@ -146,7 +146,7 @@ def test_the_uploader_states_the_import_limit_once(page: Any, restartable_server
     uploader = page.get_by_test_id("stFileUploader")
     expect(uploader).to_contain_text("per file")
     text = uploader.inner_text()
-    assert re.findall(r"\d+\s*MB", text) == ["5MB"], text
+    assert re.findall(r"\d+\s*MB", text) == ["20MB"], text
 
 
 # -- a reply's figures, an error, the session's cost ---------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import os
 import signal
 import sqlite3
@@ -12,7 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, select, text
+from PIL import Image as PILImage
+from sqlalchemy import MetaData, event, select, text
 
 import lib.store.database as store_module
 from lib.api.client import ChatClient
@@ -21,12 +23,15 @@ from lib.chat.conversation import Conversation, Message
 from lib.chat.live_reply import start_reply
 from lib.chat.usage import UNKNOWN, Cost, ReplyStats, Usage, format_time
 from lib.errors import ConfigurationError, ConversationExistsError, ConversationNotFoundError, StoreError
+from lib.images.image import Image
+from lib.images.thumbnail import Thumbnail
 from lib.settings import Settings, load_settings
 from lib.store.database import MIGRATIONS, Migration, Store, database_url, open_store, schema_version, snippet
 from lib.store.exporting import EXPORT_FORMATS, to_json
 from lib.store.folding import fold
 from lib.store.importing import import_into
 from tests.conftest import CANARY_KEY
+from tests.image_samples import photo, small
 from tests.samples import T0, make_conversation, save_spoiled
 
 # The store and store_url fixtures, on every backend.
@@ -647,7 +652,7 @@ def test_history_settings_and_their_defaults() -> None:
     assert defaults.history is True
     assert defaults.db_path == Path("~/.local/share/gemma-chat/chats.sqlite3").expanduser()
     assert defaults.db_url == ""
-    assert defaults.import_max_bytes == 5_000_000
+    assert defaults.import_max_bytes == 20_000_000
     custom = load_settings({"CHAT_HISTORY": "OFF", "CHAT_DB_PATH": "/x/y.db", "CHAT_IMPORT_MAX_BYTES": "1000"})
     assert (custom.history, custom.db_path, custom.import_max_bytes) == (False, Path("/x/y.db"), 1000)
     with pytest.raises(ConfigurationError, match="CHAT_HISTORY"):
@@ -876,3 +881,187 @@ def test_a_failing_preference_change_saves_nothing(store: Store) -> None:
     with pytest.raises(StoreError):
         store.update_preference("presets", refuse)
     assert store.get_preference("presets") == {"names": ["a"]}
+
+
+# -- images ------------------------------------------------------------------------------
+
+
+def image_rows(store: Store) -> dict[str, bytes]:
+    with store._transaction(write=False) as conn:
+        return dict(conn.execute(select(store_module.images.c.digest, store_module.images.c.data)).all())
+
+
+def link_count(store: Store) -> int:
+    with store._transaction(write=False) as conn:
+        return len(conn.execute(select(store_module.message_images)).all())
+
+
+def chat_with_images(chat_id: str, *attached: tuple[Image, ...]) -> Conversation:
+    """A chat with one question per tuple of images, each answered."""
+    chat = Conversation(system_prompt="", model="google/gemma-3-27b-it", id=chat_id)
+    for turn, images in enumerate(attached):
+        chat.add_user(f"{chat_id} question {turn}", images=images)
+        chat.add_reply(f"{chat_id} answer {turn}")
+    return chat
+
+
+def test_images_come_back_byte_for_byte_in_order_with_their_names(store: Store) -> None:
+    shown = (
+        photo(note="first frame of an animated GIF"),
+        small((1, 2, 3), "image/png", name="a.png"),
+        small((4, 5, 6), "image/webp", name="b.webp"),
+        small((7, 8, 9), "image/gif", name="c.gif"),
+    )
+    chat = chat_with_images("pics", shown, (small((9, 9, 9), "image/jpeg", name="d.jpg"),))
+    store.save(chat)
+    loaded = store.load(chat.id)
+    assert loaded == chat
+    first = loaded.path()[0]
+    assert [i.data for i in first.images] == [i.data for i in shown]
+    assert [(i.name, i.note, i.media_type, i.width, i.height, i.digest) for i in first.images] == [
+        (i.name, i.note, i.media_type, i.width, i.height, i.digest) for i in shown
+    ]
+    assert loaded.to_dict() == chat.to_dict()
+
+
+def test_an_image_shown_in_many_messages_and_chats_is_stored_once(store: Store) -> None:
+    shared = photo()
+    store.save(chat_with_images("one", (shared,), (shared, photo(name="again.jpg"))))
+    store.save(chat_with_images("two", (shared,)))
+    assert image_rows(store) == {shared.digest: shared.data}
+    assert link_count(store) == 4
+    assert [i.name for i in store.load("one").path()[2].images] == ["holiday.jpg", "again.jpg"]
+    assert store.load("two").path()[0].images == (shared,)
+
+
+def test_deleting_a_chat_deletes_the_images_no_other_chat_shows(store: Store) -> None:
+    shared, own = photo(), small()
+    store.save(chat_with_images("one", (shared, own)))
+    store.save(chat_with_images("two", (shared,)))
+    assert store.delete("one") is True
+    assert image_rows(store) == {shared.digest: shared.data}
+    assert store.load("two").path()[0].images == (shared,)
+    assert store.delete("two") is True
+    assert image_rows(store) == {} and link_count(store) == 0
+
+
+def test_deleting_messages_deletes_their_images_and_a_merge_links_new_ones(store: Store) -> None:
+    chat = chat_with_images("chat", (photo(),))
+    store.save(chat)
+    # A message typed after a failed one is merged into it, images and all: its links are rewritten.
+    question = chat.add_user("and this", images=(small(),))
+    chat.fail("The API had a server error.")
+    question = chat.add_user("and that", images=(small((0, 0, 255)),))
+    store.save(chat, changed=[question.id])
+    assert store.load(chat.id) == chat
+    assert len(image_rows(store)) == 3
+    before = set(chat.messages)
+    chat.clear()
+    store.save(chat, removed=before)
+    assert image_rows(store) == {} and link_count(store) == 0
+
+
+def test_a_save_that_fails_part_way_stores_no_image(store: Store) -> None:
+    chat = chat_with_images("broken", (photo(),))
+    chat.path()[-1].content = None  # type: ignore[assignment] - NOT NULL in the table
+    with pytest.raises(StoreError):
+        store.save(chat)
+    assert image_rows(store) == {} and link_count(store) == 0
+
+
+def test_thumbnails_are_small_webps_and_a_small_image_is_its_own(store: Store) -> None:
+    big, tiny = photo(), small()
+    store.save(chat_with_images("pics", (big, tiny)))
+    thumb = store.thumbnail(big.digest)
+    assert thumb is not None and thumb.media_type == "image/webp"
+    with PILImage.open(io.BytesIO(thumb.data)) as opened:
+        assert (opened.format, opened.size) == ("WEBP", (256, 192))
+    assert len(thumb.data) < len(big.data) / 5
+    assert store.thumbnail(tiny.digest) == Thumbnail(tiny.data, tiny.media_type)
+    assert store.thumbnail("0" * 64) is None
+    assert store.image(big.digest) == Image(big.data, "image/jpeg", 896, 672)
+    assert store.image("0" * 64) is None
+
+
+def test_an_image_no_thumbnail_can_be_made_of_is_still_saved(store: Store) -> None:
+    # Not a real PNG: nothing a chat sends (prepared images are real), but a save must not fail for it.
+    odd = Image(b"\x89PNG not really", "image/png", 1000, 1000, name="odd.png")
+    chat = chat_with_images("odd", (odd,))
+    store.save(chat)
+    assert store.load(chat.id) == chat
+    assert store.thumbnail(odd.digest) == Thumbnail(odd.data, "image/png")
+
+
+def test_a_stored_image_that_cannot_be_read_is_left_out_and_the_chat_opens(store: Store) -> None:
+    kept, spoiled = photo(), small()
+    chat = chat_with_images("spoiled", (kept, spoiled))
+    store.save(chat)
+    with store._transaction(write=True) as conn:
+        conn.execute(
+            store_module.images.update().where(store_module.images.c.digest == spoiled.digest).values(media_type="image/bmp")
+        )
+    assert store.load(chat.id).path()[0].images == (kept,)
+
+
+def test_listing_search_and_totals_count_messages_not_images(store: Store) -> None:
+    chat = chat_with_images("pics", (photo(), small(), small((0, 0, 0))), ())
+    chat.path()[1].stats = ReplyStats(usage=Usage(10, 5, 15), cost=Cost(0.001, "reported"))
+    store.save(chat)
+    [summary] = store.list()
+    assert summary.message_count == 4 and summary.total_tokens == 15
+    assert summary.cost_usd == pytest.approx(0.001)
+    assert store.totals(chat.id).requests == 2
+    assert [h.message_id for h in store.search("answer 0")] == [chat.path()[1].id]
+    assert [s.id for s in store.list(ids=["pics"])] == ["pics"]
+
+
+def test_migration_6_adds_images_to_a_version_5_database_with_chats(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = make_conversation(18)
+    write_as_version(store_url, 5, monkeypatch, kept)
+    new = Store(store_url)
+    assert new.schema_version() == 6
+    assert new.load(kept.id).to_dict() == kept.to_dict()
+    chat = chat_with_images("after", (photo(),))
+    new.save(chat)
+    assert new.load(chat.id) == chat
+    assert {s.id for s in new.list()} == {kept.id, "after"}
+    assert {h.conversation_id for h in new.search("after answer 0")} == {"after"}
+    assert new.delete(kept.id) and new.delete("after")
+    assert image_rows(new) == {}
+    new.close()
+
+
+def test_a_chat_saved_while_the_last_other_chat_showing_its_image_is_deleted_keeps_it(store: Store) -> None:
+    shared = photo()
+    store.save(chat_with_images("old", (shared,)))
+    linking, deleted = threading.Event(), threading.Event()
+
+    # The saver finds the image stored and is about to link it, when the other chat is deleted:
+    # the deletion must wait, or it would delete the image the new chat is linking.
+    @event.listens_for(store._engine, "before_cursor_execute")
+    def pause(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if threading.current_thread().name == "saver" and statement.startswith("INSERT INTO message_images"):
+            linking.set()
+            deleted.wait(1)
+
+    def delete_old() -> None:
+        linking.wait(10)
+        store.delete("old")
+        deleted.set()
+
+    errors: list[BaseException] = []
+
+    def save_new() -> None:
+        try:
+            store.save(chat_with_images("new", (shared,)))
+        except StoreError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save_new, name="saver"), threading.Thread(target=delete_old)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    assert store.load("new").path()[0].images == (shared,)
+    assert image_rows(store) == {shared.digest: shared.data}

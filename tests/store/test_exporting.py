@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from html.parser import HTMLParser
 
@@ -11,6 +12,7 @@ from lib.chat.conversation import Conversation
 from lib.chat.usage import ReplyStats, Usage, figures
 from lib.store.exporting import CSP, EXPORT_FORMATS, filename, to_html, to_json, to_markdown
 from lib.store.importing import parse
+from tests.image_samples import photo, small
 from tests.samples import make_conversation
 
 HOSTILE = [
@@ -227,3 +229,95 @@ def test_json_export_keeps_the_last_token_time() -> None:
     times = [m["stats"]["last_token_time"] for m in document["conversation"]["messages"] if m["stats"]]
     assert times == [0.8, 2.5]
     assert parse(to_json(conversation), max_bytes=10**7, default_model="x") == conversation
+
+
+# -- images ------------------------------------------------------------------------------
+
+HOSTILE_NAME = '"><script>alert(1)</script> `x` *y* [z](javascript:alert(2)).png'
+
+
+def chat_with_images() -> Conversation:
+    conversation = Conversation("", "google/gemma-3-27b-it", title="Pictures")
+    conversation.add_user("What is in this photo?", images=(photo(note="first frame of an animated GIF"), small()))
+    conversation.add_reply("A gradient, and a red dot.")
+    edited = conversation.add_user("And this one?", images=(small((0, 0, 255), "image/webp", name=HOSTILE_NAME),))
+    conversation.add_reply("A blue one.")
+    # A version not on screen, with an image of its own: in the JSON, not in the transcripts.
+    conversation.edit(edited.id, "Never mind", images=(small((0, 255, 0), "image/gif", name="green.gif"),))
+    conversation.leaf = conversation.children(edited.parent)[0].id
+    conversation.leaf = conversation.children(conversation.leaf)[0].id
+    return conversation
+
+
+def test_json_export_carries_every_image_and_comes_back_byte_for_byte() -> None:
+    original = chat_with_images()
+    document = json.loads(to_json(original))
+    carried = [i for m in document["conversation"]["messages"] for i in m.get("images", [])]
+    assert len(carried) == 4
+    again = parse(to_json(original), max_bytes=10**7, default_model="x")
+    assert again == original
+    for message in original.messages.values():
+        back = again.messages[message.id].images
+        assert [i.data for i in back] == [i.data for i in message.images]
+        assert [i.digest for i in back] == [i.digest for i in message.images]
+        assert [(i.name, i.note) for i in back] == [(i.name, i.note) for i in message.images]
+
+
+class Sources(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[tuple[str, str, str]] = []
+        self.images: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "poster", "data", "action", "background"):
+                self.urls.append((tag, name, value or ""))
+        if tag == "img":
+            self.images.append(dict(attrs))
+
+
+def test_html_shows_the_images_on_screen_inline_and_loads_nothing() -> None:
+    conversation = chat_with_images()
+    page = to_html(conversation)
+    sources = Sources()
+    sources.feed(page)
+    shown = [i for m in conversation.path() for i in m.images]
+    assert len(shown) == 3
+    # Every URL in the page is one of the images itself: nothing to fetch, from anywhere.
+    assert [(tag, name) for tag, name, _ in sources.urls] == [("img", "src")] * 3
+    for (_, _, url), image in zip(sources.urls, shown, strict=True):
+        assert url == image.data_uri()
+        assert base64.b64decode(url.split(",", 1)[1]) == image.data
+    assert [(i["alt"], i["width"], i["height"]) for i in sources.images] == [
+        (i.name, str(i.width), str(i.height)) for i in shown
+    ]
+    assert "img-src data:" in CSP and "http" not in CSP
+    assert "green.gif" not in page  # the version not on screen
+    assert "holiday.jpg (896 × 672 JPEG, " in page
+
+
+def test_an_image_name_is_text_in_the_html() -> None:
+    page = to_html(chat_with_images())
+    collector = parsed(page)
+    assert all(tag != "script" for tag, _ in collector.tags)
+    for tag, attributes in collector.tags:
+        assert tag in ALLOWED_TAGS | {"div", "figure", "img", "figcaption"}, tag
+        for name, value in attributes:
+            assert name in ALLOWED_ATTRIBUTES | {"src", "alt", "width", "height"}, (tag, name)
+            assert "javascript:" not in (value or "").lower() or name == "alt"
+    assert HOSTILE_NAME in "".join(collector.text)
+
+
+def test_markdown_lists_the_images_and_says_where_they_are() -> None:
+    conversation = chat_with_images()
+    markdown = to_markdown(conversation)
+    first, tiny = conversation.path()[0].images
+    assert "the HTML export shows them, the JSON export keeps them" in markdown
+    assert f"- Image `holiday.jpg`: 896 × 672 JPEG, {round(len(first.data) / 1000)} kB, sha256 `{first.digest}`" in markdown
+    assert f"- Image `dot.png`: 8 × 6 PNG, 1 kB, sha256 `{tiny.digest}`" in markdown
+    # A name with backticks stays one code span, shown as typed.
+    assert f"- Image ``{HOSTILE_NAME}``: 8 × 6 WEBP" in markdown
+    assert "base64" not in markdown and len(markdown) < 2000
+    assert "green.gif" not in markdown
+    assert "Images are listed" not in to_markdown(make_conversation(3))

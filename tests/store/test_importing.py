@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import struct
 import time
+import zlib
 from typing import Any
 
 import pytest
+from PIL import Image as PILImage
+from sqlalchemy import select
 
-from lib.chat.conversation import MERGE_SEPARATOR
+import lib.store.database as store_module
+import lib.store.importing as importing
+from lib.chat.conversation import MERGE_SEPARATOR, Conversation
 from lib.errors import ChatError, ImportFormatError
+from lib.settings import load_settings
 from lib.store.database import Store
 from lib.store.exporting import to_json
 from lib.store.importing import import_into, parse
+from tests.image_samples import encode, photo, small
 from tests.samples import make_conversation
 
 # The store fixture, on every backend.
@@ -233,3 +243,114 @@ def test_two_imports_of_one_id_at_once_make_two_conversations(store: Store, monk
     assert first.id != second.id
     assert len(store.list()) == 2
     assert len(store.load(first.id).messages) == len(store.load(second.id).messages) == len(make_conversation(8).messages)
+
+
+# -- images ------------------------------------------------------------------------------
+
+
+def chat_with_photos(count: int = 2, **options: Any) -> Conversation:
+    chat = Conversation("", MODEL, title="Photos")
+    for n in range(count):
+        chat.add_user(f"What is in photo {n}?", images=(photo(f"photo-{n}.jpg", seed=n, **options),))
+        chat.add_reply(f"Photo {n} shows noise.")
+    return chat
+
+
+def image_count(store: Store) -> int:
+    with store._transaction(write=False) as conn:
+        return len(conn.execute(select(store_module.images.c.digest)).all())
+
+
+def test_an_export_with_images_is_imported_and_stored_byte_for_byte(store: Store) -> None:
+    original = chat_with_photos(2)
+    shared = original.path()[0].images[0]
+    original.add_user("Again, with a small one", images=(shared, small()))
+    imported = import_into(store, to_json(original), max_bytes=LIMIT, default_model=MODEL).conversation
+    saved = store.load(imported.id)
+    assert saved == original
+    for message in original.messages.values():
+        assert [(i.data, i.digest) for i in saved.messages[message.id].images] == [
+            (i.data, i.digest) for i in message.images
+        ]
+    assert image_count(store) == 3  # the photo shown twice is stored once
+
+
+def test_a_chat_of_twenty_photos_re_imports_under_the_default_limit(store: Store) -> None:
+    # Twenty photos of 250 kB, as large as a detailed prepared photo or screenshot comes out.
+    original = chat_with_photos(20, quality=90)
+    data = to_json(original).encode()
+    assert len(data) > 5_000_000  # more than the old default took
+    imported = import_into(store, data, max_bytes=load_settings({}).import_max_bytes, default_model=MODEL)
+    assert store.load(imported.conversation.id) == original
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header says it is ``width`` × ``height``: what a decompression bomb looks like to a reader."""
+    data = bytearray(encode(PILImage.new("1", (1, 1))))
+    header = b"IHDR" + struct.pack(">II", width, height) + bytes(data[24:29])
+    data[12:29] = header
+    data[29:33] = struct.pack(">I", zlib.crc32(header))
+    return bytes(data)
+
+
+def image_dict(raw: bytes, media_type: str, width: int, height: int, /, **changes: Any) -> dict[str, Any]:
+    return {"digest": hashlib.sha256(raw).hexdigest(), "media_type": media_type, "width": width, "height": height,
+            "name": "bad.img", "note": None, "data": base64.b64encode(raw).decode(), **changes}
+
+
+def with_image(image: dict[str, Any] | list[dict[str, Any]], *, on: str = "user") -> dict[str, Any]:
+    """An export whose question (or reply) carries ``image``."""
+    document = json.loads(to_json(chat_with_photos(1)))
+    message = next(m for m in document["conversation"]["messages"] if m["role"] == on)
+    message["images"] = image if isinstance(image, list) else [image]
+    return document
+
+
+PNG = encode(PILImage.new("RGB", (4, 3), (1, 2, 3)))
+JPEG = encode(PILImage.new("RGB", (40, 30), (1, 2, 3)), "image/jpeg")
+
+BAD_IMAGES: list[tuple[str, Any, str]] = [
+    ("not base64", with_image(image_dict(PNG, "image/png", 4, 3, data="not base64!")), "not base64"),
+    ("another digest", with_image(image_dict(PNG, "image/png", 4, 3, digest="0" * 64)), "does not match its digest"),
+    ("a type the API does not take", with_image(image_dict(PNG, "image/bmp", 4, 3)), "'image/bmp' is not one of"),
+    ("a PNG said to be a JPEG", with_image(image_dict(PNG, "image/jpeg", 4, 3)), "is PNG, not JPEG as it says"),
+    ("the wrong size", with_image(image_dict(PNG, "image/png", 40, 30)), "is 4 × 3 pixels, not 40 × 30"),
+    ("not an image", with_image(image_dict(b"just text", "image/png", 4, 3)), "not an image of a type the API takes"),
+    ("a cut JPEG", with_image(image_dict(JPEG[: len(JPEG) // 2], "image/jpeg", 40, 30)), "damaged"),
+    ("a decompression bomb", with_image(image_dict(png_claiming(20_000, 20_000), "image/png", 20_000, 20_000)),
+     "too large to open safely"),
+    ("too many pixels", with_image(image_dict(png_claiming(5000, 5000), "image/png", 5000, 5000)),
+     "5000 × 5000 pixels, more than the 16,777,216 allowed"),
+    ("too many images", with_image([image_dict(PNG, "image/png", 4, 3)] * 33), "carries 33 images; at most 32"),
+    ("an image on a reply", with_image(image_dict(PNG, "image/png", 4, 3), on="assistant"), "is a reply, but carries images"),
+    ("no digest", with_image({k: v for k, v in image_dict(PNG, "image/png", 4, 3).items() if k != "digest"}),
+     "'digest' is a required property"),
+]
+
+
+@pytest.mark.parametrize(("case", "document", "says"), BAD_IMAGES, ids=[case for case, _, _ in BAD_IMAGES])
+def test_a_bad_image_is_refused_naming_its_message_and_nothing_is_stored(
+    store: Store, case: str, document: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(ImportFormatError) as caught:
+        import_into(store, json.dumps(document), max_bytes=LIMIT, default_model=MODEL)
+    said = str(caught.value)
+    assert says in said and said.endswith("Nothing was imported.")
+    if "images" not in says:
+        assert "What is in photo 0?" in said or "images[" in said
+    assert store.list() == [] and image_count(store) == 0
+
+
+def test_an_error_quoting_an_image_does_not_quote_all_its_data() -> None:
+    document = with_image([])
+    next(m for m in document["conversation"]["messages"] if m["role"] == "user")["images"] = "A" * 1_000_000
+    with pytest.raises(ImportFormatError, match="is not of type 'array'") as caught:
+        load(document, max_bytes=10**7)
+    assert len(str(caught.value)) < 500
+
+
+def test_too_many_pixels_in_one_file_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importing, "MAX_IMPORT_PIXELS", 896 * 672 * 2)
+    load(to_json(chat_with_photos(2)))
+    with pytest.raises(ImportFormatError, match="more images than one import takes"):
+        load(to_json(chat_with_photos(3)))
