@@ -16,7 +16,7 @@ from lib.chat.transcript import settled_blocks
 from lib.errors import ChatError
 from lib.secret import protect_logs
 from lib.settings import Settings, load_settings
-from ui import address, sidebar
+from ui import address, attach, sidebar
 from ui.messages import show_deleted_notice, show_live_reply, show_message, show_queued
 from ui.nav import PAGE_ICON, page_links
 from ui.store import cached_store
@@ -61,8 +61,8 @@ if opened := st.session_state.pop("open_conversation_id", None):  # sent by the 
 # What was just typed into the chat input (drawn at the bottom) goes to the API before the
 # page is drawn, so that the reply is on its way while the history renders. A reply already
 # streaming goes on: this run only draws it again (only Stop stops it).
-if prompt := st.session_state.get("prompt"):
-    chat.submit(prompt)
+if prompt := st.session_state.get("prompt"):  # text, and any images attached to it
+    attach.submit(chat, prompt, settings)
 live = chat.begin_reply(settings)
 chat.autosave()
 sidebar.changes_made_elsewhere(chat)  # a rename on History, another tab's edit: the widgets follow
@@ -102,12 +102,15 @@ for index, message in enumerate(recent):
 if chat.deleted_elsewhere:  # said where the next message is typed
     show_deleted_notice(chat)
 sidebar.changes_notice()
+attach.refusal()
+attach.camera(chat, settings)
 
 # While a reply streams, the input's send button is a stop button.
-typed = st.chat_input("Message Gemma (Enter to send, Shift+Enter for a new line)", key="prompt", submit_mode="stop")
+typed = st.chat_input(attach.placeholder(chat), key="prompt", submit_mode="stop",
+                      accept_file="multiple", file_type=attach.FILE_TYPES)
 if typed and not prompt:
     # A new session (after a reload or a server restart) learns the input's key only here.
-    chat.submit(typed)
+    attach.submit(chat, typed, settings)
     st.rerun()
 
 # Filled before a reply streams, so that they are not left faded from the last run meanwhile.

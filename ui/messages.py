@@ -31,6 +31,13 @@ def show_figures(message: Message) -> None:
         st.warning(note, icon=":material/content_cut:")
 
 
+def show_images(images: tuple[Image, ...]) -> None:
+    """A message's images, small, from our own server; each opens full size from its fullscreen button."""
+    if images:
+        captions = [literal(" · ".join(filter(None, (i.name, i.note)))) or " " for i in images]
+        st.image([i.data for i in images], width=160, caption=captions)
+
+
 def show_versions(message: Message, chat: ChatSession, noun: str, busy: bool = False) -> None:
     """◀ n of m ▶ between the versions of a message, when an edit or a regenerate made several."""
     versions = chat.conversation.siblings(message)
@@ -47,14 +54,19 @@ def show_versions(message: Message, chat: ChatSession, noun: str, busy: bool = F
 
 def _send_edit(chat: ChatSession, message_id: str) -> None:
     text = st.session_state.get(f"edit-text-{message_id}", "").strip()
+    images = chat.conversation.messages[message_id].images
+    kept = tuple(image for index, image in enumerate(images) if st.session_state.get(f"edit-keep-{message_id}-{index}", True))
     st.session_state.editing = None
-    if text:
-        chat.conversation.edit(message_id, text)
+    if text or kept:
+        chat.conversation.edit(message_id, text, images=kept)
 
 
 def _user_actions(message: Message, chat: ChatSession, busy: bool) -> None:
     if st.session_state.get("editing") == message.id:
         st.text_area("Edit message", value=message.content, key=f"edit-text-{message.id}", label_visibility="collapsed")
+        for index, image in enumerate(message.images):
+            st.checkbox(f"Keep image {index + 1}" + (f" ({literal(image.name)})" if image.name else ""), value=True,
+                        key=f"edit-keep-{message.id}-{index}")
         with st.container(horizontal=True):
             st.button("Send", key=f"send-edit-{message.id}", type="primary", on_click=_send_edit, args=(chat, message.id))
             st.button("Cancel", key=f"cancel-edit-{message.id}", on_click=st.session_state.update, kwargs={"editing": None})
@@ -98,6 +110,7 @@ def show_reply_details(message: Message, chat: ChatSession, *, last: bool, actio
 def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bool, busy: bool = False) -> None:
     """One message of the history; ``busy`` while a reply streams, when nothing may change the thread under it."""
     with st.chat_message(message.role):
+        show_images(message.images)
         st.markdown(without_images(message.content))
         if message.role == "assistant":
             show_reply_details(message, chat, last=last, actions=actions, busy=busy)
@@ -126,6 +139,7 @@ def show_deleted_notice(chat: ChatSession) -> None:
 def show_queued(text: str, images: tuple[Image, ...] = ()) -> None:
     """A message typed while a reply streams: it goes out when the reply ends."""
     with st.chat_message("user"):
+        show_images(images)
         st.markdown(without_images(text))
         st.caption(":material/schedule_send: Sends when the reply above ends.")
 

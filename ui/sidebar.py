@@ -70,6 +70,10 @@ def model(chat: ChatSession) -> None:
     if choice == OTHER_MODEL:
         typed = st.text_input("Model id", key="model_custom", placeholder="e.g. gemma3:27b")
         choice = typed.strip() or current
+        chat.other_model_reads_images = st.checkbox(
+            "This model reads images", key="other_reads_images",
+            help="Images are sent only to a model that reads them: a text-only model fails the whole request.",
+        )
     chat.conversation.model = choice
     info = model_info(choice)
     # Only the table's own ids are put in a code span: a typed one is the user's text.
@@ -209,7 +213,7 @@ def context_gauge(chat: ChatSession) -> None:
     conversation = chat.conversation
     reading = gauge(
         conversation.model, conversation.system_prompt, conversation.path(),
-        max_tokens=conversation.params.get("max_tokens"),
+        pending_images=len(st.session_state.get(PENDING_PHOTOS, [])), max_tokens=conversation.params.get("max_tokens"),
     )
     st.progress(reading.progress, text=f"Context: {reading.message}")
     if reading.level in ("warn", "overflow"):
@@ -253,6 +257,8 @@ FIELD_NAMES = {
 }
 #: what the last saves took from another writer, and changes of this tab's that lost to one
 ADOPTED, LOST = "changes_adopted", "changes_lost"
+#: photos taken with the camera, to go with the next message (see ui.attach)
+PENDING_PHOTOS = "camera_photos"
 
 
 def changes_made_elsewhere(chat: ChatSession) -> None:

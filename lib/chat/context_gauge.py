@@ -89,6 +89,10 @@ class ContextGauge:
         return min(self.fraction or 0.0, 1.0)
 
 
+def _estimate(message: Message) -> int:
+    return estimate_message(message.content) + TOKENS_PER_IMAGE * len(message.images)
+
+
 def _used(system_prompt: str, path: Sequence[Message]) -> tuple[int, bool]:
     """Tokens of the system prompt and path, and whether that is an estimate."""
     for index in range(len(path) - 1, -1, -1):
@@ -96,8 +100,8 @@ def _used(system_prompt: str, path: Sequence[Message]) -> tuple[int, bool]:
         if usage and usage.prompt_tokens is not None and usage.completion_tokens is not None:
             after = path[index + 1 :]
             counted = usage.prompt_tokens + usage.completion_tokens
-            return counted + sum(estimate_message(m.content) for m in after), bool(after) or usage.estimated
-    estimate = sum(estimate_message(m.content) for m in path)
+            return counted + sum(_estimate(m) for m in after), bool(after) or usage.estimated
+    estimate = sum(_estimate(m) for m in path)
     if system_prompt.strip():
         estimate += estimate_message(system_prompt.strip())
     return estimate, bool(estimate)
@@ -109,6 +113,7 @@ def gauge(
     path: Sequence[Message] = (),
     *,
     pending_text: str = "",
+    pending_images: int = 0,
     max_tokens: int | None = None,
 ) -> ContextGauge:
     """The gauge for sending ``pending_text`` next in a chat whose screen shows ``path``.
@@ -117,7 +122,7 @@ def gauge(
     makes the count exact up to there.
     """
     used, is_estimate = _used(system_prompt, path)
-    pending = estimate_message(pending_text) if pending_text.strip() else 0
+    pending = (estimate_message(pending_text) if pending_text.strip() else 0) + TOKENS_PER_IMAGE * pending_images
     reserve = max_tokens or 0
     window = model_info(model_id).context_window
     approx = "≈" if is_estimate else ""
@@ -126,6 +131,8 @@ def gauge(
         return ContextGauge(used, pending, reserve, None, is_estimate, "unknown", text)
     share = f"{used / window:.1%}{', estimated' if is_estimate else ''}"
     text = f"{approx}{used:,} of {window:,} tokens ({share})"
+    if pending_images:
+        text += f"; ≈{TOKENS_PER_IMAGE * pending_images:,} more for the {pending_images} photo(s) to send"
     needed = used + pending + reserve
     if needed > window:
         parts = [f"conversation {used:,}"]

@@ -158,3 +158,15 @@ def test_counts_made_here_for_a_stopped_reply_keep_the_gauge_an_estimate() -> No
     chat.add_reply("partial", status="stopped", stats=ReplyStats(usage=Usage(40, 3, 43, estimated=True)))
     reading = gauge(chat.model, chat.system_prompt, chat.path())
     assert reading.used == 43 and reading.is_estimate
+
+
+def test_each_image_counts_as_gemma_3_encodes_it_and_is_marked_as_an_estimate() -> None:
+    from lib.chat.conversation import Conversation
+    from tests.image_samples import photo
+
+    chat = Conversation(system_prompt="", model="google/gemma-3-27b-it")
+    chat.add_user("abcd", images=(photo(), photo(seed=1)))
+    reading = gauge(chat.model, "", chat.path())
+    assert reading.used == 1 + 4 + 2 * 256 and reading.is_estimate and reading.message.startswith("≈")
+    photos = gauge(chat.model, "", chat.path(), pending_images=1)
+    assert photos.pending == 256 and "≈256 more for the 1 photo(s) to send" in photos.message

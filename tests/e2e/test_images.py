@@ -1,0 +1,103 @@
+"""Images in the chat, as a person attaches them: picked, prepared, sent, shown, kept, refused."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image as PILImage
+from playwright.sync_api import expect
+
+from lib.api.fake_api import Behaviour, FakeAPI
+from tests.e2e.harness import CHAT_INPUT, MESSAGE, StreamlitServer, open_chat, wait_for_reply
+from tests.images.pictures import photo_like, with_metadata
+
+pytestmark = pytest.mark.browser
+
+FILE_INPUT = "[data-testid=stChatInput] input[type=file]"
+
+
+def attach_and_send(page: Any, files: list[Path], text: str) -> None:
+    """Pick files in the chat input, type, press Enter: what a person does."""
+    page.locator(FILE_INPUT).set_input_files([str(f) for f in files])
+    for file in files:
+        expect(page.locator("[data-testid=stChatInput]").get_by_text(file.name)).to_be_visible()
+    box = page.locator(CHAT_INPUT)
+    box.click()
+    box.fill(text)
+    box.press("Enter")
+
+
+def sent_images(body: dict[str, Any]) -> list[PILImage.Image]:
+    parts = [p for m in body["messages"] if isinstance(m["content"], list) for p in m["content"]]
+    urls = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
+    return [PILImage.open(io.BytesIO(base64.b64decode(u.split(",", 1)[1]))) for u in urls]
+
+
+def test_a_phone_photo_is_sent_upright_small_and_without_its_location_and_kept(
+    page: Any, restartable_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    photo = tmp_path / "IMG_0042.jpg"
+    photo.write_bytes(with_metadata(photo_like(3000, 2000)))  # stored turned, with GPS, as a phone does
+    e2e_fake.plan(Behaviour(reply="A colourful abstract picture."))
+    open_chat(page, restartable_server)
+    attach_and_send(page, [photo], "What is in this picture?")
+    wait_for_reply(page, "A colourful abstract picture.")
+
+    [sent] = sent_images(e2e_fake.bodies()[-1])
+    assert sent.format == "JPEG" and sent.size == (896, 597), "upright (landscape) and shrunk to what Gemma 3 sees"
+    assert not sent.getexif() and b"SecretCam" not in sent.fp.getvalue() and b"Berlin" not in sent.fp.getvalue()
+    user = page.locator(MESSAGE).filter(has_text="What is in this picture?")
+    expect(user.locator("img")).to_have_count(1)
+    src = user.locator("img").get_attribute("src") or ""
+    assert src.startswith(restartable_server.url + "/media/"), "shown from our own server"
+    context = page.get_by_test_id("stSidebar").get_by_text("Context:").inner_text()
+    assert int(context.split()[1].replace(",", "")) > 256, "the image's tokens are in the context"
+
+    page.screenshot(path=str(tmp_path / "image-desktop.png"))
+    restartable_server.restart()
+    page.reload()
+    page.locator(CHAT_INPUT).wait_for()
+    user = page.locator(MESSAGE).filter(has_text="What is in this picture?")
+    expect(user.locator("img")).to_have_count(1, timeout=30_000)  # saved with the conversation
+
+    e2e_fake.plan(Behaviour(reply="Still the same picture."))
+    box = page.locator(CHAT_INPUT)
+    box.fill("And now?")
+    box.press("Enter")
+    wait_for_reply(page, "Still the same picture.")
+    assert len(sent_images(e2e_fake.bodies()[-1])) == 1, "the image goes with the history of later turns"
+
+
+def test_an_image_for_a_model_that_reads_none_is_refused_and_the_text_handed_back(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    photo = tmp_path / "cat.png"
+    photo_like(300, 200).save(photo)
+    open_chat(page, app_server)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="Gemma 3n E4B").click()
+    expect(page.locator(CHAT_INPUT)).to_have_attribute("placeholder", "Message Gemma 3n E4B: text only, it reads no images")
+    before = len(e2e_fake.requests)
+    attach_and_send(page, [photo], "Describe my cat, please")
+    expect(page.get_by_text("Image not attached: the message was not sent.")).to_be_visible()
+    expect(page.get_by_test_id("stAlert").filter(has_text="Image not attached")).to_contain_text("reads no images")
+    expect(page.get_by_test_id("stCode").get_by_text("Describe my cat, please")).to_be_visible()
+    assert len(e2e_fake.requests) == before, "nothing reached the server"
+
+
+def test_a_file_that_is_no_image_is_refused_by_its_content_not_its_name(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture at all")
+    open_chat(page, app_server)
+    before = len(e2e_fake.requests)
+    attach_and_send(page, [fake], "look at this")
+    expect(page.get_by_text("Image not attached: the message was not sent.")).to_be_visible()
+    expect(page.get_by_text("holiday.png", exact=False).first).to_be_visible()
+    assert len(e2e_fake.requests) == before

@@ -1,0 +1,95 @@
+"""Images into the chat: the chat input's files and the camera, prepared before anything is sent.
+
+A message whose image is refused is not sent at all (its text is handed back to copy), so
+that a question about a picture never reaches the model without the picture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from lib.api.models import model_info
+from lib.chat.session import ChatSession
+from lib.errors import ImageError
+from lib.images.image import Image
+from lib.images.prepare import ImageLimits, check_count, prepare_all
+from lib.settings import Settings
+from ui.sidebar import PENDING_PHOTOS
+
+#: what the chat input offers to pick; the content is checked again, whatever the name says
+FILE_TYPES = ["jpg", "jpeg", "png", "gif", "webp"]
+PENDING = PENDING_PHOTOS
+REFUSED = "refused_message"
+PLACEHOLDER = "Message Gemma (Enter to send, Shift+Enter for a new line)"
+
+
+def placeholder(chat: ChatSession) -> str:
+    """The chat input's prompt, which says when the model takes no images."""
+    if chat.reads_images():
+        return PLACEHOLDER
+    return f"Message {model_info(chat.conversation.model).label}: text only, it reads no images"
+
+
+def submit(chat: ChatSession, value: Any, settings: Settings) -> None:
+    """Send what the chat input holds (text, or text and files) with any photo from the camera."""
+    text, files = (value, []) if isinstance(value, str) else (value.text or "", list(value.files or []))
+    photos: list[Image] = st.session_state.get(PENDING, [])
+    try:
+        limits = ImageLimits.from_settings(settings)
+        images = (*photos, *prepare_all([(f.getvalue(), f.name) for f in files], limits))
+        check_count(images, limits)
+        chat.submit(text, images)
+    except ImageError as exc:
+        st.session_state[REFUSED] = (str(exc), text)
+        return
+    st.session_state.pop(PENDING, None)
+    st.session_state.pop(REFUSED, None)
+
+
+def refusal() -> None:
+    """Why the last message was not sent, and its text to copy back."""
+    refused = st.session_state.get(REFUSED)
+    if refused is None:
+        return
+    reason, text = refused
+    st.error(f"**Image not attached: the message was not sent.** {reason}", icon=":material/hide_image:")
+    if text:
+        st.caption("Your message, to copy and send again:")
+        st.code(text, language=None, wrap_lines=True)
+    st.button("Dismiss", key="dismiss-refusal", on_click=st.session_state.pop, args=(REFUSED, None))
+
+
+def _take_photo(settings: Settings) -> None:
+    shot = st.session_state.get("camera")
+    if shot is None:
+        return
+    try:
+        [photo] = prepare_all([(shot.getvalue(), shot.name or "camera.jpg")], ImageLimits.from_settings(settings))
+    except ImageError as exc:
+        st.session_state[REFUSED] = (str(exc), "")
+        return
+    st.session_state.setdefault(PENDING, []).append(photo)
+
+
+def _remove_photo(index: int) -> None:
+    st.session_state[PENDING].pop(index)
+
+
+def camera(chat: ChatSession, settings: Settings) -> None:
+    """A camera for live demos: each photo goes with the next message, and can be removed before."""
+    if not chat.reads_images():
+        return
+    photos: list[Image] = st.session_state.get(PENDING, [])
+    with st.popover("Camera", icon=":material/photo_camera:", help="Take a photo to send with your next message"):
+        st.camera_input("Take a photo", key="camera", on_change=_take_photo, args=(settings,))
+    if photos:
+        st.caption(f"Sent with your next message ({len(photos)} photo{'s' if len(photos) > 1 else ''}, "
+                   "≈256 tokens each):")
+        columns = st.columns(min(len(photos), 4))
+        for index, photo in enumerate(photos):
+            with columns[index % len(columns)]:
+                st.image(photo.data, width=120)
+                st.button("Remove", key=f"remove-photo-{index}-{photo.digest[:8]}", on_click=_remove_photo,
+                          args=(index,), icon=":material/close:", type="tertiary")
