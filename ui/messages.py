@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import streamlit as st
 
 from lib.chat.conversation import Message
+from lib.chat.draw_cost import plain_text_reason
 from lib.chat.live_reply import LiveReply
 from lib.chat.markdown_html import literal, without_images
 from lib.chat.session import ChatSession
@@ -17,6 +19,17 @@ from ui.script_control import StopException, stopped_by_the_user
 REDRAW_EVERY = 0.25
 #: seconds the browser gets to paint a reply's whole text before anything else is sent
 PAINT_FIRST = 0.03
+
+
+def show_text(text: str, box: Any = st, cursor: str = "") -> None:
+    """A message's text as Markdown; as plain text, whole, with a caption saying why, when Markdown
+    would cost the page too much to draw (:mod:`lib.chat.draw_cost`). ``box``: where (an st.empty)."""
+    if (reason := plain_text_reason(text)) is None:
+        box.markdown(without_images(text) + cursor)
+        return
+    with box.container():
+        st.text(text + cursor)
+        st.caption(f":material/text_snippet: {reason}")
 
 
 def show_figures(message: Message) -> None:
@@ -97,7 +110,7 @@ def show_reply_details(message: Message, chat: ChatSession, *, last: bool, actio
 def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bool, busy: bool = False) -> None:
     """One message of the history; ``busy`` while a reply streams, when nothing may change the thread under it."""
     with st.chat_message(message.role):
-        st.markdown(without_images(message.content))
+        show_text(message.content)
         if message.role == "assistant":
             show_reply_details(message, chat, last=last, actions=actions, busy=busy)
             return
@@ -125,7 +138,7 @@ def show_deleted_notice(chat: ChatSession) -> None:
 def show_queued(text: str) -> None:
     """A message typed while a reply streams: it goes out when the reply ends."""
     with st.chat_message("user"):
-        st.markdown(without_images(text))
+        show_text(text)
         st.caption(":material/schedule_send: Sends when the reply above ends.")
 
 
@@ -154,9 +167,9 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
             try:
                 for view in live.views():
                     if view.done and view.text:
-                        text.markdown(without_images(view.text))  # the whole text first, the figures once recorded
+                        show_text(view.text, text)  # the whole text first, the figures once recorded
                     elif view.text:
-                        text.markdown(without_images(view.text) + " ▌")
+                        show_text(view.text, text, cursor=" ▌")
                     else:
                         text.caption(view.note or "Waiting for the first token…")
             except StopException:
@@ -173,5 +186,5 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
             text.empty()  # the error and its Retry belong under the question, drawn by the next run
             return
         if reply.content != view.text:
-            text.markdown(without_images(reply.content))
+            show_text(reply.content, text)
         show_reply_details(reply, chat, last=True, actions=True, busy=True)
