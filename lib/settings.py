@@ -33,6 +33,8 @@ APP_NAME = "gemma-chat"
 #: where saved conversations live unless CHAT_DB_PATH or CHAT_DB_URL says otherwise
 DEFAULT_DB_PATH = "~/.local/share/gemma-chat/chats.sqlite3"
 DEFAULT_IMPORT_MAX_BYTES = 5_000_000
+#: a conversation of this many messages opens in about a second (bench/long_chats.py)
+DEFAULT_IMPORT_MAX_MESSAGES = 10_000
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,6 +63,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CHAT_DB_PATH", DEFAULT_DB_PATH, "SQLite file the conversations are saved in."),
     Setting("CHAT_DB_URL", "", "SQLAlchemy URL of a database to use instead, e.g. `postgresql+psycopg://user:pass@host/db`."),
     Setting("CHAT_IMPORT_MAX_BYTES", str(DEFAULT_IMPORT_MAX_BYTES), "Largest file the History page imports, in bytes (5 MB)."),
+    Setting("CHAT_IMPORT_MAX_MESSAGES", str(DEFAULT_IMPORT_MAX_MESSAGES),
+            "Most messages one imported conversation may hold; a file with more is refused."),
 )
 
 
@@ -86,6 +90,7 @@ class Settings:
     #: a database URL that wins over db_path; it may hold a password, so never show it whole
     db_url: str = field(default="", repr=False)
     import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+    import_max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES
     #: what loading changed in the settings as given, for the sidebar to say
     notes: tuple[str, ...] = ()
 
@@ -231,4 +236,5 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
         db_path=Path(raw.get("CHAT_DB_PATH") or DEFAULT_DB_PATH).expanduser(),
         db_url=raw.get("CHAT_DB_URL", "").strip(),
         import_max_bytes=int(_number(raw, "CHAT_IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES, minimum=1)),
+        import_max_messages=int(_number(raw, "CHAT_IMPORT_MAX_MESSAGES", DEFAULT_IMPORT_MAX_MESSAGES, minimum=1)),
     )

@@ -65,7 +65,8 @@ def import_upload(store: Store, settings: Settings) -> None:
     done.add(uploaded.file_id)
     try:
         imported = import_into(
-            store, uploaded.getvalue(), max_bytes=settings.import_max_bytes, default_model=settings.model
+            store, uploaded.getvalue(), max_bytes=settings.import_max_bytes, default_model=settings.model,
+            max_messages=settings.import_max_messages,
         )
     except ChatError as exc:
         st.session_state[IMPORT_ERROR] = str(exc)
