@@ -13,6 +13,7 @@ from lib.chat.live_reply import LiveReply
 from lib.chat.markdown_html import literal, without_images
 from lib.chat.session import ChatSession
 from lib.chat.usage import figures, finish_note
+from lib.chat.window import Window
 from ui.script_control import StopException, stopped_by_the_user
 
 #: seconds between the browser's checks, while a reply streams, that the page is up to date
@@ -122,6 +123,24 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
                           on_click=chat.conversation.select, args=(earlier[-1].id,))
         elif actions:
             _user_actions(message, chat, busy)
+
+
+def message_window(chat: ChatSession) -> Window:
+    """How much of the conversation on screen is drawn: kept across reruns, the latest part again for another one."""
+    kept: Window | None = st.session_state.get("message_window")
+    window = kept.of(chat.conversation.id) if kept is not None else Window(chat.conversation.id)
+    st.session_state.message_window = window
+    return window
+
+
+def show_earlier_button(window: Window, hidden: int) -> None:
+    """Above the messages of a long conversation: the earlier ones are there on request."""
+    more = Window.more(hidden)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button(f"Show {more:,} earlier message{'s' if more != 1 else ''}", key="show-earlier",
+                  icon=":material/expand_less:", on_click=st.session_state.update,
+                  kwargs={"message_window": window.wider()})
+        st.caption(f"{hidden:,} earlier messages are not drawn, so that the page stays quick.")
 
 
 def show_deleted_notice(chat: ChatSession) -> None:
