@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from functools import partial
 
 import streamlit as st
 
@@ -137,7 +138,8 @@ def selected_section(store: Store, summary: ConversationSummary) -> None:
     for column, export in zip(st.columns(len(EXPORT_FORMATS)), EXPORT_FORMATS, strict=True):
         column.download_button(
             export.label,
-            data=export.render(conversation),
+            # Made on the click: the three of a conversation of 10,000 messages took 2 s of every run.
+            data=partial(export.render, conversation),
             file_name=filename(conversation, export.extension),
             mime=export.mime,
             key=f"history_download_{export.extension}",
