@@ -17,7 +17,14 @@ from lib.errors import ChatError
 from lib.secret import protect_logs
 from lib.settings import Settings, load_settings
 from ui import address, attach, sidebar
-from ui.messages import show_deleted_notice, show_live_reply, show_message, show_queued
+from ui.messages import (
+    message_window,
+    show_deleted_notice,
+    show_earlier_button,
+    show_live_reply,
+    show_message,
+    show_queued,
+)
 from ui.nav import PAGE_ICON, page_links
 from ui.store import cached_store
 from ui.typed_key import typed_key
@@ -88,9 +95,12 @@ if settings.demo:
 with st.expander(f"System prompt in force · {literal(chat.conversation.model)}"):
     st.text(chat.conversation.system_prompt or "(none)")
 
-path = chat.path(live)
-# Every element adds to the rerun time: older turns are drawn once as HTML, the latest
-# ones as chat bubbles with their buttons.
+# Every element adds to the rerun time: of a long conversation only the latest part is drawn
+# (earlier parts on request), its older turns once as HTML, the latest as chat bubbles with buttons.
+window = message_window(chat)
+hidden, path = window.split(chat.path(live))
+if hidden:
+    show_earlier_button(window, hidden)
 settled, recent = path[:-ACTION_MESSAGES], path[-ACTION_MESSAGES:]
 if settled:
     st.html(TRANSCRIPT_CSS)

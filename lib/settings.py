@@ -43,6 +43,8 @@ DEFAULT_IMAGE_MAX_COUNT = 5
 DEFAULT_IMAGE_MAX_BYTES = 20_000_000
 #: a 48 MP phone photo (8064×6048) passes; decoding 50 MP takes up to 200 MB of memory for a moment
 DEFAULT_IMAGE_MAX_PIXELS = 50_000_000
+#: a conversation of this many messages opens in about a second (bench/long_chats.py)
+DEFAULT_IMPORT_MAX_MESSAGES = 10_000
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -85,6 +87,8 @@ SETTINGS: tuple[Setting, ...] = (
         "CHAT_IMAGE_MAX_PIXELS", str(DEFAULT_IMAGE_MAX_PIXELS),
         "Most pixels an image may have (50 megapixels): a larger one is refused before it is decoded.",
     ),
+    Setting("CHAT_IMPORT_MAX_MESSAGES", str(DEFAULT_IMPORT_MAX_MESSAGES),
+            "Most messages one imported conversation may hold; a file with more is refused."),
 )
 
 
@@ -116,6 +120,7 @@ class Settings:
     image_max_count: int = DEFAULT_IMAGE_MAX_COUNT
     image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES
     image_max_pixels: int = DEFAULT_IMAGE_MAX_PIXELS
+    import_max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES
     #: what loading changed in the settings as given, for the sidebar to say
     notes: tuple[str, ...] = ()
 
@@ -275,4 +280,5 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
         image_max_count=_whole(raw, "CHAT_IMAGE_MAX_COUNT", DEFAULT_IMAGE_MAX_COUNT),
         image_max_bytes=_whole(raw, "CHAT_IMAGE_MAX_BYTES", DEFAULT_IMAGE_MAX_BYTES),
         image_max_pixels=_whole(raw, "CHAT_IMAGE_MAX_PIXELS", DEFAULT_IMAGE_MAX_PIXELS),
+        import_max_messages=int(_number(raw, "CHAT_IMPORT_MAX_MESSAGES", DEFAULT_IMPORT_MAX_MESSAGES, minimum=1)),
     )

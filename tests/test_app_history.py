@@ -150,3 +150,47 @@ def test_both_pages_use_the_icon_shipped_in_the_repository(app_env: FakeAPI, mon
         path = Path(icon) if Path(icon).is_absolute() else root / icon
         assert path.resolve() == (root / "static" / "icon.png").resolve()
         assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+# -- long conversations: the latest part, earlier parts on request -------------------------
+
+
+def drawn(at: AppTest) -> list[str]:
+    """The text of every message drawn, oldest first: the older turns' HTML blocks, then the bubbles."""
+    blocks = "".join(h.proto.body for h in at.get("html"))
+    older = [part.split("</p>")[0].removeprefix("<p>") for part in blocks.split('<div class="gc-body">')[1:]]
+    return older + [text for _, text in bubbles(at)]
+
+
+def saved_conversation(messages: int, title: str) -> str:
+    conversation = Conversation(system_prompt="", model="google/gemma-3-27b-it", title=title)
+    for n in range(messages // 2):
+        conversation.add_user(f"{title} question {n}")
+        conversation.add_reply(f"{title} answer {n}")
+    Store(f"sqlite:///{app_env_db()}").save(conversation)
+    return conversation.id
+
+
+def test_a_long_conversation_opens_on_its_latest_part_and_shows_earlier_ones_on_request(app_env: FakeAPI) -> None:
+    long_id, short_id = saved_conversation(1_000, "long"), saved_conversation(10, "short")
+    at = restart()
+    at.session_state["open_conversation_id"] = long_id
+    at.run()
+    assert drawn(at) == [f"long {kind} {n}" for n in range(400, 500) for kind in ("question", "answer")]
+    earlier = next(b for b in at.button if b.key == "show-earlier")
+    assert earlier.label == "Show 200 earlier messages"
+    assert any("800 earlier messages are not drawn" in c.value for c in at.caption)
+
+    earlier.click().run()
+    assert drawn(at)[0] == "long question 300" and len(drawn(at)) == 400
+    for _ in range(3):
+        next(b for b in at.button if b.key == "show-earlier").click().run()
+    assert drawn(at) == [f"long {kind} {n}" for n in range(500) for kind in ("question", "answer")]
+    assert not [b for b in at.button if b.key == "show-earlier"]
+
+    at.session_state["open_conversation_id"] = short_id
+    at.run()
+    assert drawn(at) == [f"short {kind} {n}" for n in range(5) for kind in ("question", "answer")]
+    at.session_state["open_conversation_id"] = long_id
+    at.run()
+    assert len(drawn(at)) == 200  # the latest part again, not the whole conversation left open before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from streamlit.testing.v1 import AppTest
 from lib.chat.conversation import Conversation
 from lib.chat.usage import Cost, ReplyStats, Usage
 from lib.settings import load_settings
+from lib.store import exporting
 from lib.store.database import Store, open_store
-from lib.store.exporting import to_json
+from lib.store.exporting import ExportFormat, to_json
 from tests.conftest import isolate_env
 from tests.samples import T0, make_conversation, save_spoiled
 
@@ -144,6 +146,27 @@ def test_delete_asks_first(three: list[Conversation], db: Store) -> None:
 def test_download_buttons_for_the_selected_conversation(three: list[Conversation]) -> None:
     at = page()
     assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML"]
+
+
+def test_the_exports_are_made_when_clicked_not_on_every_run(
+    three: list[Conversation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made on every run, the three exports of a conversation of 10,000 messages took 2 s of each
+    (bench/long_chats.py); a click on a download button makes its own (tests/e2e/test_safety.py)."""
+    made: list[str] = []
+
+    def counting(export: ExportFormat) -> ExportFormat:
+        def render(conversation: Conversation) -> str:
+            made.append(export.label)
+            return export.render(conversation)
+
+        return replace(export, render=render)
+
+    monkeypatch.setattr(exporting, "EXPORT_FORMATS", tuple(counting(e) for e in exporting.EXPORT_FORMATS))
+    at = page()
+    at.run()
+    assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML"]
+    assert made == []
 
 
 def test_garbage_import_shows_an_error_and_imports_nothing(three: list[Conversation], db: Store) -> None:

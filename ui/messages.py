@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import streamlit as st
 
 from lib.chat.conversation import Message
+from lib.chat.draw_cost import plain_text_reason
 from lib.chat.live_reply import LiveReply
 from lib.chat.markdown_html import literal, without_images
 from lib.chat.session import ChatSession
 from lib.chat.usage import figures, finish_note
+from lib.chat.window import Window
 from lib.images.image import Image
 from ui.script_control import StopException, stopped_by_the_user
 
@@ -18,6 +21,17 @@ from ui.script_control import StopException, stopped_by_the_user
 REDRAW_EVERY = 0.25
 #: seconds the browser gets to paint a reply's whole text before anything else is sent
 PAINT_FIRST = 0.03
+
+
+def show_text(text: str, box: Any = st, cursor: str = "") -> None:
+    """A message's text as Markdown; as plain text, whole, with a caption saying why, when Markdown
+    would cost the page too much to draw (:mod:`lib.chat.draw_cost`). ``box``: where (an st.empty)."""
+    if (reason := plain_text_reason(text)) is None:
+        box.markdown(without_images(text) + cursor)
+        return
+    with box.container():
+        st.text(text + cursor)
+        st.caption(f":material/text_snippet: {reason}")
 
 
 def show_figures(message: Message) -> None:
@@ -111,7 +125,7 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
     """One message of the history; ``busy`` while a reply streams, when nothing may change the thread under it."""
     with st.chat_message(message.role):
         show_images(message.images)
-        st.markdown(without_images(message.content))
+        show_text(message.content)
         if message.role == "assistant":
             show_reply_details(message, chat, last=last, actions=actions, busy=busy)
             return
@@ -123,6 +137,24 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
                           on_click=chat.conversation.select, args=(earlier[-1].id,))
         elif actions:
             _user_actions(message, chat, busy)
+
+
+def message_window(chat: ChatSession) -> Window:
+    """How much of the conversation on screen is drawn: kept across reruns, the latest part again for another one."""
+    kept: Window | None = st.session_state.get("message_window")
+    window = kept.of(chat.conversation.id) if kept is not None else Window(chat.conversation.id)
+    st.session_state.message_window = window
+    return window
+
+
+def show_earlier_button(window: Window, hidden: int) -> None:
+    """Above the messages of a long conversation: the earlier ones are there on request."""
+    more = Window.more(hidden)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button(f"Show {more:,} earlier message{'s' if more != 1 else ''}", key="show-earlier",
+                  icon=":material/expand_less:", on_click=st.session_state.update,
+                  kwargs={"message_window": window.wider()})
+        st.caption(f"{hidden:,} earlier messages are not drawn, so that the page stays quick.")
 
 
 def show_deleted_notice(chat: ChatSession) -> None:
@@ -140,7 +172,7 @@ def show_queued(text: str, images: tuple[Image, ...] = ()) -> None:
     """A message typed while a reply streams: it goes out when the reply ends."""
     with st.chat_message("user"):
         show_images(images)
-        st.markdown(without_images(text))
+        show_text(text)
         st.caption(":material/schedule_send: Sends when the reply above ends.")
 
 
@@ -169,9 +201,9 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
             try:
                 for view in live.views():
                     if view.done and view.text:
-                        text.markdown(without_images(view.text))  # the whole text first, the figures once recorded
+                        show_text(view.text, text)  # the whole text first, the figures once recorded
                     elif view.text:
-                        text.markdown(without_images(view.text) + " ▌")
+                        show_text(view.text, text, cursor=" ▌")
                     else:
                         text.caption(view.note or "Waiting for the first token…")
             except StopException:
@@ -188,5 +220,5 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
             text.empty()  # the error and its Retry belong under the question, drawn by the next run
             return
         if reply.content != view.text:
-            text.markdown(without_images(reply.content))
+            show_text(reply.content, text)
         show_reply_details(reply, chat, last=True, actions=True, busy=True)

@@ -3,7 +3,8 @@
 markdown-it-py with ``html: False`` escapes every tag, and its link validation drops
 ``javascript:``, ``vbscript:``, ``file:`` and ``data:`` URLs (except images of safe types).
 Used for long chat histories and the HTML export, where Streamlit's own Markdown element
-is not what draws the text.
+is not what draws the text. Text that the chat page shows as plain text (:mod:`lib.chat.draw_cost`)
+is plain text here too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
+
+from lib.chat.draw_cost import MAX_NESTING, plain_text_reason
 
 
 def _host(url: str) -> str:
@@ -39,7 +42,11 @@ def _image_as_link(self: RendererHTML, tokens: list[Token], idx: int, options: O
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     # breaks: a single newline in a chat message is a line break, as in every chat app.
-    options = {"html": False, "linkify": False, "typographer": False, "breaks": True, "xhtmlOut": False}
+    # maxNesting: what is nested deeper is dropped, and the preset's 20 levels lose the text of a
+    # list 10 deep (a list level takes two, its item's paragraph one more); deeper text than
+    # MAX_NESTING never gets here.
+    options = {"html": False, "linkify": False, "typographer": False, "breaks": True, "xhtmlOut": False,
+               "maxNesting": 3 * MAX_NESTING + 10}
     parser = MarkdownIt("commonmark", options).enable(["table", "strikethrough"])
     parser.add_render_rule("image", _image_as_link)
     return parser
@@ -98,5 +105,11 @@ def literal(text: str) -> str:
 
 
 def render_markdown(text: str) -> str:
-    """HTML for ``text``; anything that looks like markup in it comes out as visible text."""
+    """HTML for ``text``; anything that looks like markup in it comes out as visible text.
+
+    Text that would cost the page too much to draw as Markdown comes out whole, escaped, in a
+    ``<pre class="plain-text">``, with a note saying why (``<p class="plain-note">``).
+    """
+    if (reason := plain_text_reason(text)) is not None:
+        return f'<pre class="plain-text">{html.escape(text)}</pre>\n<p class="plain-note">{html.escape(reason)}</p>\n'
     return _parser().render(text)

@@ -51,7 +51,7 @@ _COPY = _icon(
     "-2-2zm0 16H8V7h11v14z"
 )
 
-# Measured from st.chat_message, st.markdown and st.caption under this app's light theme.
+# Measured from st.chat_message, st.markdown, st.text and st.caption under this app's light theme.
 CSS = f"""
 <style>
 .gc-msg {{ display: flex; gap: .5rem; padding: 1rem; border-radius: .5rem; margin-bottom: 1rem; }}
@@ -70,6 +70,8 @@ CSS = f"""
   overflow-x: auto; }}
 .gc-body pre code {{ font-size: .875rem; line-height: 1.6; background: none; padding: 0 1rem 0 0; border-radius: 0;
   display: inline-block; white-space: pre; overflow-wrap: normal; }}
+.gc-body pre.plain-text {{ font: inherit; white-space: pre-wrap; overflow-wrap: anywhere; background: none; padding: 0; }}
+.gc-body .plain-note {{ color: rgba(47, 45, 43, .6); font-size: .875rem; margin: 0; }}
 .gc-figures {{ color: rgba(47, 45, 43, .6); font-size: .875rem; margin-top: .25rem; }}
 .gc-figures b {{ color: rgb(47, 45, 43); font-weight: 600; }}
 .gc-note {{ font-size: .875rem; margin-top: .5rem; }}

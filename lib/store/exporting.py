@@ -173,6 +173,7 @@ h1 { font-size: 1.6rem; margin-bottom: .25rem; }
 .assistant .speaker { color: #1a7f37; }
 .figures { color: #59636e; font-size: .85rem; }
 .figures span { white-space: nowrap; margin-right: .9rem; }
+.plain-note { color: #59636e; font-size: .85rem; }
 .note { background: #fff8c5; padding: .25rem .5rem; font-size: .9rem; }
 pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; white-space: pre-wrap; }
 code { font-family: ui-monospace, monospace; font-size: .9em; }

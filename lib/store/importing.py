@@ -13,7 +13,7 @@ An export's images are checked before anything is written (:func:`_check_images`
 base64 of the digest it names, of the type and size it says, and open with Pillow; they are
 then stored as they are, byte for byte, never re-encoded.
 
-Anything else (too large, not UTF-8, not JSON, the wrong shape, a broken tree, a bad image) raises
+Anything else (too large, too many messages, not UTF-8, not JSON, the wrong shape, a broken tree, a bad image) raises
 :class:`lib.errors.ImportFormatError` with a sentence saying what is wrong, before
 anything is written.
 """
@@ -36,6 +36,7 @@ from lib.chat.usage import sane_cost, sane_count, sane_seconds
 from lib.errors import ChatError, ConversationExistsError, ImageError, ImportFormatError
 from lib.images.image import MEDIA_TYPES, Image
 from lib.images.verify import verify_image
+from lib.settings import DEFAULT_IMPORT_MAX_MESSAGES
 from lib.store.database import Store
 from lib.store.exporting import FORMAT, VERSION
 
@@ -351,13 +352,30 @@ def _from_messages(document: dict[str, Any], default_model: str) -> Conversation
     )
 
 
-def parse(data: bytes | str, *, max_bytes: int, default_model: str) -> Conversation:
-    """The conversation in ``data``; ImportFormatError when it is not one."""
+def _message_count(document: dict[str, Any]) -> int:
+    """How many messages the file holds, whatever else is wrong with it (the schema says that later)."""
+    holder = document.get("conversation") if "format" in document else document
+    messages = holder.get("messages") if isinstance(holder, dict) else None
+    return len(messages) if isinstance(messages, list) else 0
+
+
+def _check_count(document: dict[str, Any], max_messages: int) -> None:
+    # Counted before the schema is checked: that check alone took 6 s for 150,000 messages.
+    if (count := _message_count(document)) > max_messages:
+        raise _fail(f"The file holds {count:,} messages; a conversation may hold at most {max_messages:,} "
+                    "(CHAT_IMPORT_MAX_MESSAGES), so that the chat page can open it quickly.")
+
+
+def parse(
+    data: bytes | str, *, max_bytes: int, default_model: str, max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES
+) -> Conversation:
+    """The conversation in ``data``; ImportFormatError when it is not one, or holds over ``max_messages``."""
     document = _parse_json(data, max_bytes)
     if isinstance(document, list):
         document = {"messages": document}
     if not isinstance(document, dict):
         raise _fail("The file holds JSON but not a conversation (expected an object with messages).")
+    _check_count(document, max_messages)
     if "format" in document:
         if document["format"] != FORMAT:
             raise _fail(f"The file is in the format {str(document['format'])[:40]!r}, not a {FORMAT} export.")
@@ -438,12 +456,15 @@ def _sanitize(conversation: Conversation) -> list[str]:
     return notes
 
 
-def import_into(store: Store, data: bytes | str, *, max_bytes: int, default_model: str) -> Imported:
+def import_into(
+    store: Store, data: bytes | str, *, max_bytes: int, default_model: str,
+    max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES,
+) -> Imported:
     """Parse ``data``, make its figures and parameters sane, and save it as a conversation.
 
     A fresh id when its id is taken already.
     """
-    conversation = parse(data, max_bytes=max_bytes, default_model=default_model)
+    conversation = parse(data, max_bytes=max_bytes, default_model=default_model, max_messages=max_messages)
     notes = _sanitize(conversation)
     if store.exists(conversation.id):
         conversation.id = new_id()

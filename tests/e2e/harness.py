@@ -179,15 +179,16 @@ def send(page: Any, text: str) -> None:
     box.press("Enter")
 
 
-#: JavaScript: [(role, text of the message's first Markdown block)] for every chat message on screen;
-#: the labels of buttons (Stop, Copy …), alerts and captions are not the message's text
+#: JavaScript: [(role, text of the message's first Markdown or plain-text block)] for every chat message
+#: on screen; the labels of buttons (Stop, Copy …), alerts and captions are not the message's text
 MESSAGES_JS = """
 () => Array.from(document.querySelectorAll('[data-testid=stChatMessage]'))
   .filter(m => !m.closest('[data-stale=true]'))
   .map(m => [
     m.querySelector('[data-testid=stChatMessageAvatarAssistant]') ? 'assistant'
       : (m.querySelector('[data-testid=stChatMessageAvatarUser]') ? 'user' : 'other'),
-    ((Array.from(m.querySelectorAll('[data-testid=stChatMessageContent] [data-testid=stMarkdownContainer]'))
+    ((Array.from(m.querySelectorAll(['stMarkdownContainer', 'stText']
+        .map(id => `[data-testid=stChatMessageContent] [data-testid=${id}]`).join(', ')))
       .find(e => !e.closest('button, [data-testid=stAlert], [data-testid=stExpander]'))) || {innerText: ''})
       .innerText.trim()
   ])

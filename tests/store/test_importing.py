@@ -18,7 +18,7 @@ import lib.store.database as store_module
 import lib.store.importing as importing
 from lib.chat.conversation import MERGE_SEPARATOR, Conversation
 from lib.errors import ChatError, ImportFormatError
-from lib.settings import load_settings
+from lib.settings import DEFAULT_IMPORT_MAX_BYTES, DEFAULT_IMPORT_MAX_MESSAGES, load_settings
 from lib.store.database import Store
 from lib.store.exporting import to_json
 from lib.store.importing import import_into, parse
@@ -354,3 +354,46 @@ def test_too_many_pixels_in_one_file_are_refused(monkeypatch: pytest.MonkeyPatch
     load(to_json(chat_with_photos(2)))
     with pytest.raises(ImportFormatError, match="more images than one import takes"):
         load(to_json(chat_with_photos(3)))
+# -- how many messages one conversation may hold ------------------------------------------
+
+
+def chat_messages(count: int) -> bytes:
+    return json.dumps(
+        {"messages": [{"role": "user" if n % 2 == 0 else "assistant", "content": f"m{n}"} for n in range(count)]}
+    ).encode()
+
+
+def test_a_conversation_of_more_messages_than_the_limit_is_refused_and_nothing_is_stored(store: Store) -> None:
+    existing = make_conversation(7)
+    store.save(existing)
+    before = store.list()
+    with pytest.raises(ImportFormatError) as refused:
+        import_into(store, chat_messages(11), max_bytes=LIMIT, default_model=MODEL, max_messages=10)
+    assert str(refused.value) == (
+        "The file holds 11 messages; a conversation may hold at most 10 (CHAT_IMPORT_MAX_MESSAGES), so that "
+        "the chat page can open it quickly. Nothing was imported."
+    )
+    export = to_json(make_conversation(8, filler=4))
+    count = len(json.loads(export)["conversation"]["messages"])
+    with pytest.raises(ImportFormatError, match=f"holds {count} messages; a conversation may hold at most {count - 1} "):
+        import_into(store, export, max_bytes=LIMIT, default_model=MODEL, max_messages=count - 1)
+    assert store.list() == before
+    assert import_into(store, export, max_bytes=LIMIT, default_model=MODEL, max_messages=count).conversation.messages
+
+
+def test_the_default_limit_refuses_150000_messages_at_once() -> None:
+    """The issue's file: 150,000 short messages in under 5 MB were imported in 28 s and never opened."""
+    data = chat_messages(150_000)
+    started = time.perf_counter()
+    with pytest.raises(ImportFormatError, match="holds 150,000 messages; a conversation may hold at most 10,000 "):
+        load(data, max_bytes=10_000_000)
+    assert time.perf_counter() - started < 3  # counted before the schema check, which alone took 6 s
+
+
+def test_a_conversation_at_the_limit_imports_and_opens_quickly(store: Store) -> None:
+    data = chat_messages(DEFAULT_IMPORT_MAX_MESSAGES)
+    started = time.perf_counter()
+    imported = import_into(store, data, max_bytes=DEFAULT_IMPORT_MAX_BYTES, default_model=MODEL)
+    loaded = store.load(imported.conversation.id)
+    assert len(loaded.path()) == DEFAULT_IMPORT_MAX_MESSAGES
+    assert time.perf_counter() - started < 10  # about 1 s on SQLite and on PostgreSQL (bench/long_chats.py)
