@@ -9,6 +9,7 @@ handful of HTML blocks.
 
 from __future__ import annotations
 
+import base64
 import html
 import threading
 from collections import OrderedDict
@@ -17,7 +18,12 @@ from urllib.parse import quote
 from lib.chat.conversation import Message
 from lib.chat.markdown_html import render_markdown
 from lib.chat.usage import figures, finish_note
+from lib.errors import ImageError
+from lib.images.image import Image
+from lib.images.thumbnail import make_thumbnail
 
+#: pixels on the long side of an older turn's pictures (shown 160 px wide; twice that for sharp screens)
+THUMBNAIL_SIDE = 320
 #: messages per HTML block: big enough to keep the element count low, small enough that
 #: the browser's diff of a block stays cheap
 BLOCK_SIZE = 50
@@ -87,6 +93,8 @@ CSS = f"""
 .gc-copy textarea {{ display: block; width: 100%; box-sizing: border-box; margin-top: .25rem; padding: .75rem;
   font-family: "Source Code Pro", monospace; font-size: .875rem; line-height: 1.6; border: 1px solid rgba(49, 51, 63, .2);
   border-radius: .5rem; background: rgb(247, 247, 246); color: inherit; resize: vertical; }}
+.gc-images {{ display: flex; flex-wrap: wrap; gap: .5rem; margin-bottom: .5rem; }}
+.gc-image {{ width: 160px; max-width: 100%; height: auto; border-radius: .5rem; }}
 .gc-copy .gc-hint {{ color: rgba(47, 45, 43, .6); }}
 </style>
 """
@@ -97,7 +105,7 @@ COPY_ROWS = 12
 
 def _fingerprint(message: Message) -> tuple:
     # The stats object is replaced, never changed in place, so its identity stands for it.
-    return (message.content, message.status, message.error, id(message.stats))
+    return (message.content, message.status, message.error, id(message.stats), tuple(i.digest for i in message.images))
 
 
 def copy_box(text: str) -> str:
@@ -114,9 +122,25 @@ def copy_box(text: str) -> str:
     )
 
 
+def images_html(images: tuple[Image, ...]) -> str:
+    """A message's images as small pictures inside the page (data: URLs of thumbnails): st.html
+    fetches nothing, and a thumbnail keeps a long chat's HTML light."""
+    shown = []
+    for image in images:
+        try:
+            thumbnail = make_thumbnail(image, side=THUMBNAIL_SIDE)
+        except ImageError:
+            thumbnail = None
+        data, media_type = (thumbnail.data, thumbnail.media_type) if thumbnail else (image.data, image.media_type)
+        source = f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+        label = html.escape(image.name or "image")
+        shown.append(f'<img class="gc-image" src="{source}" alt="{label}" title="{label}">')
+    return f'<div class="gc-images">{"".join(shown)}</div>' if shown else ""
+
+
 def message_html(message: Message) -> str:
-    """One message as HTML: its text as safe Markdown, its notes, its figures and, for a reply, a Copy."""
-    parts = [render_markdown(message.content)]
+    """One message as HTML: its images, its text as safe Markdown, its notes, its figures and, for a reply, a Copy."""
+    parts = [images_html(message.images), render_markdown(message.content)]
     if message.role == "assistant":
         if message.status == "stopped":
             parts.append('<div class="gc-note">Stopped: this is the part of the reply that arrived before you pressed Stop.'

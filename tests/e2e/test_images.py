@@ -101,3 +101,24 @@ def test_a_file_that_is_no_image_is_refused_by_its_content_not_its_name(
     expect(page.get_by_text("Image not attached: the message was not sent.")).to_be_visible()
     expect(page.get_by_text("holiday.png", exact=False).first).to_be_visible()
     assert len(e2e_fake.requests) == before
+
+
+def test_images_in_older_turns_of_a_long_chat_are_shown_from_the_page_itself(
+    page: Any, restartable_server: StreamlitServer
+) -> None:
+    from lib.chat.conversation import Conversation
+    from lib.store.database import Store
+    from tests.image_samples import photo
+
+    chat = Conversation(system_prompt="", model="google/gemma-3-27b-it", title="Photos long ago")
+    for turn in range(15):
+        chat.add_user(f"photo question {turn}", images=(photo(f"p{turn}.jpg", seed=turn),) if turn < 2 else ())
+        chat.add_reply(f"answer {turn}")
+    store = Store(f"sqlite:///{restartable_server.env['CHAT_DB_PATH']}")
+    store.save(chat)
+    store.close()
+    open_chat(page, restartable_server, path=f"/?c={chat.id}")
+    old = page.locator(".gc-msg").filter(has_text="photo question 0")
+    expect(old.locator("img.gc-image")).to_have_count(1, timeout=30_000)
+    assert (old.locator("img.gc-image").get_attribute("src") or "").startswith("data:image/webp;base64,")
+    assert old.locator("img.gc-image").evaluate("img => img.naturalWidth") > 0, "it draws"
