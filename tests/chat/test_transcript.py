@@ -118,3 +118,15 @@ def test_the_copy_box_keeps_hostile_text_as_text() -> None:
 def test_a_long_reply_copy_box_scrolls_after_a_few_lines() -> None:
     out = copy_box("\n".join(f"line {i}" for i in range(100)))
     assert f'rows="{COPY_ROWS}"' in out
+
+
+def test_an_older_turn_shows_its_images_as_thumbnails_inside_the_page() -> None:
+    from lib.chat.conversation import Message
+    from lib.chat.transcript import message_html
+    from tests.image_samples import photo
+
+    picture = photo('<img src=x onerror=alert(1)>.jpg')
+    shown = message_html(Message("user", "look", images=(picture,)))
+    assert shown.count('<img class="gc-image" src="data:image/webp;base64,') == 1
+    assert "onerror=alert" not in shown.replace("onerror=alert(1)&gt;", ""), "the name is text, not markup"
+    assert picture.data_uri() not in shown, "a thumbnail, not the whole image"
