@@ -28,6 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A camera that shows a test pattern, allowed without a prompt: for st.camera_input.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 
 # -- selectors (data-testid attributes Streamlit renders) -------------------------------

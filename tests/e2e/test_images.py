@@ -122,3 +122,34 @@ def test_images_in_older_turns_of_a_long_chat_are_shown_from_the_page_itself(
     expect(old.locator("img.gc-image")).to_have_count(1, timeout=30_000)
     assert (old.locator("img.gc-image").get_attribute("src") or "").startswith("data:image/webp;base64,")
     assert old.locator("img.gc-image").evaluate("img => img.naturalWidth") > 0, "it draws"
+
+
+def test_a_photo_from_the_camera_goes_with_the_next_message_and_can_be_removed(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    open_chat(page, app_server)
+    page.get_by_role("button", name="Camera").click()
+    take = page.get_by_role("button", name="Take Photo")
+    expect(take).to_be_enabled(timeout=20_000)  # the (fake) camera is on
+    page.wait_for_timeout(1500)  # its first frames
+    take.click()
+    expect(page.get_by_text("Sent with your next message (1 photo")).to_be_visible(timeout=20_000)
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Remove").first.click()
+    expect(page.get_by_text("Sent with your next message")).to_have_count(0)
+
+    page.get_by_role("button", name="Camera").click()
+    page.get_by_role("button", name="Clear photo").click()
+    page.get_by_role("button", name="Take Photo").click()
+    expect(page.get_by_text("Sent with your next message (1 photo")).to_be_visible(timeout=20_000)
+    page.keyboard.press("Escape")
+    e2e_fake.plan(Behaviour(reply="A test pattern."))
+    box = page.locator(CHAT_INPUT)
+    box.click()
+    box.fill("What does my camera see?")
+    box.press("Enter")
+    wait_for_reply(page, "A test pattern.")
+    assert len(sent_images(e2e_fake.bodies()[-1])) == 1
+    expect(page.get_by_text("Sent with your next message")).to_have_count(0)
+    user = page.locator(MESSAGE).filter(has_text="What does my camera see?")
+    expect(user.locator("img")).to_have_count(1)
