@@ -1,0 +1,220 @@
+"""A comparison: one message to two to four set-ups, each column with its own thread.
+
+A set-up is everything that decides a reply but the history: model, system prompt (and the
+role it goes in), sampling parameters. Each column keeps its own :class:`Conversation`, so
+that a column's later turns see its own earlier replies. Votes say which column answered a
+turn better; :mod:`lib.experiments.leaderboard` adds them up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from lib.api.models import GEMMA_MODELS, model_info
+from lib.chat.conversation import Conversation, new_id
+
+MIN_COLUMNS, MAX_COLUMNS = 2, 4
+#: what a vote says: one column better, a tie, or both (all) bad
+Outcome = Literal["win", "tie", "bad"]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a column sends besides the history."""
+
+    model: str
+    system_prompt: str = ""
+    instruction_role: str = "system"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def key(self) -> str:
+        """The same for equal set-ups, wherever and whenever they were made (the leaderboard's key)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        """A short name: the model's, and what else is set."""
+        parts = [model_info(self.model).label]
+        parts += [f"{name} {value}" for name, value in sorted(self.params.items())]
+        if self.system_prompt.strip():
+            prompt = " ".join(self.system_prompt.split())
+            parts.append(f"“{prompt[:40]}{'…' if len(prompt) > 40 else ''}”")
+        return " · ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "system_prompt": self.system_prompt,
+            "instruction_role": self.instruction_role,
+            "params": dict(self.params),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Setup:
+        return cls(
+            model=str(data["model"]),
+            system_prompt=str(data.get("system_prompt") or ""),
+            instruction_role=str(data.get("instruction_role") or "system"),
+            params=dict(data.get("params") or {}),
+        )
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> Setup:
+        """The set-up a chat uses now."""
+        return cls(conversation.model, conversation.system_prompt, conversation.instruction_role, dict(conversation.params))
+
+    def thread(self, title: str = "") -> Conversation:
+        """An empty conversation that sends as this set-up."""
+        return Conversation(
+            system_prompt=self.system_prompt, model=self.model, instruction_role=self.instruction_role,
+            params=dict(self.params), title=title,
+        )
+
+
+def another_gemma(model: str) -> str:
+    """A Gemma 3 model other than ``model`` to compare it with: the next smaller one, else the largest."""
+    ids = [m.id for m in GEMMA_MODELS]
+    if model in ids and ids.index(model) + 1 < len(ids):
+        return ids[ids.index(model) + 1]
+    return next(i for i in ids if i != model)
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One judgement of one turn: ``winner`` is a column index for a win, None for a tie or all bad."""
+
+    turn: int
+    outcome: Outcome
+    winner: int | None
+    #: the set-ups as they were when voted on, in column order (a later edit does not rewrite history)
+    setups: tuple[Setup, ...]
+    created: float = field(default_factory=time.time)
+    id: str = field(default_factory=new_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "turn": self.turn, "outcome": self.outcome, "winner": self.winner,
+            "setups": [s.to_dict() for s in self.setups], "created": self.created,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Vote:
+        return cls(
+            turn=int(data["turn"]), outcome=data["outcome"], winner=data.get("winner"),
+            setups=tuple(Setup.from_dict(s) for s in data["setups"]), created=float(data["created"]), id=data["id"],
+        )
+
+
+@dataclass
+class Comparison:
+    """Set-ups side by side, a thread for each, and the votes on their turns."""
+
+    setups: list[Setup]
+    threads: list[Conversation]
+    id: str = field(default_factory=new_id)
+    title: str = ""
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+    #: labels hidden and columns shuffled until the turn is voted on
+    blind: bool = False
+    #: the column shown in each place (a permutation of the column indexes); shuffled per turn when blind
+    order: list[int] = field(default_factory=list)
+    votes: list[Vote] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not MIN_COLUMNS <= len(self.setups) <= MAX_COLUMNS or len(self.threads) != len(self.setups):
+            raise ValueError(f"a comparison has {MIN_COLUMNS} to {MAX_COLUMNS} columns, each with its thread")
+        if sorted(self.order) != list(range(len(self.setups))):
+            self.order = list(range(len(self.setups)))
+
+    @classmethod
+    def start(cls, setups: list[Setup], *, blind: bool = False) -> Comparison:
+        return cls(list(setups), [s.thread() for s in setups], blind=blind)
+
+    # -- reading ---------------------------------------------------------------------
+
+    @property
+    def turns(self) -> int:
+        """Messages sent so far (the same in every column)."""
+        return max((sum(1 for m in t.path() if m.role == "user") for t in self.threads), default=0)
+
+    def is_empty(self) -> bool:
+        return all(t.is_empty() for t in self.threads)
+
+    def vote_on(self, turn: int) -> Vote | None:
+        return next((v for v in self.votes if v.turn == turn), None)
+
+    def hidden(self) -> bool:
+        """Whether labels are hidden now: blind, and the latest turn not yet voted on."""
+        return self.blind and self.turns > 0 and self.vote_on(self.turns) is None
+
+    # -- changing --------------------------------------------------------------------
+
+    def set_setup(self, column: int, setup: Setup) -> None:
+        """Use ``setup`` in a column from its next message on (its thread keeps what it sent before)."""
+        self.setups[column] = setup
+        thread = self.threads[column]
+        thread.model, thread.system_prompt = setup.model, setup.system_prompt
+        thread.instruction_role, thread.params = setup.instruction_role, dict(setup.params)
+
+    def add_column(self, setup: Setup) -> None:
+        if len(self.setups) >= MAX_COLUMNS:
+            raise ValueError(f"at most {MAX_COLUMNS} columns")
+        if not self.is_empty():
+            raise ValueError("columns can be added only before the first message")
+        self.setups.append(setup)
+        self.threads.append(setup.thread())
+        self.order.append(len(self.setups) - 1)
+
+    def remove_column(self, column: int) -> None:
+        if len(self.setups) <= MIN_COLUMNS:
+            raise ValueError(f"at least {MIN_COLUMNS} columns")
+        if not self.is_empty():
+            raise ValueError("columns can be removed only before the first message")
+        del self.setups[column], self.threads[column]
+        self.order = list(range(len(self.setups)))
+
+    def shuffle(self, rng: random.Random | None = None) -> None:
+        """A new order of the columns on screen (blind mode, for each turn)."""
+        self.order = list(range(len(self.setups)))
+        (rng or random.Random()).shuffle(self.order)
+
+    def vote(self, outcome: Outcome, winner: int | None = None) -> Vote:
+        """Judge the latest turn; a second vote on it replaces the first."""
+        if self.turns == 0:
+            raise ValueError("nothing to vote on yet")
+        if (outcome == "win") != (winner is not None) or (winner is not None and not 0 <= winner < len(self.setups)):
+            raise ValueError("a win names one column; a tie or 'bad' names none")
+        vote = Vote(self.turns, outcome, winner, tuple(self.setups))
+        self.votes = [v for v in self.votes if v.turn != vote.turn] + [vote]
+        self.updated = time.time()
+        return vote
+
+
+def differ_in_one_thing(setups: list[Setup], changed: int) -> list[Setup]:
+    """Every column made equal to column ``changed`` in all but the one field each column differs in.
+
+    The field a column differs in is the one where it differs from the first column (the model,
+    by default); with the switch on, a change in one column's other fields is copied to all.
+    """
+    source = setups[changed]
+    out = []
+    for index, setup in enumerate(setups):
+        if index == changed:
+            out.append(setup)
+            continue
+        own = _differing_field(setups[0], setup) or "model"
+        out.append(replace(source, **{own: getattr(setup, own)}))
+    return out
+
+
+def _differing_field(base: Setup, other: Setup) -> str | None:
+    for name in ("model", "system_prompt", "params", "instruction_role"):
+        if getattr(base, name) != getattr(other, name):
+            return name
+    return None
