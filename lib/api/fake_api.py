@@ -131,6 +131,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: dict[str, Any] | None
+    #: time.monotonic() when the request's body had arrived
+    received: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -150,6 +152,8 @@ class FakeAPI:
     #: the framing of every answer whose behaviour names none
     framing: Framing = "chunked"
     _plan: deque[Behaviour] = field(default_factory=deque)
+    #: behaviours for the next requests for one model (several in flight at once, as on the Compare page)
+    _plans_by_model: dict[str, deque[Behaviour]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -164,8 +168,14 @@ class FakeAPI:
         with self._lock:
             self._plan.extend(behaviours)
 
+    def plan_for(self, model: str, *behaviours: Behaviour) -> None:
+        """Queue behaviours for the next requests for ``model``; they go before the general plan."""
+        with self._lock:
+            self._plans_by_model.setdefault(model, deque()).extend(behaviours)
+
     def reset(self) -> None:
         with self._lock:
+            self._plans_by_model.clear()
             self._plan.clear()
             self.requests.clear()
             self.default = Behaviour()
@@ -174,8 +184,10 @@ class FakeAPI:
     def bodies(self) -> list[dict[str, Any]]:
         return [r.body for r in self.requests if r.body is not None]
 
-    def _next(self) -> Behaviour:
+    def _next(self, model: Any = None) -> Behaviour:
         with self._lock:
+            if (queue := self._plans_by_model.get(model)) :
+                return queue.popleft()
             return self._plan.popleft() if self._plan else self.default
 
     def start(self) -> FakeAPI:
@@ -374,7 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.api._lock:
             if self.api.record_requests:
                 self.api.requests.append(Recorded(self.path, headers, body if isinstance(body, dict) else None))
-        behaviour = self.api._next()
+        behaviour = self.api._next(body.get("model") if isinstance(body, dict) else None)
         framing = behaviour.framing or self.api.framing
         request_id = str(uuid.uuid4())
         if behaviour.response_delay:

@@ -1,0 +1,162 @@
+"""One browser session's comparison: a chat session per column, their replies in flight at once.
+
+Each column is a :class:`ChatSession` over its own thread, so a column's reply streams, stops,
+fails and retries exactly as a chat's does, and a failure stays in its column. The requests
+leave together: every column's reply is started before any is drawn.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass, field, replace
+
+from lib.chat.conversation import Conversation, new_id
+from lib.chat.live_reply import LiveReply
+from lib.chat.session import ChatSession
+from lib.chat.usage import ReplyStats
+from lib.errors import ChatError, ImageError
+from lib.experiments.compare import Comparison, Outcome, Setup, another_gemma, differ_in_one_thing
+from lib.images.image import Image
+from lib.settings import Settings
+from lib.store.database import Store
+
+#: the figures compared across columns, and whether less is better
+COMPARED = {"first token": True, "time": True, "speed": False, "cost": True}
+
+
+@dataclass
+class CompareSession:
+    comparison: Comparison
+    store: Store | None = None
+    #: why the last save failed, for the page to show
+    save_error: str | None = None
+    #: keep every column equal to the last one changed, but in the one thing each differs in
+    one_difference: bool = False
+    columns: list[ChatSession] = field(default_factory=list)
+    _rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            self.columns = [ChatSession(thread) for thread in self.comparison.threads]
+
+    @classmethod
+    def start(cls, chat: Conversation, store: Store | None = None, *, setups: list[Setup] | None = None) -> CompareSession:
+        """A new comparison: ``setups``, or the chat's set-up beside the same with another Gemma 3 model."""
+        if setups is None:
+            mine = Setup.of(chat)
+            setups = [mine, replace(mine, model=another_gemma(mine.model))]
+        return cls(Comparison.start(setups), store)
+
+    @classmethod
+    def open(cls, comparison: Comparison, store: Store | None) -> CompareSession:
+        return cls(comparison, store)
+
+    # -- set-ups -----------------------------------------------------------------------
+
+    def set_setup(self, column: int, setup: Setup) -> None:
+        """A column's new set-up (from its next message on); with one difference on, the others follow."""
+        setups = list(self.comparison.setups)
+        setups[column] = setup
+        if self.one_difference:
+            setups = differ_in_one_thing(setups, column)
+        for index, each in enumerate(setups):
+            if each != self.comparison.setups[index]:
+                self.comparison.set_setup(index, each)
+
+    def add_column(self, setup: Setup) -> None:
+        self.comparison.add_column(setup)
+        self.columns.append(ChatSession(self.comparison.threads[-1]))
+
+    def remove_column(self, column: int) -> None:
+        self.comparison.remove_column(column)
+        del self.columns[column]
+
+    # -- a turn ------------------------------------------------------------------------
+
+    def send(self, text: str, images: tuple[Image, ...] = ()) -> None:
+        """The same message into every column; refused whole (ImageError) if one column's model reads no images."""
+        if images:
+            blind_to = [c.conversation.model for c in self.columns if not c.reads_images()]
+            if blind_to:
+                raise ImageError(
+                    f"{', '.join(blind_to)} reads no images, so the message was not sent to any column. "
+                    "Choose models that read images (Gemma 3 27B, 12B or 4B), or send it without the images."
+                )
+        for column in self.columns:
+            column.submit(text, images)
+        if self.comparison.blind:
+            self.comparison.shuffle(self._rng)
+        if not self.comparison.title:
+            self.comparison.title = self.comparison.threads[0].title
+
+    def begin_replies(self, settings: Settings) -> list[LiveReply | None]:
+        """Each column's reply in flight (started now if due): all requests leave before any is drawn."""
+        return [column.begin_reply(settings) for column in self.columns]
+
+    def running(self) -> bool:
+        return any(column.reply_in_flight() is not None for column in self.columns)
+
+    def stop(self, column: int | None = None) -> None:
+        """Stop one column's reply, or all (``None``); what arrived is kept."""
+        for index, each in enumerate(self.columns):
+            if column is None or index == column:
+                each.stop_reply()
+
+    def retry(self, column: int) -> None:
+        """Send a column's failed turn again (the others keep theirs)."""
+        self.columns[column].retry()
+
+    def latest_stats(self) -> list[ReplyStats | None]:
+        """Each column's last reply's figures, for comparing them."""
+        out = []
+        for thread in self.comparison.threads:
+            last = thread.last
+            out.append(last.stats if last is not None and last.role == "assistant" else None)
+        return out
+
+    def vote(self, outcome: Outcome, winner: int | None = None) -> None:
+        self.comparison.vote(outcome, winner)
+        self.autosave()
+
+    def continue_with(self, column: int) -> Conversation:
+        """A copy of a column's thread as a chat of its own (a new id), to go on with alone."""
+        chat = copy.deepcopy(self.comparison.threads[column])
+        chat.id, chat.revision = new_id(), None
+        chat.title = f"{chat.title or 'Comparison'} ({self.comparison.setups[column].label()})"
+        return chat
+
+    # -- saving ------------------------------------------------------------------------
+
+    def autosave(self) -> None:
+        """Save the comparison once it has a message; a failure is kept in :attr:`save_error`."""
+        if self.store is None or self.comparison.is_empty():
+            return
+        try:
+            self.store.save_comparison(self.comparison)
+        except ChatError as exc:
+            self.save_error = str(exc)
+            return
+        self.save_error = None
+
+
+def best_marks(stats: list[ReplyStats | None]) -> list[set[str]]:
+    """For each column, the figures (labels of :data:`COMPARED`) in which it is the best of all columns."""
+    values: dict[str, list[float | None]] = {
+        "first token": [s.time_to_first_token if s else None for s in stats],
+        "time": [s.total_time if s else None for s in stats],
+        "speed": [s.tokens_per_second if s else None for s in stats],
+        "cost": [s.cost.usd if s and s.cost and s.cost.usd is not None else None for s in stats],
+    }
+    marks: list[set[str]] = [set() for _ in stats]
+    for label, column_values in values.items():
+        known = [v for v in column_values if v is not None]
+        if len(known) < 2:
+            continue  # nothing to compare with
+        best = min(known) if COMPARED[label] else max(known)
+        if all(v == best for v in known):
+            continue  # a tie marks nobody
+        for index, value in enumerate(column_values):
+            if value == best:
+                marks[index].add(label)
+    return marks
