@@ -14,8 +14,6 @@ from lib.chat.session import ChatSession
 from lib.chat.transcript import CSS as TRANSCRIPT_CSS
 from lib.chat.transcript import settled_blocks
 from lib.errors import ChatError
-from lib.secret import protect_logs
-from lib.settings import Settings, load_settings
 from ui import address, attach, sidebar
 from ui.messages import (
     message_window,
@@ -26,8 +24,8 @@ from ui.messages import (
     show_queued,
 )
 from ui.nav import PAGE_ICON, page_links
+from ui.settings import page_settings
 from ui.store import cached_store
-from ui.typed_key import typed_key
 
 st.set_page_config(page_title="Gemma Chat", page_icon=PAGE_ICON)
 # Three threads share the GIL while a reply streams: the script, the reply's reader and the
@@ -39,18 +37,7 @@ sys.setswitchinterval(0.001)
 ACTION_MESSAGES = 20
 
 
-@st.cache_resource
-def base_settings() -> Settings:
-    """Read once per process: the environment, .env and secrets.toml do not change under us."""
-    return load_settings()
-
-
-try:
-    settings = base_settings().with_key(typed_key())
-except ChatError as exc:
-    st.error(f"**{exc.title}.** {exc}")
-    st.stop()
-protect_logs(settings.api_key)
+settings = page_settings()
 
 if "chat" not in st.session_state:
     try:
@@ -64,6 +51,9 @@ if "chat" not in st.session_state:
 chat: ChatSession = st.session_state.chat
 if opened := st.session_state.pop("open_conversation_id", None):  # sent by the History page
     sidebar.open_conversation(chat, opened)
+if continued := st.session_state.pop("continue_with", None):  # a Compare column, to go on with alone
+    chat.continue_with(continued)
+    sidebar.sync_widgets(chat)
 
 # What was just typed into the chat input (drawn at the bottom) goes to the API before the
 # page is drawn, so that the reply is on its way while the history renders. A reply already

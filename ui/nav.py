@@ -13,4 +13,5 @@ PAGE_ICON = str(Path(__file__).resolve().parent.parent / "static" / "icon.png")
 def page_links() -> None:
     st.page_link("app.py", label="Chat", icon=":material/forum:")
     st.page_link("pages/1_History.py", label="History: search, export, import", icon=":material/history:")
+    st.page_link("pages/2_Compare.py", label="Compare set-ups side by side", icon=":material/compare_arrows:")
     st.divider()

@@ -221,6 +221,11 @@ class ChatSession:
             # An imported chat may end on a question: answer it only when asked to.
             conversation.fail("This message has no reply yet. Press Retry to send it.", "Not answered yet")
 
+    def continue_with(self, conversation: Conversation) -> None:
+        """Go on with ``conversation``, a chat made elsewhere (a Compare column's thread), saved from now on."""
+        self._switch_to(conversation, saved=False)
+        self.autosave()
+
     def delete_turn(self, user_id: str) -> None:
         self.conversation.delete_turn(user_id)
         self.autosave()

@@ -8,6 +8,8 @@ turn better; :mod:`lib.experiments.leaderboard` adds them up.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import random
@@ -16,7 +18,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from lib.api.models import GEMMA_MODELS, model_info
-from lib.chat.conversation import Conversation, new_id
+from lib.api.params import validate_params
+from lib.chat.conversation import Conversation, Message, new_id
+from lib.errors import ChatError
 
 MIN_COLUMNS, MAX_COLUMNS = 2, 4
 #: what a vote says: one column better, a tie, or both (all) bad
@@ -110,6 +114,14 @@ class Vote:
         )
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One column's part of a turn: its question (which holds the error when the request failed) and its reply."""
+
+    question: Message
+    reply: Message | None
+
+
 @dataclass
 class Comparison:
     """Set-ups side by side, a thread for each, and the votes on their turns."""
@@ -145,6 +157,12 @@ class Comparison:
 
     def is_empty(self) -> bool:
         return all(t.is_empty() for t in self.threads)
+
+    def rows(self) -> list[list[Cell | None]]:
+        """The turns, oldest first: for each, every column's cell (None where a column has no such turn)."""
+        pairs = [_pairs(thread.path()) for thread in self.threads]
+        count = max((len(p) for p in pairs), default=0)
+        return [[p[turn] if turn < len(p) else None for p in pairs] for turn in range(count)]
 
     def vote_on(self, turn: int) -> Vote | None:
         return next((v for v in self.votes if v.turn == turn), None)
@@ -218,3 +236,45 @@ def _differing_field(base: Setup, other: Setup) -> str | None:
         if getattr(base, name) != getattr(other, name):
             return name
     return None
+
+
+def _pairs(path: list[Message]) -> list[Cell]:
+    cells: list[Cell] = []
+    for message in path:
+        if message.role == "user":
+            cells.append(Cell(message, None))
+        elif cells:
+            cells[-1] = Cell(cells[-1].question, message)
+    return cells
+
+
+#: the longest ``?setups=`` this app reads (four set-ups with long system prompts fit)
+MAX_ADDRESS = 20_000
+
+
+def setups_to_address(setups: list[Setup]) -> str:
+    """The set-ups as a URL-safe text, for ``?setups=`` (a comparison not saved yet)."""
+    text = json.dumps([s.to_dict() for s in setups], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def setups_from_address(text: str) -> tuple[list[Setup], list[str]]:
+    """The set-ups an address carries, and notes on what was left out; ValueError when it holds none."""
+    if len(text) > MAX_ADDRESS:
+        raise ValueError("The address is too long to hold set-ups.")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode())
+        setups = [Setup.from_dict(item) for item in data]
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        raise ValueError("The address does not hold set-ups this app can read.") from None
+    if not MIN_COLUMNS <= len(setups) <= MAX_COLUMNS:
+        raise ValueError(f"The address holds {len(setups)} set-ups; a comparison has {MIN_COLUMNS} to {MAX_COLUMNS}.")
+    notes, checked = [], []
+    for setup in setups:
+        try:
+            params = validate_params(setup.model, setup.params)
+        except ChatError as exc:
+            params = {}
+            notes.append(f"Parameters of {setup.model} were left out: {exc}")
+        checked.append(replace(setup, params=params))
+    return checked, notes

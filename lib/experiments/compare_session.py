@@ -23,6 +23,8 @@ from lib.store.database import Store
 
 #: the figures compared across columns, and whether less is better
 COMPARED = {"first token": True, "time": True, "speed": False, "cost": True}
+#: decimals each is compared to: as shown, so that two figures shown equal are a tie
+PRECISION = {"first token": 3, "time": 2, "speed": 1, "cost": 6}
 
 
 @dataclass
@@ -150,6 +152,7 @@ def best_marks(stats: list[ReplyStats | None]) -> list[set[str]]:
     }
     marks: list[set[str]] = [set() for _ in stats]
     for label, column_values in values.items():
+        column_values = [None if v is None else round(v, PRECISION[label]) for v in column_values]
         known = [v for v in column_values if v is not None]
         if len(known) < 2:
             continue  # nothing to compare with

@@ -84,3 +84,29 @@ def test_the_best_of_each_figure_is_marked_and_a_tie_marks_nobody() -> None:
     marks = best_marks([fast, slow, None])
     assert marks[0] == {"first token", "cost"} and marks[1] == set() and marks[2] == set()
     assert best_marks([fast, None]) == [set(), set()], "one known value compares with nothing"
+
+
+def test_rows_pair_each_columns_question_with_its_reply() -> None:
+    comparison = Comparison.start([Setup(BIG), Setup(SMALL)])
+    big, small = comparison.threads
+    big.add_user("one")
+    big.add_reply("big one")
+    small.add_user("one")
+    small.fail("server error")
+    [row] = comparison.rows()
+    assert row[0] is not None and row[0].reply is not None and row[0].reply.content == "big one"
+    assert row[1] is not None and row[1].reply is None and row[1].question.error == "server error"
+
+
+def test_setups_travel_in_an_address_and_bad_ones_are_refused() -> None:
+    from lib.experiments.compare import setups_from_address, setups_to_address
+
+    setups = [Setup(BIG, "Be brief ✓", params={"temperature": 0.3}), Setup(SMALL)]
+    again, notes = setups_from_address(setups_to_address(setups))
+    assert again == setups and notes == []
+    for bad in ("", "%%%", setups_to_address([Setup(BIG)]), "x" * 30_000):
+        with pytest.raises(ValueError):
+            setups_from_address(bad)
+    wild = setups_to_address([Setup(BIG, params={"temperature": "hot"}), Setup(SMALL)])
+    checked, notes = setups_from_address(wild)
+    assert checked[0].params == {} and notes

@@ -1,0 +1,27 @@
+"""The settings a page runs with: read once per process, with the key typed this browser session."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.errors import ChatError
+from lib.secret import protect_logs
+from lib.settings import Settings, load_settings
+from ui.typed_key import typed_key
+
+
+@st.cache_resource
+def base_settings() -> Settings:
+    """Read once per process: the environment, .env and secrets.toml do not change under us."""
+    return load_settings()
+
+
+def page_settings() -> Settings:
+    """The settings with the typed key; a page that cannot have them says why and stops."""
+    try:
+        settings = base_settings().with_key(typed_key())
+    except ChatError as exc:
+        st.error(f"**{exc.title}.** {exc}")
+        st.stop()
+    protect_logs(settings.api_key)
+    return settings
