@@ -5,8 +5,6 @@ The page only lays out widgets and calls ``lib/``; it reads top to bottom like a
 
 from __future__ import annotations
 
-import sys
-
 import streamlit as st
 
 from lib.chat.markdown_html import literal
@@ -28,10 +26,6 @@ from ui.settings import page_settings
 from ui.store import cached_store
 
 st.set_page_config(page_title="Gemma Chat", page_icon=PAGE_ICON)
-# Three threads share the GIL while a reply streams: the script, the reply's reader and the
-# server's event loop. Python hands the GIL over every 5 ms by default; at 1 ms the request
-# leaves and each piece of text reaches the browser without waiting for the script's turn.
-sys.setswitchinterval(0.001)
 
 #: how many of the latest messages are chat bubbles with Edit, Delete, Copy and version buttons
 ACTION_MESSAGES = 20

@@ -26,8 +26,8 @@ from ui.script_control import StopException, stopped_by_the_user
 
 SESSION = "compare"
 OTHER = "Other model id…"
-#: seconds between two redraws of the live columns
-REDRAW = 0.05
+#: seconds between two looks at the live columns (a column is redrawn only when it changed)
+REDRAW = 0.02
 REFUSED = "compare_refused"
 
 
@@ -338,12 +338,16 @@ def live_columns(session: CompareSession, lives: list[LiveReply | None]) -> None
         for column, live in enumerate(lives):
             if live is not None:
                 watching.enter_context(session.columns[column].watching(live))
+        drawn: dict[int, tuple[str, str, bool]] = {}
         try:
             while True:
                 for column, live in enumerate(lives):
                     if live is None:
                         continue
                     view = live.view()
+                    if drawn.get(column) == (view.text, view.note, view.done):
+                        continue  # unchanged: each redraw sends the column's whole text to the browser
+                    drawn[column] = (view.text, view.note, view.done)
                     if view.text:
                         boxes[column].markdown(without_images(view.text) + ("" if view.done else " ▌"))
                     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 from lib.errors import ChatError
@@ -18,6 +20,10 @@ def base_settings() -> Settings:
 
 def page_settings() -> Settings:
     """The settings with the typed key; a page that cannot have them says why and stops."""
+    # Several threads share the GIL while replies stream: the script, each reply's reader and the
+    # server's event loop. Python hands the GIL over every 5 ms by default; at 1 ms a request
+    # leaves, and each piece of text reaches the browser, without waiting for the script's turn.
+    sys.setswitchinterval(0.001)
     try:
         settings = base_settings().with_key(typed_key())
     except ChatError as exc:

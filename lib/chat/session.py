@@ -289,8 +289,12 @@ class ChatSession:
             else:
                 self.conversation.add_user(text, tuple(images))
 
-    def begin_reply(self, settings: Settings) -> LiveReply | None:
-        """The reply to show: the one in flight, else a new one for the user message at the leaf; None when none is due."""
+    def begin_reply(self, settings: Settings, *, start: bool = True) -> LiveReply | None:
+        """The reply to show: the one in flight, else a new one for the user message at the leaf; None when none is due.
+
+        ``start=False`` leaves a new reply for the caller to start (:meth:`LiveReply.start`), so
+        that several can be made ready and then leave together.
+        """
         with self._lock:
             if (live := self.reply_in_flight()) is not None:
                 return live
@@ -313,7 +317,8 @@ class ChatSession:
             self._flights.append(flight)
             with _streaming_lock:
                 _streaming[chat.id] = flight
-            flight.live.start()
+            if start:
+                flight.live.start()
             return flight.live
 
     def _flight(self, live: LiveReply) -> _Flight | None:

@@ -94,7 +94,12 @@ class CompareSession:
 
     def begin_replies(self, settings: Settings) -> list[LiveReply | None]:
         """Each column's reply in flight (started now if due): all requests leave before any is drawn."""
-        return [column.begin_reply(settings) for column in self.columns]
+        in_flight = [column.reply_in_flight() for column in self.columns]
+        lives = [column.begin_reply(settings, start=False) for column in self.columns]
+        for live, was in zip(lives, in_flight, strict=True):
+            if live is not None and live is not was:
+                live.start()  # every body is built before the first request leaves
+        return lives
 
     def running(self) -> bool:
         return any(column.reply_in_flight() is not None for column in self.columns)
