@@ -164,6 +164,28 @@ class ConversationExistsError(StoreError):
     retryable = False
 
 
+class ComparisonNotFoundError(StoreError):
+    """No saved comparison has the id asked for (it may have been deleted in another tab)."""
+
+    title = "Comparison not found"
+    retryable = False
+
+
+class ComparisonExistsError(StoreError):
+    """A comparison new to this copy has an id the store holds already: it is not overwritten."""
+
+    title = "Comparison already saved"
+    retryable = False
+
+
+class ComparisonChangedError(StoreError):
+    """Another tab added or removed a column of this comparison since this copy was read: the two
+    cannot be merged column by column, so nothing was saved. Reopening it shows the other one."""
+
+    title = "Comparison changed elsewhere"
+    retryable = False
+
+
 class ImageError(ChatError):
     """An attached image was refused: not an image type the API takes, unreadable, too large to
     open safely, one too many, or for a model that reads no images. Nothing was sent."""

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from lib.api.models import GEMMA_MODELS, model_info
 from lib.api.params import validate_params
-from lib.chat.conversation import Conversation, Message, new_id
+from lib.chat.conversation import Conversation, Message, Revision, new_id
 from lib.errors import ChatError
 
 MIN_COLUMNS, MAX_COLUMNS = 2, 4
@@ -137,6 +137,8 @@ class Comparison:
     #: the column shown in each place (a permutation of the column indexes); shuffled per turn when blind
     order: list[int] = field(default_factory=list)
     votes: list[Vote] = field(default_factory=list)
+    #: set by the store when it loads or saves this copy; None for one it never held
+    revision: Revision | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not MIN_COLUMNS <= len(self.setups) <= MAX_COLUMNS or len(self.threads) != len(self.setups):

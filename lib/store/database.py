@@ -16,6 +16,12 @@ What pages call (a page gets its shared, cached store from ``ui.store.cached_sto
     store.totals(conversation_id)       # -> SessionTotals of every reply in every branch
     store.image(digest)                 # -> Image | None: one stored image, without loading its chat
     store.thumbnail(digest)             # -> Thumbnail | None: its small WebP copy (or itself when small)
+    store.save_comparison(comparison)   # a Comparison (#12): its row, each column's thread, its votes; one transaction
+    store.load_comparison(comparison_id)   # -> Comparison; ComparisonNotFoundError
+    store.list_comparisons(limit=100)   # -> list[ComparisonSummary]; the columns are never in list() nor chats
+    store.delete_comparison(comparison_id)   # -> bool; its votes stay counted
+    store.votes()                       # -> list[Vote]: what the leaderboard counts, each judgement once
+    store.clear_votes()                 # the leaderboard starts afresh (comparisons keep showing their votes)
     store.location                      # where it saves, password hidden, for the page to show
     store.get_preference(name, default) / store.set_preference(name, value)   # small JSON values
 
@@ -44,6 +50,12 @@ Images attached to messages are kept once each, by the sha256 of their bytes (ta
 with a thumbnail made when first stored), and linked to each message that shows them
 (``message_images``); ``load`` gives them back byte for byte. Deleting a conversation, or a
 message, deletes the images nothing else shows: a photo goes with the last chat it was in.
+
+A comparison's columns are ordinary conversations (``comparison_id``, ``column_index``), saved by
+the same code as a chat; they are not listed as chats, and a search hit in one names its comparison
+(``SearchHit.comparison_id``), once however many columns hold the same question. Votes outlive a
+deleted comparison (an arena's leaderboard does not forget a judgement because its chat was
+tidied away); :meth:`Store.clear_votes` resets the leaderboard.
 
 Search compares a folded copy of each title and message (:mod:`lib.store.folding`), which
 every write keeps next to the text, so that SQLite and PostgreSQL find the same conversations.
@@ -128,7 +140,17 @@ from lib.chat.usage import (
     sane_seconds,
     sane_time,
 )
-from lib.errors import ConfigurationError, ConversationExistsError, ConversationNotFoundError, ImageError, StoreError
+from lib.errors import (
+    ComparisonChangedError,
+    ComparisonExistsError,
+    ComparisonNotFoundError,
+    ConfigurationError,
+    ConversationExistsError,
+    ConversationNotFoundError,
+    ImageError,
+    StoreError,
+)
+from lib.experiments.compare import Comparison, Setup, Vote
 from lib.images.image import Image
 from lib.images.thumbnail import Thumbnail, make_thumbnail
 from lib.settings import Settings
@@ -276,6 +298,51 @@ def _schema_v6(metadata: MetaData) -> tuple[Table, Table]:
     return images, message_images
 
 
+def _schema_v7(metadata: MetaData) -> tuple[Table, Table]:
+    """Migration 7: comparisons (#12) and the votes on their turns.
+
+    A comparison's columns are ordinary conversations (see :func:`_columns_v7`), so that their
+    messages, images, drafts and merges are saved by the code that saves a chat. Votes have no
+    foreign key: they outlive their comparison, as an arena's votes do, until the leaderboard
+    is reset (:meth:`Store.clear_votes`).
+    """
+    comparisons_table = Table(
+        "comparisons",
+        metadata,
+        Column("id", String, primary_key=True),
+        Column("title", Text, nullable=False),
+        Column("created", Double, nullable=False),
+        Column("updated", Double, nullable=False),
+        Column("setups", JSON, nullable=False),
+        Column("blind", Boolean, nullable=False),
+        # not "order", which SQL reserves
+        Column("column_order", JSON, nullable=False),
+        Column("version", Integer, nullable=False),
+        Index("ix_comparisons_updated", "updated"),
+    )
+    votes_table = Table(
+        "votes",
+        metadata,
+        # A vote's id is unique within its comparison: an imported copy keeps its votes' ids, so
+        # that the leaderboard counts one judgement once however often it was imported.
+        Column("comparison_id", String, primary_key=True),
+        Column("id", String, primary_key=True),
+        Column("turn", Integer, nullable=False),
+        Column("outcome", String, nullable=False),
+        Column("winner", Integer, nullable=True),
+        Column("setups", JSON, nullable=False),
+        Column("created", Double, nullable=False),
+        # False once the leaderboard was reset: the comparison still shows the vote
+        Column("counted", Boolean, nullable=False),
+    )
+    return comparisons_table, votes_table
+
+
+def _columns_v7() -> list[Column]:
+    """Migration 7: which comparison a conversation is a column of, and which column (None: a chat)."""
+    return [Column("comparison_id", String, nullable=True), Column("column_index", Integer, nullable=True)]
+
+
 #: the current schema, which the queries use
 METADATA = MetaData()
 conversations, messages = _schema_v1(METADATA)
@@ -288,6 +355,10 @@ for _table in (conversations, preferences):
     for _column in _columns_v5():
         _table.append_column(_column)
 images, message_images = _schema_v6(METADATA)
+for _column in _columns_v7():
+    conversations.append_column(_column)
+Index("ix_conversations_comparison", conversations.c.comparison_id)
+comparisons, votes = _schema_v7(METADATA)
 
 
 @dataclass(frozen=True)
@@ -366,6 +437,15 @@ def _migration_6(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(_schema_v6(metadata)))
 
 
+def _migration_7(conn: Connection) -> None:
+    for column in _columns_v7():
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sql_text(f"ALTER TABLE conversations ADD COLUMN {column.name} {kind}"))
+    conn.execute(sql_text("CREATE INDEX ix_conversations_comparison ON conversations (comparison_id)"))
+    metadata = MetaData()
+    metadata.create_all(conn, tables=list(_schema_v7(metadata)))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and messages", _migration_1),
     Migration(2, "preferences", _migration_2),
@@ -373,6 +453,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "folded titles and messages, for search", _migration_4),
     Migration(5, "versions of conversations and preferences", _migration_5),
     Migration(6, "images attached to messages, each stored once", _migration_6),
+    Migration(7, "comparisons, their columns and votes", _migration_7),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
@@ -431,9 +512,9 @@ def _as_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _merge(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]) -> Merged:
+def _merge(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any], names: Iterable[str] = HEAD_FIELDS) -> Merged:
     values, adopted, lost = {}, [], {}
-    for name in HEAD_FIELDS:
+    for name in names:
         old, own, other = base.get(name), mine[name], theirs[name]
         if name == "params":
             old, other = _as_json(old), _as_json(other)
@@ -447,6 +528,27 @@ def _merge(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]) -
             values[name] = other
             lost[name] = own
     return Merged(values, tuple(adopted), lost)
+
+
+@dataclass
+class _PendingSave:
+    """A conversation's rows, made before its transaction, and what the transaction decided."""
+
+    conversation: Conversation
+    mine: dict[str, Any]
+    row: dict[str, Any]
+    rows: list[dict[str, Any]]
+    gone: list[str]
+    merged: Merged = field(default_factory=Merged)
+    version: int = 0
+
+    def settle(self) -> Merged:
+        """Give the copy what was saved, once the transaction committed."""
+        for name in (*self.merged.adopted, *self.merged.lost):
+            setattr(self.conversation, name, self.merged.values[name])
+        self.conversation.updated = self.row["updated"]
+        self.conversation.revision = Revision(self.version, {name: self.row[name] for name in HEAD_FIELDS})
+        return self.merged
 
 
 @dataclass(frozen=True)
@@ -464,6 +566,31 @@ class SearchHit:
     #: where the match is within ``snippet``, for highlighting
     start: int
     end: int
+    #: set when the conversation is a column of this comparison (then ``title`` is the comparison's)
+    comparison_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ComparisonSummary:
+    """One line of the History page's comparisons."""
+
+    id: str
+    #: its own title, else its first question's
+    title: str
+    created: float | None
+    updated: float | None
+    #: each column's set-up, in column order
+    labels: tuple[str, ...]
+    models: tuple[str, ...]
+    blind: bool
+    #: messages sent to every column
+    turns: int
+    votes: int
+    #: every reply of every column
+    totals: SessionTotals
+
+    def cost_text(self) -> str:
+        return self.totals.cost_text()
 
 
 def snippet(text: str, needle: str, context: int = SNIPPET_CONTEXT) -> tuple[str, int, int]:
@@ -697,6 +824,15 @@ class Store:
         saved since (see :class:`Merged`), and takes on the result; ConversationNotFoundError
         when the conversation was deleted meanwhile (deleting is final).
         """
+        pending = self._pending(conversation, removed, changed)
+        with self._transaction(write=True) as conn:
+            self._write_conversation(conn, pending)
+        return pending.settle()
+
+    def _pending(
+        self, conversation: Conversation, removed: Iterable[str] = (), changed: Iterable[str] | None = None
+    ) -> _PendingSave:
+        """The rows a save writes, made before its transaction so that it stays short."""
         mine = self._stored_head(conversation)
         row = {
             "id": conversation.id,
@@ -712,41 +848,44 @@ class Store:
         )
         rows = [self._message_row(conversation.id, m) for m in sorted(wanted, key=lambda m: m.id)]
         gone = sorted(set(removed) - set(conversation.messages))
-        merged = Merged()
-        with self._transaction(write=True) as conn:
-            if conversation.revision is None:
-                version = 1
-                inserted = conn.execute(self._insert_new(conversations), {**row, "version": version})
-                if inserted.first() is None:
-                    raise ConversationExistsError(f"A saved conversation has the id {conversation.id} already.")
-            else:
-                current = conn.execute(
-                    select(conversations).where(conversations.c.id == conversation.id).with_for_update()
-                ).mappings().first()
-                if current is None:
-                    raise ConversationNotFoundError(f"The conversation {conversation.id} was deleted.")
-                version = current["version"] + 1
-                if current["version"] != conversation.revision.version:
-                    merged = _merge(conversation.revision.head, mine, {name: current[name] for name in HEAD_FIELDS})
-                    row.update(merged.values, updated=max(row["updated"], current["updated"]))
-                    row["title_folded"] = _fold_any(row["title"])
-                conn.execute(
-                    update(conversations)
-                    .where(conversations.c.id == conversation.id)
-                    .values({**{k: v for k, v in row.items() if k != "id"}, "version": version})
+        return _PendingSave(conversation, mine, row, rows, gone)
+
+    def _write_conversation(self, conn: Connection, pending: _PendingSave, placed: dict[str, Any] | None = None) -> None:
+        """Write one conversation within ``conn``'s transaction (see :meth:`save`); ``placed`` are
+        the columns that make it a comparison's column."""
+        conversation, row = pending.conversation, {**pending.row, **(placed or {})}
+        if conversation.revision is None:
+            pending.version = 1
+            inserted = conn.execute(self._insert_new(conversations), {**row, "version": pending.version})
+            if inserted.first() is None:
+                raise ConversationExistsError(f"A saved conversation has the id {conversation.id} already.")
+        else:
+            current = conn.execute(
+                select(conversations).where(conversations.c.id == conversation.id).with_for_update()
+            ).mappings().first()
+            if current is None:
+                raise ConversationNotFoundError(f"The conversation {conversation.id} was deleted.")
+            pending.version = current["version"] + 1
+            if current["version"] != conversation.revision.version:
+                pending.merged = _merge(
+                    conversation.revision.head, pending.mine, {name: current[name] for name in HEAD_FIELDS}
                 )
-            if rows:
-                conn.execute(self._upsert(messages, ["conversation_id", "id"]), rows)
-            self._write_images(conn, conversation.id, [conversation.messages[r["id"]] for r in rows], gone)
-            if gone:
-                conn.execute(
-                    delete(messages).where(messages.c.conversation_id == conversation.id, messages.c.id.in_(gone))
-                )
-        for name in (*merged.adopted, *merged.lost):
-            setattr(conversation, name, merged.values[name])
-        conversation.updated = row["updated"]
-        conversation.revision = Revision(version, {name: row[name] for name in HEAD_FIELDS})
-        return merged
+                row.update(pending.merged.values, updated=max(row["updated"], current["updated"]))
+                row["title_folded"] = _fold_any(row["title"])
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation.id)
+                .values({**{k: v for k, v in row.items() if k != "id"}, "version": pending.version})
+            )
+        pending.row = row
+        if pending.rows:
+            conn.execute(self._upsert(messages, ["conversation_id", "id"]), pending.rows)
+        written = [conversation.messages[r["id"]] for r in pending.rows]
+        self._write_images(conn, conversation.id, written, pending.gone)
+        if pending.gone:
+            conn.execute(
+                delete(messages).where(messages.c.conversation_id == conversation.id, messages.c.id.in_(pending.gone))
+            )
 
     def _stored_head(self, conversation: Conversation) -> dict[str, Any]:
         """The head fields as the database keeps them, to compare with what it holds."""
@@ -916,18 +1055,30 @@ class Store:
 
     def delete(self, conversation_id: str) -> bool:
         """Delete the conversation, its messages, and the images no other conversation shows;
-        False when there was nothing to delete."""
+        False when there was nothing to delete.
+
+        A comparison's column is not deleted here (False): its comparison would lose a column.
+        :meth:`delete_comparison` deletes it with the others.
+        """
         with self._transaction(write=True) as conn:
             # The conversation's row first, as save() locks it: a save waits here instead of deadlocking.
             found = conn.execute(
-                select(conversations.c.id).where(conversations.c.id == conversation_id).with_for_update()
+                select(conversations.c.id, conversations.c.comparison_id)
+                .where(conversations.c.id == conversation_id)
+                .with_for_update()
             ).first()
-            linked = select(message_images.c.message_id).where(message_images.c.conversation_id == conversation_id)
-            self._write_images(conn, conversation_id, [], list(conn.execute(linked.distinct()).scalars()))
-            # Explicitly rather than by ON DELETE CASCADE, which SQLite honours only with foreign_keys on.
-            conn.execute(delete(messages).where(messages.c.conversation_id == conversation_id))
-            conn.execute(delete(conversations).where(conversations.c.id == conversation_id))
-            return found is not None
+            if found is None or found.comparison_id is not None:
+                return False
+            self._delete_conversation(conn, conversation_id)
+            return True
+
+    def _delete_conversation(self, conn: Connection, conversation_id: str) -> None:
+        """Delete a conversation whose row this transaction has locked, with its messages and images."""
+        linked = select(message_images.c.message_id).where(message_images.c.conversation_id == conversation_id)
+        self._write_images(conn, conversation_id, [], list(conn.execute(linked.distinct()).scalars()))
+        # Explicitly rather than by ON DELETE CASCADE, which SQLite honours only with foreign_keys on.
+        conn.execute(delete(messages).where(messages.c.conversation_id == conversation_id))
+        conn.execute(delete(conversations).where(conversations.c.id == conversation_id))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -937,15 +1088,18 @@ class Store:
 
     def load(self, conversation_id: str) -> Conversation:
         with self._transaction(write=False) as conn:
-            row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
-            if row is None:
-                raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
-            message_rows = conn.execute(
-                select(messages)
-                .where(messages.c.conversation_id == conversation_id)
-                .order_by(messages.c.created, messages.c.id)
-            ).mappings().all()
-            attached = self._images_of(conn, conversation_id)
+            return self._load_in(conn, conversation_id)
+
+    def _load_in(self, conn: Connection, conversation_id: str) -> Conversation:
+        row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
+        if row is None:
+            raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
+        message_rows = conn.execute(
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.created, messages.c.id)
+        ).mappings().all()
+        attached = self._images_of(conn, conversation_id)
         loaded = [_message_from_row(r, attached.get(r["id"], ())) for r in message_rows]
         created, updated = _known_times(row["created"], row["updated"], loaded)
         by_id = {m.id: m for m in loaded}
@@ -1052,6 +1206,8 @@ class Store:
         query = (
             select(c.c.id, c.c.title, c.c.created, c.c.updated, c.c.model, *self._aggregates())
             .select_from(c.outerjoin(messages, messages.c.conversation_id == c.c.id))
+            # A comparison's columns are not chats: the History page lists them as its comparison.
+            .where(c.c.comparison_id.is_(None))
             .group_by(c.c.id)
             .order_by(_time(c.c.updated).desc().nulls_last(), c.c.id)
             .limit(limit)
@@ -1099,17 +1255,20 @@ class Store:
             return []
         # A plain substring test of the folded copies: both backends count it alike.
         position = func.instr if self.is_sqlite else func.strpos
-        c, m = conversations, messages
+        c, m, k = conversations, messages, comparisons
         newest = (_time(c.c.updated).desc().nulls_last(), c.c.id)
+        # A column's hit names its comparison, and the comparison's title where it has its own.
+        placed = (c.c.comparison_id, k.c.title.label("comparison_title"))
         title_query = (
-            select(c.c.id, c.c.title, c.c.updated)
+            select(c.c.id, c.c.title, c.c.updated, *placed)
+            .select_from(c.outerjoin(k, k.c.id == c.c.comparison_id))
             .where(position(c.c.title_folded, needle) > 0)
             .order_by(*newest)
             .limit(limit)
         )
         message_query = (
-            select(c.c.id, c.c.title, c.c.updated, m.c.id.label("message_id"), m.c.role, m.c.content, m.c.created)
-            .select_from(m.join(c, m.c.conversation_id == c.c.id))
+            select(c.c.id, c.c.title, c.c.updated, *placed, m.c.id.label("message_id"), m.c.role, m.c.content, m.c.created)
+            .select_from(m.join(c, m.c.conversation_id == c.c.id).outerjoin(k, k.c.id == c.c.comparison_id))
             .where(position(m.c.content_folded, needle) > 0)
             .order_by(*newest, _time(m.c.created).nulls_last(), m.c.id)
             .limit(limit)
@@ -1121,15 +1280,306 @@ class Store:
         for r in title_rows:
             cut, start, end = snippet(r["title"], text)
             updated = sane_time(r["updated"])
-            hit = SearchHit(r["id"], r["title"], updated, None, None, cut, start, end)
+            hit = SearchHit(r["id"], r["comparison_title"] or r["title"], updated, None, None, cut, start, end,
+                            r["comparison_id"])
             ranked.append(((*_newest_first(updated), r["id"], 0, *_oldest_first(None), ""), hit))
         for r in message_rows:
             cut, start, end = snippet(r["content"], text)
             updated = sane_time(r["updated"])
-            hit = SearchHit(r["id"], r["title"], updated, r["message_id"], r["role"], cut, start, end)
+            hit = SearchHit(r["id"], r["comparison_title"] or r["title"], updated, r["message_id"], r["role"],
+                            cut, start, end, r["comparison_id"])
             ranked.append(((*_newest_first(updated), r["id"], 1, *_oldest_first(sane_time(r["created"])), r["message_id"]), hit))
         ranked.sort(key=lambda pair: pair[0])
-        return [hit for _, hit in ranked[:limit]]
+        return _once_per_comparison([hit for _, hit in ranked])[:limit]
+
+    # -- comparisons (#12) ---------------------------------------------------------------
+
+    def save_comparison(self, comparison: Comparison, *, changed: Iterable[str] | None = None) -> Merged:
+        """Insert or update the comparison, each column's thread (as :meth:`save` saves a chat) and
+        its votes; all or nothing.
+
+        ``changed`` names the only messages to write, in any column; None writes them all.
+
+        Versioned as chats are. A copy the store never held is only inserted: ComparisonExistsError
+        when its id is taken. An older copy is merged into what another writer saved since, field
+        by field (title, blind, order, and each column's set-up as ``"setup <i>"``), in the returned
+        :class:`Merged`; each thread merges as :meth:`save` merges a chat. Columns added or removed
+        on both sides cannot be merged: ComparisonChangedError, nothing saved. Deleted meanwhile:
+        ComparisonNotFoundError. A turn voted on in two copies keeps the later vote, and the copy
+        takes on the votes as stored.
+        """
+        mine = self._comparison_head(comparison)
+        # A message in any column is a change of the comparison: History lists it by that time.
+        updated = max([comparison.updated, *(thread.updated for thread in comparison.threads)])
+        row = {"id": comparison.id, "created": comparison.created, "updated": updated, **_comparison_row(mine)}
+        pending = [self._pending(thread, changed=changed) for thread in comparison.threads]
+        with self._transaction(write=True) as conn:
+            version, merged, row = self._write_comparison_row(conn, comparison, mine, row)
+            for index, item in enumerate(pending):
+                self._write_conversation(conn, item, {"comparison_id": comparison.id, "column_index": index})
+            self._write_votes(conn, comparison.id, comparison.votes)
+            stored_votes = self._votes_of(conn, comparison.id)
+        for item in pending:
+            item.settle()
+        values = merged.values or mine
+        comparison.title, comparison.blind = values["title"], values["blind"]
+        for name in (*merged.adopted, *merged.lost):
+            if name.startswith("setup "):
+                comparison.setups[int(name.split()[1])] = Setup.from_dict(values[name])
+        if sorted(values["order"]) == list(range(len(comparison.setups))):
+            comparison.order = list(values["order"])
+        comparison.updated = row["updated"]
+        comparison.votes = stored_votes
+        comparison.revision = Revision(version, values)
+        return merged
+
+    def _comparison_head(self, comparison: Comparison) -> dict[str, Any]:
+        """The fields of a comparison that the user changes and a save merges, as stored."""
+        head: dict[str, Any] = {"title": self._text(comparison.title), "blind": comparison.blind, "order": comparison.order}
+        head.update({f"setup {i}": setup.to_dict() for i, setup in enumerate(comparison.setups)})
+        return _as_json(head)
+
+    def _write_comparison_row(
+        self, conn: Connection, comparison: Comparison, mine: dict[str, Any], row: dict[str, Any]
+    ) -> tuple[int, Merged, dict[str, Any]]:
+        """Insert or update the comparison's own row; its version, what was merged, the row written.
+
+        Locks the row of the comparison and of every column it has now, before any image is linked
+        (see :meth:`_write_images`); deletes the columns this copy removed.
+        """
+        k, c = comparisons, conversations
+        if comparison.revision is None:
+            if conn.execute(self._insert_new(k), {**row, "version": 1}).first() is None:
+                raise ComparisonExistsError(f"A saved comparison has the id {comparison.id} already.")
+            return 1, Merged(values=mine), row
+        current = conn.execute(select(k).where(k.c.id == comparison.id).with_for_update()).mappings().first()
+        if current is None:
+            raise ComparisonNotFoundError(f"The comparison {comparison.id} was deleted.")
+        stored = conn.execute(
+            select(c.c.id, c.c.column_index).where(c.c.comparison_id == comparison.id).order_by(c.c.id).with_for_update()
+        ).all()
+        in_columns = [thread_id for thread_id, _ in sorted(stored, key=lambda r: (r.column_index is None, r.column_index))]
+        threads = [thread.id for thread in comparison.threads]
+        merged = Merged(values=mine)
+        if current["version"] != comparison.revision.version:
+            if in_columns != threads:
+                raise ComparisonChangedError(
+                    "The columns of this comparison were changed in another tab since this one opened it; "
+                    "nothing was saved. Reopen it from History to see them."
+                )
+            merged = _merge(comparison.revision.head, mine, _stored_comparison_head(current), names=list(mine))
+            row = {**row, **_comparison_row(merged.values), "updated": max(row["updated"], current["updated"])}
+        for removed in set(in_columns) - set(threads):
+            self._delete_conversation(conn, removed)
+        conn.execute(update(k).where(k.c.id == comparison.id).values(
+            {**{name: value for name, value in row.items() if name != "id"}, "version": current["version"] + 1}
+        ))
+        return current["version"] + 1, merged, row
+
+    def _write_votes(self, conn: Connection, comparison_id: str, cast: Iterable[Vote]) -> None:
+        """Store the votes the store lacks; on a turn voted on already, the later vote stands."""
+        v = votes
+        held = {
+            r.turn: (r.created, r.id)
+            for r in conn.execute(select(v.c.turn, v.c.created, v.c.id).where(v.c.comparison_id == comparison_id))
+        }
+        for vote in sorted(cast, key=lambda item: item.turn):
+            if vote.turn in held and held[vote.turn] >= (vote.created, vote.id):
+                continue
+            conn.execute(delete(v).where(v.c.comparison_id == comparison_id, v.c.turn == vote.turn))
+            conn.execute(insert(v).values(
+                comparison_id=comparison_id, id=vote.id, turn=vote.turn, outcome=vote.outcome, winner=vote.winner,
+                setups=[setup.to_dict() for setup in vote.setups], created=vote.created, counted=True,
+            ))
+
+    @staticmethod
+    def _votes_of(conn: Connection, comparison_id: str) -> list[Vote]:
+        rows = conn.execute(select(votes).where(votes.c.comparison_id == comparison_id).order_by(votes.c.turn)).mappings()
+        return [vote for vote in map(_vote_from_row, rows) if vote is not None]
+
+    def comparison_exists(self, comparison_id: str) -> bool:
+        with self._transaction(write=False) as conn:
+            return conn.scalar(select(comparisons.c.id).where(comparisons.c.id == comparison_id)) is not None
+
+    def load_comparison(self, comparison_id: str) -> Comparison:
+        """The comparison with its columns' threads and its votes; ComparisonNotFoundError."""
+        k, c = comparisons, conversations
+        with self._transaction(write=False) as conn:
+            row = conn.execute(select(k).where(k.c.id == comparison_id)).mappings().first()
+            if row is None:
+                raise ComparisonNotFoundError(f"No saved comparison has the id {comparison_id}.")
+            thread_ids = conn.execute(
+                select(c.c.id).where(c.c.comparison_id == comparison_id).order_by(c.c.column_index, c.c.id)
+            ).scalars().all()
+            threads = [self._load_in(conn, thread_id) for thread_id in thread_ids]
+            cast = self._votes_of(conn, comparison_id)
+        created, updated = _known_times(row["created"], row["updated"], [])
+        try:
+            comparison = Comparison(
+                [Setup.from_dict(setup) for setup in row["setups"]], threads, id=row["id"], title=row["title"],
+                created=created, updated=updated, blind=bool(row["blind"]), order=list(row["column_order"]), votes=cast,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            # Only a database edited by hand (or a column deleted by another tool) gets here.
+            raise StoreError(f"The saved comparison {comparison_id} is damaged and cannot be opened.", detail=str(exc)) from None
+        comparison.revision = Revision(row["version"], _stored_comparison_head(row))
+        return comparison
+
+    def list_comparisons(self, limit: int = 100, ids: Iterable[str] | None = None) -> list[ComparisonSummary]:
+        """Saved comparisons, most recently updated first, with their columns, turns, votes and totals.
+
+        With ``ids``, only those comparisons, however old (the ones a search found, say).
+        """
+        k, c, m = comparisons, conversations, messages
+        query = (
+            select(k.c.id, k.c.title, k.c.created, k.c.updated, k.c.setups, k.c.blind)
+            .order_by(_time(k.c.updated).desc().nulls_last(), k.c.id)
+            .limit(limit)
+        )
+        if ids is not None:
+            query = query.where(k.c.id.in_(sorted(set(ids))))
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(query).mappings().all()
+            found = [r["id"] for r in rows]
+            columns = c.join(m, m.c.conversation_id == c.c.id)
+            sums = {
+                r["comparison_id"]: r
+                for r in conn.execute(
+                    select(c.c.comparison_id, *self._aggregates())
+                    .select_from(columns).where(c.c.comparison_id.in_(found)).group_by(c.c.comparison_id)
+                ).mappings()
+            }
+            questions = conn.execute(
+                select(c.c.comparison_id, func.count(m.c.id))
+                .select_from(columns).where(c.c.comparison_id.in_(found), m.c.role == "user")
+                .group_by(c.c.comparison_id, c.c.id)
+            ).all()
+            first_titles = dict(conn.execute(
+                select(c.c.comparison_id, c.c.title).where(c.c.comparison_id.in_(found), c.c.column_index == 0)
+            ).all())
+            vote_counts = dict(conn.execute(
+                select(votes.c.comparison_id, func.count()).where(votes.c.comparison_id.in_(found))
+                .group_by(votes.c.comparison_id)
+            ).all())
+        turns: dict[str, int] = {}
+        for comparison_id, count in questions:
+            turns[comparison_id] = max(turns.get(comparison_id, 0), int(count))
+        summaries = []
+        for r in rows:
+            labels, models = _column_names(r["setups"])
+            summaries.append(ComparisonSummary(
+                id=r["id"],
+                title=r["title"] or first_titles.get(r["id"]) or "",
+                created=sane_time(r["created"]),
+                updated=sane_time(r["updated"]),
+                labels=labels,
+                models=models,
+                blind=bool(r["blind"]),
+                turns=turns.get(r["id"], 0),
+                votes=int(vote_counts.get(r["id"], 0)),
+                totals=self._totals_from(sums[r["id"]]) if r["id"] in sums else SessionTotals(),
+            ))
+        return summaries
+
+    def delete_comparison(self, comparison_id: str) -> bool:
+        """Delete the comparison, its columns' threads, and the images nothing else shows; False
+        when there was nothing to delete. Its votes stay in the leaderboard until :meth:`clear_votes`."""
+        k, c = comparisons, conversations
+        with self._transaction(write=True) as conn:
+            found = conn.execute(select(k.c.id).where(k.c.id == comparison_id).with_for_update()).first()
+            threads = conn.execute(
+                select(c.c.id).where(c.c.comparison_id == comparison_id).order_by(c.c.id).with_for_update()
+            ).scalars().all()
+            for thread_id in threads:
+                self._delete_conversation(conn, thread_id)
+            conn.execute(delete(k).where(k.c.id == comparison_id))
+            return found is not None
+
+    def votes(self) -> list[Vote]:
+        """Every vote the leaderboard counts, oldest first: each judgement once, however many
+        imported copies of its comparison hold it; those of deleted comparisons too."""
+        v = votes
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(select(v).where(v.c.counted.is_(True)).order_by(v.c.created, v.c.id)).mappings().all()
+        seen: set[str] = set()
+        counted = []
+        for row in rows:
+            if row["id"] in seen:
+                continue
+            seen.add(row["id"])
+            if (vote := _vote_from_row(row)) is not None:
+                counted.append(vote)
+        return counted
+
+    def clear_votes(self) -> None:
+        """Start the leaderboard afresh: the votes of deleted comparisons go; the others stay with
+        their comparison (which still shows what was voted) but are no longer counted."""
+        v = votes
+        with self._transaction(write=True) as conn:
+            conn.execute(delete(v).where(~select(comparisons.c.id).where(comparisons.c.id == v.c.comparison_id).exists()))
+            conn.execute(update(v).where(v.c.counted.is_(True)).values(counted=False))
+
+
+def _stored_comparison_head(row: Any) -> dict[str, Any]:
+    """A comparison row's fields as :meth:`Store._comparison_head` makes them."""
+    setups = row["setups"] if isinstance(row["setups"], list) else []
+    head = {"title": row["title"], "blind": bool(row["blind"]), "order": row["column_order"]}
+    head.update({f"setup {i}": setup for i, setup in enumerate(setups)})
+    return _as_json(head)
+
+
+def _comparison_row(head: dict[str, Any]) -> dict[str, Any]:
+    """The comparison table's columns from its head fields."""
+    setups = [head[f"setup {i}"] for i in range(len(head)) if f"setup {i}" in head]
+    return {"title": head["title"], "blind": head["blind"], "column_order": head["order"], "setups": setups}
+
+
+def _column_names(setups: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Each column's label and model, from a row's set-ups; "?" for one that cannot be read."""
+    labels, models = [], []
+    for data in setups if isinstance(setups, list) else []:
+        try:
+            setup = Setup.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            labels.append("?")
+            models.append("?")
+            continue
+        labels.append(setup.label())
+        models.append(setup.model)
+    return tuple(labels), tuple(models)
+
+
+def _vote_from_row(row: Any) -> Vote | None:
+    """The vote a row holds; None (and a warning) for one edited by hand into something no vote is."""
+    try:
+        vote = Vote(
+            turn=int(row["turn"]), outcome=row["outcome"], winner=None if row["winner"] is None else int(row["winner"]),
+            setups=tuple(Setup.from_dict(setup) for setup in row["setups"]), created=float(row["created"]), id=row["id"],
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("a stored vote cannot be read: %s", exc)
+        return None
+    if vote.outcome not in ("win", "tie", "bad") or (vote.outcome == "win") != (vote.winner is not None) or (
+        vote.winner is not None and not 0 <= vote.winner < len(vote.setups)
+    ):
+        log.warning("the stored vote %s is not a vote any version of the app casts; left out", vote.id)
+        return None
+    return vote
+
+
+def _once_per_comparison(hits: list[SearchHit]) -> list[SearchHit]:
+    """The hits without the copies a comparison's other columns make: its question (and title) is
+    in every column, and is found once."""
+    seen: set[tuple[str, str | None, str]] = set()
+    kept = []
+    for hit in hits:
+        if hit.comparison_id is not None:
+            key = (hit.comparison_id, hit.role, hit.snippet)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(hit)
+    return kept
 
 
 def _within(value: ColumnElement[Any], low: float, high: float) -> ColumnElement[Any]:
