@@ -53,6 +53,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 KEY = "sk-bench-0123456789abcdef"
 SECTIONS = ("turn1", "turn100", "rerun", "fast", "load")
+#: sections of results.md written by their own scripts (bench/draw_cost.py, bench/long_chats.py)
+SECTION_FILES = ("draw_cost.md", "long_chats.md")
 
 # -- the fake: per-request replies with markers, and the time of each stream's last byte ---------
 
@@ -933,6 +935,9 @@ def write_report(data: dict[str, Any], path: Path) -> None:
             out += ["Errors:", "", *(f"- {e}" for e in lo["errors"][:20]), ""]
         summary_rows.append(f"| Load: {lo['sessions']} sessions, every reply complete and in its session, no errors "
                             f"(peak RSS {lo['rss_peak_kib'] / 1024:.0f} MiB) | all | {verdict(ok)} |")
+    for section in SECTION_FILES:  # measured by scripts of their own, copied in as they last wrote them
+        if (HERE / section).exists():
+            out += [(HERE / section).read_text().strip(), ""]
     head = ["## Summary", "", "| Target | Goal | Result |", "|---|---|---|", *summary_rows, ""]
     insert_at = out.index("| Machine | |")
     out[insert_at:insert_at] = head

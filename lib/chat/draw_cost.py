@@ -1,25 +1,25 @@
 """What drawing a message's Markdown would cost the browser, told from its lines before it is drawn.
 
 Streamlit's ``st.markdown`` (react-markdown in the browser) crashes on deep nesting and takes
-seconds on big tables, again on every redraw: a 2,000-row table streamed in 10 s took 45 s to
-settle, 3.7 s more at the next turn, and 5,000 nested ``>`` ended in "Maximum call stack size
-exceeded". A text past any limit below is shown as plain text instead, whole.
+seconds on big tables, again at every view of a streamed reply: 5,000 nested ``>`` ended in
+"Maximum call stack size exceeded", and a 2,000-row table streamed over 10 s was on screen 34 s
+after its stream ended. A text past any limit below is shown as plain text instead, whole.
 
-The limits, measured in Chromium on this 2-core machine (``bench/draw_cost.py``; the numbers are
-in ``bench/results.md``, section "Drawing one message"), each with a wide margin over chat text:
+The limits, from ``bench/draw_cost.py`` (Chromium on a 2-core machine; ``bench/results.md``,
+section 7), each with a wide margin over what chat text holds:
 
-* nesting: block quotes crash the page at 2,000 levels, lists at 1,000 (after 36 s); 100 levels
-  add 0.3 s. markdown-it-py (the HTML path) drops what is nested deeper than its ``maxNesting``.
-  No chat text nests 20 levels deep.
-* table cells: a table streamed over 10 s settles 1.2 s after its end at 2,000 cells, 17 s after
-  at 4,000; one draw takes 0.7 s more at 2,000 cells, 6.6 s at 16,000.
-* block quotes and list items: 5,000 list items add 1.3 s to a draw, 15,000 quote levels in
-  500 quotes 1.3 s (and 0.4 s to every later redraw).
-* characters: 250,000 characters of paragraphs add 1.3 s to a draw, 620,000 add 3.5 s (plain
-  text: 1 s). No reply of Gemma 3 (8,192 tokens at most) comes near 100,000.
+* nesting: block quotes crash the page from 2,000 levels; a list 500 deep adds 2.7 s to a draw
+  and 1.2 s to every redraw (1,000 deep: 36 s, then a crash). markdown-it-py, on the HTML path,
+  drops what is nested deeper than its ``maxNesting``. No chat text nests 20 levels.
+* table cells: streamed over 10 s, 1,803 cells were on screen 0.3 s after the stream's end,
+  4,008 cells 5.8 s after; drawn at once, 16,008 cells take 6.4 s, and 4.9 s at every redraw.
+* block quotes and list items: streamed over 10 s, 2,000 list items were on screen 0.3 s after
+  the stream's end, 5,000 were 4.1 s after; drawn at once, 5,000 add 1.0 s.
+* characters: 100,000 characters of paragraphs add 0.5 s to a draw (0.3 s to a redraw), 620,000
+  add 2.2 s (0.9 s). No reply of Gemma 3 (8,192 tokens at most) comes near 100,000.
 
-The check reads every line once with anchored regular expressions and no backtracking, so a
-streamed reply can be checked at every redraw (0.6 ms for a 50 KB reply).
+The check reads each line once with anchored patterns that cannot backtrack far, so a streamed
+reply is checked at every view: 3 ms for 100,000 characters of paragraphs, 12 ms for 5,000 list items.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ MAX_NESTING = 20
 #: cells of all tables together (header rows included)
 MAX_TABLE_CELLS = 2_000
 #: block quotes and list items opened
-MAX_BLOCKS = 5_000
+MAX_BLOCKS = 2_000
 #: characters, for Markdown of no particular shape that is simply long
 MAX_CHARS = 100_000
 

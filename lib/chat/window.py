@@ -1,8 +1,9 @@
 """Which messages of a long conversation the chat page draws: the latest ones, earlier ones on request.
 
-Drawing costs the server and the browser time for every message, on every rerun; a conversation
-of 10,000 messages drawn whole never finished. The page draws the latest :data:`STEP` messages
-and a button that adds :data:`STEP` more each click (``bench/long_chats.py`` measures the cost).
+Drawing costs the server and the browser time for every message, on every rerun: drawn whole, a
+conversation of 10,000 messages took 8 s to open and 238 ms of script per rerun. The page draws the
+latest :data:`STEP` messages (1.0 s to open, 56 ms per rerun) and a button that adds :data:`STEP`
+more each click (``bench/long_chats.py``; ``bench/results.md``, section 8).
 """
 
 from __future__ import annotations
