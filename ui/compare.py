@@ -14,7 +14,7 @@ from lib.chat.live_reply import LiveReply
 from lib.chat.markdown_html import literal, without_images
 from lib.chat.session import PRESETS_PREFERENCE
 from lib.chat.usage import figures
-from lib.errors import ChatError, ConversationNotFoundError, ImageError
+from lib.errors import ChatError, ComparisonNotFoundError, ImageError
 from lib.experiments.compare import MAX_COLUMNS, Cell, Setup, setups_from_address, setups_to_address
 from lib.experiments.compare_session import CompareSession, best_marks
 from lib.experiments.presets import Presets
@@ -42,7 +42,7 @@ def session(settings: Settings, store: Store | None) -> CompareSession:
     if wanted and store is not None and (current is None or current.comparison.id != wanted):
         try:
             current = CompareSession.open(store.load_comparison(wanted), store)
-        except ConversationNotFoundError:
+        except ComparisonNotFoundError:
             st.warning("That comparison is not saved here (it may have been deleted); here is a new one.")
             st.query_params.pop("cmp", None)
         except ChatError as exc:

@@ -149,3 +149,21 @@ def bradley_terry(games: Iterable[Game], prior: float = PRIOR_GAMES) -> dict[str
         if change < TOLERANCE:
             break
     return {name: BASE_RATING + SCALE * math.log10(p) for name, p in strength.items()}
+
+
+def table_rows(standings: list[Standing], noun: str = "Set-up") -> list[dict[str, object]]:
+    """The standings as rows for a table, best rating first; ``noun`` heads the names' column."""
+    return [
+        {
+            "Rank": rank,
+            noun: s.label,
+            "Rating": round(s.rating),
+            "Votes": s.votes,
+            "Wins": s.wins,
+            "Losses": s.losses,
+            "Ties": s.ties,
+            "Both bad": s.bad,
+            "Note": "few votes" if s.few_votes else "",
+        }
+        for rank, s in enumerate(sorted(standings, key=lambda s: -s.rating), start=1)
+    ]

@@ -1,0 +1,102 @@
+"""The Compare page as a person uses it: set-ups, one message to all, votes, the leaderboard, reopening."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from lib.api.fake_api import Behaviour, FakeAPI
+from lib.api.models import model_info
+from lib.experiments.compare import Setup, setups_to_address
+from tests.conftest import validate_request
+from tests.e2e.harness import CHAT_INPUT, StreamlitServer, open_chat, running, wait_for
+
+pytestmark = pytest.mark.browser
+
+BIG, SMALL = "google/gemma-3-27b-it", "google/gemma-3-4b-it"
+
+
+def send_to_all(page: Any, text: str) -> None:
+    box = page.locator(CHAT_INPUT)
+    box.click()
+    box.fill(text)
+    box.press("Enter")
+
+
+def idle(page: Any) -> None:
+    wait_for(lambda: not running(page), what="the page to be idle", timeout=30)
+    page.wait_for_timeout(300)
+
+
+def test_one_message_to_27b_and_4b_streams_side_by_side_is_voted_on_blind_and_counted(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    open_chat(page, app_server, path="/Compare")
+    models = page.get_by_role("combobox", name="Model")
+    expect(models).to_have_count(2)
+    models.nth(1).click()
+    page.get_by_role("option", name="Gemma 3 4B").click()
+    idle(page)
+    page.get_by_text("Blind: hide the set-ups until I vote").click()
+    idle(page)
+
+    e2e_fake.plan_for(BIG, Behaviour(reply="Big model says: one two three four five.", token_rate=30))
+    e2e_fake.plan_for(SMALL, Behaviour(reply="Small model says: uno dos tres cuatro.", token_rate=30))
+    before = len(e2e_fake.requests)
+    send_to_all(page, "Count to five, please")
+    # Both stream at once: each column shows part of its reply before either has ended.
+    wait_for(lambda: page.get_by_text("Big model says").count() and page.get_by_text("Small model says").count()
+             and running(page), what="both columns streaming at once", timeout=20)
+    wait_for(lambda: page.get_by_text("Which answered better?").count(), what="the votes", timeout=30)
+
+    requests = e2e_fake.requests[before:]
+    assert sorted(r.body["model"] for r in requests) == [BIG, SMALL]
+    assert abs(requests[0].received - requests[1].received) < 0.1, "the two requests left together"
+    for request in requests:
+        validate_request(request.body, model_info(request.body["model"]).spec)  # each against its own model's spec
+    expect(page.get_by_text("first token")).to_have_count(2)
+    # Blind: no model names until the vote, only letters.
+    expect(page.get_by_text("Gemma 3 4B")).to_have_count(0)
+    expect(page.get_by_text("Column A")).to_be_visible()
+    small_letter = "A" if page.get_by_text("Small model says").bounding_box()["x"] < 500 else "B"
+    page.get_by_role("button", name=f"{small_letter} is better").click()
+    expect(page.get_by_text("You voted:")).to_contain_text("Gemma 3 4B")
+
+    comparison_url = page.url
+    assert "cmp=" in comparison_url
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Leaderboard of your votes").click()
+    expect(page.get_by_role("heading", name="Leaderboard")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("1 votes")).to_be_visible()
+    table = page.get_by_test_id("stDataFrame").first
+    expect(table).to_contain_text("Gemma 3 4B")
+
+    page.goto(comparison_url)  # a colleague, or the same person later
+    expect(page.get_by_text("Small model says: uno dos tres cuatro.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Big model says: one two three four five.")).to_be_visible()
+
+
+def test_the_address_carries_the_setups_to_a_colleague(new_page: Any, app_server: StreamlitServer) -> None:
+    address = setups_to_address([Setup(BIG, "Answer in French."), Setup(SMALL, "Answer in German.")])
+    page = new_page()
+    open_chat(page, app_server, path=f"/Compare?setups={address}")
+    prompts = page.get_by_role("textbox", name="System prompt")
+    expect(prompts.nth(0)).to_have_value("Answer in French.")
+    expect(prompts.nth(1)).to_have_value("Answer in German.")
+
+
+def test_a_failure_stays_in_its_column_and_its_retry_answers_there(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    address = setups_to_address([Setup(BIG), Setup(SMALL)])
+    open_chat(page, app_server, path=f"/Compare?setups={address}")
+    e2e_fake.plan_for(SMALL, *[Behaviour(status=500)] * 4)
+    e2e_fake.plan_for(BIG, Behaviour(reply="The big one is fine."))
+    send_to_all(page, "Are you there?")
+    expect(page.get_by_text("The big one is fine.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Retry")).to_be_visible(timeout=30_000)
+    e2e_fake.plan_for(SMALL, Behaviour(reply="Now the small one answers."))
+    page.get_by_role("button", name="Retry").click()
+    expect(page.get_by_text("Now the small one answers.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("The big one is fine.")).to_be_visible()
