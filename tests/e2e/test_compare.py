@@ -100,3 +100,24 @@ def test_a_failure_stays_in_its_column_and_its_retry_answers_there(
     page.get_by_role("button", name="Retry").click()
     expect(page.get_by_text("Now the small one answers.")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("The big one is fine.")).to_be_visible()
+
+
+def test_continue_with_a_column_goes_on_as_a_chat_with_its_setup(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    address = setups_to_address([Setup(BIG), Setup(SMALL, "Answer like a pirate.")])
+    open_chat(page, app_server, path=f"/Compare?setups={address}")
+    e2e_fake.plan_for(BIG, Behaviour(reply="Plain answer."))
+    e2e_fake.plan_for(SMALL, Behaviour(reply="Arr, an answer."))
+    send_to_all(page, "Where is the treasure?")
+    expect(page.get_by_role("button", name="Continue with B")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Continue with B").click()
+    page.locator(CHAT_INPUT).wait_for()
+    expect(page.get_by_text("Arr, an answer.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Plain answer.")).to_have_count(0)
+    e2e_fake.plan_for(SMALL, Behaviour(reply="Arr, still here."))
+    send_to_all(page, "And then?")
+    expect(page.get_by_text("Arr, still here.")).to_be_visible(timeout=30_000)
+    last = e2e_fake.requests[-1].body
+    assert last["model"] == SMALL
+    assert [m["content"] for m in last["messages"] if m["role"] == "assistant"] == ["Arr, an answer."]
