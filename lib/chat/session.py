@@ -28,7 +28,8 @@ from lib.store.database import Merged, Store
 PRESETS_PREFERENCE = "presets"
 
 
-def _fingerprint(message: Message) -> tuple:
+def message_fingerprint(message: Message) -> tuple:
+    """What changes when a message must be saved again."""
     # The stats object is replaced, never changed in place, so its identity stands for it.
     return (
         message.content, message.status, message.error, message.error_title, message.parent, id(message.stats),
@@ -151,7 +152,7 @@ class ChatSession:
     def _autosave(self) -> None:
         if self.store is None or (self.conversation.is_empty() and not self._saved):
             return
-        current = {i: _fingerprint(m) for i, m in self.conversation.messages.items()}
+        current = {i: message_fingerprint(m) for i, m in self.conversation.messages.items()}
         changed = [i for i, fp in current.items() if self._saved.get(i) != fp]
         removed = [i for i in self._saved if i not in current]
         head = self._head()
@@ -200,7 +201,7 @@ class ChatSession:
         self.deleted_elsewhere = False
         self.queued.clear()
         self.conversation = conversation
-        self._saved = {i: _fingerprint(m) for i, m in conversation.messages.items()} if saved else {}
+        self._saved = {i: message_fingerprint(m) for i, m in conversation.messages.items()} if saved else {}
         self._saved_head = self._head() if saved else None
         self._saved_generation = self.store.generation if self.store is not None else 0
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from lib.chat.conversation import Conversation, new_id
 from lib.chat.live_reply import LiveReply
-from lib.chat.session import ChatSession
+from lib.chat.session import ChatSession, message_fingerprint
 from lib.chat.usage import ReplyStats
 from lib.errors import ChatError, ImageError
 from lib.experiments.compare import Comparison, Outcome, Setup, another_gemma, differ_in_one_thing
@@ -37,6 +37,8 @@ class CompareSession:
     one_difference: bool = False
     columns: list[ChatSession] = field(default_factory=list)
     _rng: random.Random = field(default_factory=random.Random)
+    _saved: dict[str, tuple] = field(default_factory=dict)
+    _saved_head: tuple | None = None
 
     def __post_init__(self) -> None:
         if not self.columns:
@@ -52,7 +54,11 @@ class CompareSession:
 
     @classmethod
     def open(cls, comparison: Comparison, store: Store | None) -> CompareSession:
-        return cls(comparison, store)
+        """A saved comparison, to go on with."""
+        session = cls(comparison, store)
+        session._saved = {m.id: message_fingerprint(m) for t in comparison.threads for m in t.messages.values()}
+        session._saved_head = session._head()
+        return session
 
     # -- set-ups -----------------------------------------------------------------------
 
@@ -135,16 +141,26 @@ class CompareSession:
 
     # -- saving ------------------------------------------------------------------------
 
+    def _head(self) -> tuple:
+        c = self.comparison
+        return (c.title, c.blind, tuple(c.order), tuple(s.key() for s in c.setups), tuple(v.id for v in c.votes))
+
     def autosave(self) -> None:
-        """Save the comparison once it has a message; a failure is kept in :attr:`save_error`."""
+        """Save what changed since the last save, once there is a message; a failure is kept in
+        :attr:`save_error`. Every click reruns the page: an unchanged comparison is not written."""
         if self.store is None or self.comparison.is_empty():
             return
+        current = {m.id: message_fingerprint(m) for t in self.comparison.threads for m in t.messages.values()}
+        changed = [i for i, fp in current.items() if self._saved.get(i) != fp]
+        head = self._head()
+        if self._saved and not changed and head == self._saved_head:
+            return
         try:
-            self.store.save_comparison(self.comparison)
+            self.store.save_comparison(self.comparison, changed=changed if self._saved else None)
         except ChatError as exc:
             self.save_error = str(exc)
             return
-        self.save_error = None
+        self._saved, self._saved_head, self.save_error = current, self._head(), None
 
 
 def best_marks(stats: list[ReplyStats | None]) -> list[set[str]]:

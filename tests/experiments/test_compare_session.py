@@ -10,7 +10,10 @@ from lib.errors import ImageError
 from lib.experiments.compare import Setup
 from lib.experiments.compare_session import CompareSession
 from lib.settings import Settings
+from lib.store.database import Store
 from tests.image_samples import photo
+
+pytest_plugins = ("tests.store_fixtures",)
 
 BIG, SMALL, NANO = "google/gemma-3-27b-it", "google/gemma-3-4b-it", "google/gemma-3n-e4b-it"
 
@@ -107,3 +110,20 @@ def test_blind_columns_are_shuffled_each_turn(settings: Settings, fake_api: Fake
         orders.add(tuple(session.comparison.order))
         session.vote("tie")
     assert len(orders) > 1
+
+
+def test_an_unchanged_comparison_is_not_written_again(settings: Settings, fake_api: FakeAPI, store: Store) -> None:
+    session = CompareSession.start(Conversation(system_prompt="", model=BIG), store, setups=[Setup(BIG), Setup(SMALL)])
+    session.send("hi")
+    finish(session, settings)
+    writes = []
+    original = store.save_comparison
+    store.save_comparison = lambda comparison, **kw: writes.append(kw) or original(comparison, **kw)  # type: ignore[method-assign]
+    session.autosave()
+    session.autosave()
+    assert len(writes) == 1, "the second save had nothing to write"
+    session.vote("tie")
+    assert len(writes) == 2
+    again = CompareSession.open(store.load_comparison(session.comparison.id), store)
+    assert [t.last.content for t in again.comparison.threads] == [t.last.content for t in session.comparison.threads]
+    assert [v.outcome for v in again.comparison.votes] == ["tie"]
