@@ -1,4 +1,4 @@
-"""History: every saved conversation, to search, open, rename, delete, export and import."""
+"""History: every saved conversation and comparison, to search, open, rename, delete, export and import."""
 
 from __future__ import annotations
 
@@ -9,12 +9,18 @@ import streamlit as st
 
 from lib.chat.markdown_html import literal
 from lib.chat.usage import format_time
-from lib.errors import ChatError, ConversationNotFoundError
+from lib.errors import ChatError, ComparisonNotFoundError, ConversationNotFoundError
 from lib.settings import Settings, load_settings
-from lib.store.database import ConversationSummary, SearchHit, Store
-from lib.store.exporting import EXPORT_FORMATS, filename
-from lib.store.history import history_listing
-from lib.store.importing import import_into
+from lib.store.database import ComparisonSummary, ConversationSummary, SearchHit, Store
+from lib.store.exporting import (
+    COMPARISON_EXPORT_FORMATS,
+    EXPORT_FORMATS,
+    comparison_filename,
+    comparison_title,
+    filename,
+)
+from lib.store.history import comparison_caption, comparison_options, comparison_rows, history_listing
+from lib.store.importing import ImportedComparison, import_file
 from ui.nav import PAGE_ICON, page_links
 from ui.store import cached_store
 
@@ -29,13 +35,17 @@ FLASH = "history_flash"
 IMPORTED = "history_imported_files"
 IMPORT_ERROR = "history_import_error"
 UPLOADER = "history_import"
+SELECTED_COMPARISON = "history_selected_comparison"
+CONFIRM_DELETE_COMPARISON = "history_confirm_delete_comparison"
+COMPARE_PAGE = "pages/2_Compare.py"
 
 
 def show_hit(hit: SearchHit) -> None:
     where = "title" if hit.role is None else ("you" if hit.role == "user" else "reply")
     text = hit.snippet
     marked = f"{literal(text[: hit.start])}**{literal(text[hit.start : hit.end])}**{literal(text[hit.end :])}"
-    st.markdown(f"**{literal(hit.title or '(untitled)')}** · {where}: {marked}")
+    kind = "Comparison " if hit.comparison_id else ""
+    st.markdown(f"{kind}**{literal(hit.title or '(untitled)')}** · {where}: {marked}")
 
 
 def upload_limit_mb(settings: Settings) -> int:
@@ -62,16 +72,26 @@ def import_upload(store: Store, settings: Settings) -> None:
         return
     done.add(uploaded.file_id)
     try:
-        imported = import_into(
+        imported = import_file(
             store, uploaded.getvalue(), max_bytes=settings.import_max_bytes, default_model=settings.model,
             max_messages=settings.import_max_messages,
         )
     except ChatError as exc:
         st.session_state[IMPORT_ERROR] = str(exc)
         return
-    conversation = imported.conversation
     # A search that the import does not match would hide it from the list and the selection.
     st.session_state["history_search"] = ""
+    if isinstance(imported, ImportedComparison):
+        comparison = imported.comparison
+        st.session_state[SELECTED_COMPARISON] = comparison.id
+        st.session_state.pop(CONFIRM_DELETE_COMPARISON, None)
+        st.session_state[FLASH] = " ".join([
+            f"Imported the comparison “{literal(comparison_title(comparison) or 'untitled')}” "
+            f"({len(comparison.setups)} set-ups, {comparison.turns} turns, {len(comparison.votes)} votes).",
+            *imported.notes,
+        ])
+        return
+    conversation = imported.conversation
     st.session_state[SELECTED] = conversation.id
     st.session_state.pop(CONFIRM_DELETE, None)
     st.session_state[FLASH] = " ".join(
@@ -81,7 +101,7 @@ def import_upload(store: Store, settings: Settings) -> None:
 
 def import_section(store: Store, settings: Settings) -> None:
     st.file_uploader(
-        'Import a conversation: a JSON export of this app, or `{"messages": [{"role", "content"}, …]}`',
+        'Import a conversation or a comparison: a JSON export of this app, or `{"messages": [{"role", "content"}, …]}`',
         type=["json"],
         key=UPLOADER,
         max_upload_size=upload_limit_mb(settings),
@@ -145,6 +165,62 @@ def selected_section(store: Store, summary: ConversationSummary) -> None:
     delete_controls(store, summary)
 
 
+def delete_comparison_controls(store: Store, summary: ComparisonSummary) -> None:
+    if st.session_state.get(CONFIRM_DELETE_COMPARISON) != summary.id:
+        if st.button("Delete", key="history_cmp_delete"):
+            st.session_state[CONFIRM_DELETE_COMPARISON] = summary.id
+            st.rerun()
+        return
+    st.warning(
+        f"Delete the comparison “{literal(summary.title or 'untitled')}” and its {len(summary.labels)} columns for good? "
+        "Its votes stay in the leaderboard."
+    )
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete", type="primary", key="history_cmp_delete_yes"):
+        store.delete_comparison(summary.id)
+        st.session_state.pop(CONFIRM_DELETE_COMPARISON, None)
+        st.session_state.pop(SELECTED_COMPARISON, None)
+        st.session_state[FLASH] = f"Deleted the comparison “{literal(summary.title or 'untitled')}”."
+        st.rerun()
+    if no.button("Cancel", key="history_cmp_delete_no"):
+        st.session_state.pop(CONFIRM_DELETE_COMPARISON, None)
+        st.rerun()
+
+
+def selected_comparison_section(store: Store, summary: ComparisonSummary) -> None:
+    st.caption(comparison_caption(summary))
+    if st.button("Open", type="primary", key="history_cmp_open"):
+        st.switch_page(COMPARE_PAGE, query_params={"cmp": summary.id})
+    try:
+        comparison = store.load_comparison(summary.id)
+    except ComparisonNotFoundError:
+        st.warning("This comparison was just deleted, perhaps in another tab.")
+        return
+    for column, export in zip(st.columns(len(COMPARISON_EXPORT_FORMATS)), COMPARISON_EXPORT_FORMATS, strict=True):
+        column.download_button(
+            export.label,
+            data=partial(export.render, comparison),
+            file_name=comparison_filename(comparison, export.extension),
+            mime=export.mime,
+            key=f"history_cmp_download_{export.extension}",
+            on_click="ignore",
+        )
+    delete_comparison_controls(store, summary)
+
+
+def comparisons_section(store: Store, comparisons: list[ComparisonSummary], searched: bool) -> None:
+    st.subheader("Comparisons")
+    if not comparisons:
+        st.caption("No comparison contains that text." if searched else "No saved comparisons yet: Compare saves them here.")
+        return
+    st.dataframe(comparison_rows(comparisons), hide_index=True)
+    ids = [c.id for c in comparisons]
+    if st.session_state.get(SELECTED_COMPARISON) not in ids:
+        st.session_state[SELECTED_COMPARISON] = ids[0]
+    chosen = st.selectbox("Comparison", ids, key=SELECTED_COMPARISON, format_func=comparison_options(comparisons).get)
+    selected_comparison_section(store, next(c for c in comparisons if c.id == chosen))
+
+
 def main() -> None:
     with st.sidebar:
         page_links()
@@ -160,10 +236,13 @@ def main() -> None:
 
     query = st.text_input("Search all conversations", key="history_search", placeholder="a word from any title or message")
     # The conversations a search found are fetched by id, so a hit in the oldest one opens too.
-    listing = history_listing(store, query, limit=LIST_LIMIT, selected=st.session_state.get(SELECTED))
+    listing = history_listing(
+        store, query, limit=LIST_LIMIT, selected=st.session_state.get(SELECTED),
+        selected_comparison=st.session_state.get(SELECTED_COMPARISON),
+    )
     summaries = listing.summaries
     if listing.searched:
-        st.caption(f"{len(listing.hits)} matches in {len(summaries)} conversations")
+        st.caption(listing.matches_text())
         for hit in listing.hits[:SHOWN_HITS]:
             show_hit(hit)
 
@@ -198,6 +277,8 @@ def main() -> None:
     else:
         st.info("No saved conversations yet. Chats are saved here as you have them.")
 
+    st.divider()
+    comparisons_section(store, listing.comparisons, listing.searched)
     st.divider()
     import_section(store, settings)
 

@@ -11,11 +11,14 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lib.chat.conversation import Conversation
-from lib.chat.usage import Cost, ReplyStats, Usage
+from lib.chat.markdown_html import literal
+from lib.chat.usage import Cost, ReplyStats, Usage, format_time
+from lib.experiments.compare import Comparison
 from lib.settings import load_settings
 from lib.store import exporting
 from lib.store.database import Store, open_store
-from lib.store.exporting import ExportFormat, to_json
+from lib.store.exporting import ExportFormat, comparison_to_json, to_json
+from tests.comparison_samples import BIG, MIDDLE, SMALL, make_comparison
 from tests.conftest import isolate_env
 from tests.samples import T0, make_conversation, save_spoiled
 
@@ -343,3 +346,122 @@ def test_the_chat_page_lists_a_row_with_impossible_figures(spoiled: Store) -> No
     listed.click().run()
     assert not at.exception, at.exception
     assert at.session_state["chat"].conversation.id == "conv-00040"
+
+
+# -- comparisons (#12) -------------------------------------------------------------------
+
+
+def comparisons_table(at: AppTest) -> list[dict[str, object]]:
+    [found] = [d for d in at.dataframe if "Models" in d.value.columns]
+    return found.value.to_dict("records")
+
+
+@pytest.fixture
+def compared(db: Store, three: list[Conversation]) -> list[Comparison]:
+    """Two saved comparisons beside three chats; the newer one of three set-ups, blind."""
+    older = make_comparison(1, question="Where do quetzals live?")
+    newer = make_comparison(2, setups=(BIG, SMALL, MIDDLE), turns=3)
+    newer.title, newer.blind = "Three models", True
+    for comparison in (older, newer):
+        db.save_comparison(comparison)
+    return [newer, older]
+
+
+def test_comparisons_are_listed_apart_from_the_conversations(compared: list[Comparison]) -> None:
+    at = page()
+    assert not at.exception
+    assert [r["Title"] for r in table(at)] == ["Banana bread", "Tax forms", "Rust lifetimes"], "columns are not chats"
+    rows = comparisons_table(at)
+    assert [r["Title"] for r in rows] == ["Three models", "Where do quetzals live?"]
+    assert rows[0]["Models"] == "Gemma 3 27B vs Gemma 3 4B vs Gemma 3 12B"
+    assert (rows[0]["Turns"], rows[0]["Votes"], rows[0]["Cost"]) == (3, 1, "$0.02")
+    assert at.selectbox(key="history_selected_comparison").value == compared[0].id
+    [caption] = [c.value for c in at.caption if "3 set-ups · 3 turns · 1 votes · $0.02 · blind" in c.value]
+    assert f"C: {literal(MIDDLE.label())}" in caption and f"A: {literal(BIG.label())}" in caption
+    assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML", "JSON", "HTML"]
+
+
+def test_no_comparisons_yet_says_so_quietly(three: list[Conversation]) -> None:
+    at = page()
+    assert any("No saved comparisons yet" in c.value for c in at.caption)
+    assert len(at.dataframe) == 1 and not at.warning and len(at.info) == 0
+
+
+def test_open_switches_to_the_compare_page_with_the_comparison_in_the_address(compared: list[Comparison]) -> None:
+    at = page()
+    at.selectbox(key="history_selected_comparison").select(compared[1].id).run()
+    at.button(key="history_cmp_open").click().run()
+    assert not at.exception
+    assert at.query_params["cmp"] == compared[1].id
+    assert "Compare" in [t.value for t in at.title]
+
+
+def test_delete_a_comparison_asks_first_and_keeps_its_votes(compared: list[Comparison], db: Store) -> None:
+    at = page()
+    at.selectbox(key="history_selected_comparison").select(compared[1].id).run()
+    at.button(key="history_cmp_delete").click().run()
+    assert "Its votes stay in the leaderboard" in at.warning[0].value
+    at.button(key="history_cmp_delete_no").click().run()
+    assert not at.warning and db.comparison_exists(compared[1].id)
+    at.button(key="history_cmp_delete").click().run()
+    at.button(key="history_cmp_delete_yes").click().run()
+    assert not at.exception
+    assert not db.comparison_exists(compared[1].id)
+    assert [r["Title"] for r in comparisons_table(at)] == ["Three models"]
+    assert "Deleted the comparison" in at.success[0].value
+    assert len(db.votes()) == 2
+
+
+def test_the_comparison_exports_are_made_when_clicked(compared: list[Comparison], monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+
+    def counting(export: ExportFormat) -> ExportFormat:
+        def render(comparison: Comparison) -> str:
+            made.append(export.label)
+            return export.render(comparison)
+
+        return replace(export, render=render)
+
+    monkeypatch.setattr(exporting, "COMPARISON_EXPORT_FORMATS", tuple(counting(e) for e in exporting.COMPARISON_EXPORT_FORMATS))
+    at = page()
+    at.run()
+    assert not at.exception
+    assert made == []
+
+
+def test_a_comparison_export_imports_through_the_uploader(db: Store) -> None:
+    at = page()
+    upload(at, "comparison.json", comparison_to_json(make_comparison(3)).encode())
+    assert not at.exception and not at.error
+    assert "Imported the comparison “What is a banana?” (2 set-ups, 2 turns, 1 votes)." in at.success[0].value
+    assert at.selectbox(key="history_selected_comparison").value == "cmp-0003"
+    assert [r["Title"] for r in comparisons_table(at)] == ["What is a banana?"]
+    assert db.list() == [] and "No saved conversations yet" in at.info[0].value
+    at.run()
+    assert len(db.list_comparisons()) == 1, "imported once however often the page reruns"
+
+
+def test_a_search_finds_a_comparison_by_its_text(compared: list[Comparison]) -> None:
+    at = page()
+    at.text_input(key="history_search").input("QUETZALS").run()
+    assert not at.exception
+    assert "2 matches in 0 conversations and 1 comparisons" in [c.value for c in at.caption]
+    assert any(m.value.startswith("Comparison **Where do quetzals live?**") for m in at.markdown)
+    assert [r["Title"] for r in comparisons_table(at)] == ["Where do quetzals live?"]
+    assert not [d for d in at.dataframe if "Models" not in d.value.columns], "no conversation listed"
+    at.text_input(key="history_search").input("bananas").run()
+    assert any("No comparison contains that text." in c.value for c in at.caption)
+
+
+def test_an_imported_copy_of_a_saved_comparison_opens_itself_not_the_original(compared: list[Comparison]) -> None:
+    """The select box tells its options apart by their names: two equal names would open one of them."""
+    at = page()
+    upload(at, "copy.json", comparison_to_json(compared[0]).encode())
+    copy_id = at.selectbox(key="history_selected_comparison").value
+    assert copy_id != compared[0].id
+    names = at.selectbox(key="history_selected_comparison").options
+    assert len(names) == len(set(names)) == 3
+    assert {n for n in names if n.startswith("Three models")} == {f"Three models · {format_time(compared[0].updated)}",
+                                                                   f"Three models · {format_time(compared[0].updated)} (2)"}
+    at.button(key="history_cmp_open").click().run()
+    assert at.query_params["cmp"] == copy_id

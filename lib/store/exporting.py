@@ -9,6 +9,10 @@ and user text is treated as hostile: every character of it is escaped, the only 
 is what this module writes (paragraphs, line breaks, code), no link is ever made, and a
 Content-Security-Policy forbids scripts, frames and remote loads should anything slip by.
 
+A comparison (#12) exports as JSON (``"format": "gemma-chat-comparison"``: set-ups, every column's
+thread as the conversation JSON holds it, votes) and as one HTML page with the columns side by side,
+under the same rules as a conversation's page.
+
 Images: the JSON export carries each one whole (base64, with its digest), byte for byte as the
 model saw it. The HTML page shows them inline as ``data:`` URLs, so it stays one file that
 loads nothing. The Markdown transcript lists them (name, size, type, digest) instead of
@@ -29,7 +33,8 @@ from typing import Any
 
 from lib.chat.conversation import Conversation, Message
 from lib.chat.markdown_html import render_markdown
-from lib.chat.usage import figures, finish_note
+from lib.chat.usage import ReplyStats, figures, finish_note
+from lib.experiments.compare import Comparison, Vote
 from lib.images.image import MEDIA_TYPES, Image
 
 FORMAT = "gemma-chat"
@@ -86,9 +91,13 @@ def _hidden_versions(conversation: Conversation) -> int:
 
 def filename(conversation: Conversation, extension: str) -> str:
     """A file name from the title: ASCII letters, digits and dashes, e.g. ``my-question.md``."""
-    ascii_title = unicodedata.normalize("NFKD", conversation.title).encode("ascii", "ignore").decode()
+    return _file_name(conversation.title, "conversation", extension)
+
+
+def _file_name(title: str, fallback: str, extension: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60].rstrip("-")
-    return f"{slug or 'conversation'}.{extension}"
+    return f"{slug or fallback}.{extension}"
 
 
 # -- JSON --------------------------------------------------------------------------------
@@ -198,6 +207,36 @@ def _images_html(message: Message) -> list[str]:
     return ['<div class="images">', *shown, "</div>"]
 
 
+def _page(title: str, body: list[str], style: str = _STYLE) -> str:
+    """A whole HTML page around ``body``: nothing to load, nothing to run (see the module's docstring)."""
+    head = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="referrer" content="no-referrer">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>\n{style}\n</style>",
+        "</head>",
+        "<body>",
+    ]
+    return "\n".join([*head, *body, "</body>", "</html>"]) + "\n"
+
+
+def _figures_html(message: Message, best: frozenset[str] = frozenset()) -> list[str]:
+    """The figures line under a reply; those in ``best`` marked as the best across columns."""
+    if message.stats is None:
+        return []
+    e = html.escape
+    spans = "".join(
+        f'<span class="best">{e(label)}: {e(value)} ★</span>' if label in best else f"<span>{e(label)}: {e(value)}</span>"
+        for label, value in figures(message.stats)
+    )
+    return [f'<p class="figures">{spans}</p>']
+
+
 def to_html(conversation: Conversation) -> str:
     e = html.escape
     title = conversation.title or "Conversation"
@@ -224,25 +263,10 @@ def to_html(conversation: Conversation) -> str:
             *_images_html(message),
             render_markdown(message.content),
         ]
-        if message.stats is not None:
-            spans = "".join(f"<span>{e(label)}: {e(value)}</span>" for label, value in figures(message.stats))
-            body.append(f'<p class="figures">{spans}</p>')
+        body += _figures_html(message)
         body += [f'<p class="note">{e(note)}</p>' for note in _notes(message)]
         body.append("</section>")
-    head = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(title)}</title>",
-        f"<style>\n{_STYLE}\n</style>",
-        "</head>",
-        "<body>",
-    ]
-    return "\n".join([*head, *body, "</body>", "</html>"]) + "\n"
+    return _page(title, body)
 
 
 # -- for the download buttons ------------------------------------------------------------
@@ -253,7 +277,8 @@ class ExportFormat:
     label: str
     extension: str
     mime: str
-    render: Callable[[Conversation], str]
+    #: a Conversation, or a Comparison for COMPARISON_EXPORT_FORMATS
+    render: Callable[[Any], str]
 
 
 #: in the order the History page shows its buttons
@@ -261,4 +286,192 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = (
     ExportFormat("JSON", "json", "application/json", to_json),
     ExportFormat("Markdown", "md", "text/markdown", to_markdown),
     ExportFormat("HTML", "html", "text/html", to_html),
+)
+
+
+# -- comparisons (#12) -------------------------------------------------------------------
+
+COMPARISON_FORMAT = "gemma-chat-comparison"
+COMPARISON_VERSION = 1
+
+#: what the comparison's columns are called, in column order (not the blind order on screen)
+COLUMN_NAMES = "ABCD"
+
+#: figures where less is better, and where more is: the best of each is marked across columns
+_LOWER_IS_BETTER: dict[str, Callable[[ReplyStats], float | None]] = {
+    "first token": lambda stats: stats.time_to_first_token,
+    "time": lambda stats: stats.total_time,
+    "cost": lambda stats: stats.cost.usd if stats.cost else None,
+}
+_HIGHER_IS_BETTER: dict[str, Callable[[ReplyStats], float | None]] = {"speed": lambda stats: stats.tokens_per_second}
+
+
+def comparison_title(comparison: Comparison) -> str:
+    """Its own title, else its first question's (as History lists it)."""
+    return comparison.title or next((t.title for t in comparison.threads if t.title), "")
+
+
+def comparison_filename(comparison: Comparison, extension: str) -> str:
+    return _file_name(comparison_title(comparison), "comparison", extension)
+
+
+def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
+    return {
+        "id": comparison.id,
+        "title": comparison.title,
+        "created": comparison.created,
+        "updated": comparison.updated,
+        "blind": comparison.blind,
+        "order": list(comparison.order),
+        "setups": [setup.to_dict() for setup in comparison.setups],
+        "threads": [thread.to_dict() for thread in comparison.threads],
+        "votes": [vote.to_dict() for vote in comparison.votes],
+    }
+
+
+def comparison_to_json(comparison: Comparison) -> str:
+    """The whole comparison: set-ups, every column's thread (every branch, figure and image) and votes."""
+    document: dict[str, Any] = {
+        "format": COMPARISON_FORMAT,
+        "version": COMPARISON_VERSION,
+        "exported": datetime.now(UTC).isoformat(timespec="seconds"),
+        "comparison": comparison_to_dict(comparison),
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _turns(thread: Conversation) -> list[tuple[Message, Message | None]]:
+    """Each question on screen with the reply shown for it (None: unanswered or failed)."""
+    path = thread.path()
+    out: list[tuple[Message, Message | None]] = []
+    for index, message in enumerate(path):
+        if message.role == "user":
+            following = path[index + 1] if index + 1 < len(path) else None
+            out.append((message, following))
+    return out
+
+
+def _best(replies: list[Message | None]) -> list[frozenset[str]]:
+    """For each column's reply, the figures in which it is the best of the columns (ties all best;
+    nothing marked where fewer than two columns know the figure or all are equal)."""
+    marked: list[set[str]] = [set() for _ in replies]
+    for table, pick in ((_LOWER_IS_BETTER, min), (_HIGHER_IS_BETTER, max)):
+        for label, read in table.items():
+            known = {i: v for i, r in enumerate(replies) if r and r.stats and (v := read(r.stats)) is not None}
+            if len(known) < 2 or len(set(known.values())) < 2:
+                continue
+            best = pick(known.values())
+            for i, value in known.items():
+                if value == best:
+                    marked[i].add(label)
+    return [frozenset(m) for m in marked]
+
+
+def _column_name(comparison: Comparison, column: int) -> str:
+    return f"{COLUMN_NAMES[column]} · {comparison.setups[column].label()}"
+
+
+def _vote_text(vote: Vote) -> str:
+    if vote.outcome == "win" and vote.winner is not None:
+        return f"{COLUMN_NAMES[vote.winner]} better ({vote.setups[vote.winner].label()})"
+    return "a tie" if vote.outcome == "tie" else "all bad"
+
+
+def _setups_html(comparison: Comparison) -> list[str]:
+    e = html.escape
+    body = ['<section class="setups">']
+    for column, setup in enumerate(comparison.setups):
+        body += [
+            '<div class="setup">',
+            f'<p class="speaker">{e(_column_name(comparison, column))}</p>',
+            f"<p>Model <code>{e(setup.model)}</code></p>",
+        ]
+        if setup.params:
+            body.append(f"<p>Parameters <code>{e(json.dumps(setup.params, ensure_ascii=False, sort_keys=True))}</code></p>")
+        if setup.system_prompt.strip():
+            body += [f"<p>System prompt (<code>{e(setup.instruction_role)}</code> role)</p>",
+                     f'<div class="system">{render_markdown(setup.system_prompt)}</div>']
+        body.append("</div>")
+    return [*body, "</section>"]
+
+
+def _reply_html(comparison: Comparison, column: int, question: Message, reply: Message | None,
+                asked: Message | None, best: frozenset[str]) -> list[str]:
+    e = html.escape
+    thread = comparison.threads[column]
+    cell = ['<article class="reply">', f'<p class="column-name">{e(_column_name(comparison, column))}</p>']
+    if question is not asked and question.content != (asked.content if asked else None):
+        cell.append(f'<p class="note">This column was asked: {e(" ".join(question.content.split()))}</p>')
+    if reply is None:
+        cell.append('<p class="plain-note">No reply.</p>')
+    else:
+        cell += [f'<p class="plain-note">{e(_speaker(reply, thread))}</p>', render_markdown(reply.content)]
+        cell += _figures_html(reply, best)
+    cell += [f'<p class="note">{e(note)}</p>' for note in _notes(question) + (_notes(reply) if reply else [])]
+    return [*cell, "</article>"]
+
+
+def comparison_to_html(comparison: Comparison) -> str:
+    """The columns side by side for a stakeholder: each question once, each column's reply to it with
+    its figures (the best across columns marked ★), the set-ups' labels (shown even if the comparison
+    was blind: this is after the fact) and the votes. One file that loads and runs nothing."""
+    e = html.escape
+    title = comparison_title(comparison) or "Comparison"
+    columns = len(comparison.setups)
+    by_column = [_turns(thread) for thread in comparison.threads]
+    turns = max((len(t) for t in by_column), default=0)
+    body = [
+        f"<h1>{e(title)}</h1>",
+        '<ul class="meta">',
+        f"<li>Started {e(_when(comparison.created))}; last change {e(_when(comparison.updated))}</li>",
+        f"<li>{columns} set-ups · {turns} turns · {len(comparison.votes)} votes"
+        f"{' · blind: the labels were hidden until each vote' if comparison.blind else ''}</li>",
+        "</ul>",
+        *_setups_html(comparison),
+    ]
+    for turn in range(turns):
+        cells = [t[turn] if turn < len(t) else None for t in by_column]
+        asked = next((cell[0] for cell in cells if cell is not None), None)
+        replies = [cell[1] if cell else None for cell in cells]
+        body += [f'<section class="turn"><h2>Turn {turn + 1}</h2>', '<div class="question">']
+        if asked is not None:
+            body += ['<p class="speaker">You</p>', *_images_html(asked), render_markdown(asked.content)]
+        body += ["</div>", f'<div class="columns n{columns}">']
+        for column, (cell, best) in enumerate(zip(cells, _best(replies), strict=True)):
+            if cell is None:
+                body.append(f'<article class="reply"><p class="column-name">{e(_column_name(comparison, column))}</p>'
+                            '<p class="plain-note">Not asked.</p></article>')
+            else:
+                body += _reply_html(comparison, column, cell[0], cell[1], asked, best)
+        body.append("</div>")
+        if vote := comparison.vote_on(turn + 1):
+            body.append(f'<p class="vote">Vote: {e(_vote_text(vote))}</p>')
+        body.append("</section>")
+    return _page(title, body, _STYLE + "\n" + _COMPARISON_STYLE)
+
+
+_COMPARISON_STYLE = """
+body { max-width: 96rem; }
+h2 { font-size: 1.15rem; margin: 0 0 .5rem; }
+.setups { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: .75rem; margin-bottom: 1.5rem; }
+.setup { background: #f6f8fa; border-radius: 6px; padding: .5rem .75rem; font-size: .9rem; }
+.setup .system { border-left: 3px solid #8250df; padding-left: .5rem; }
+.turn { border-top: 1px solid #d1d9e0; padding: 1rem 0; }
+.question { background: #ddf4ff; border-radius: 6px; padding: .25rem .75rem; margin-bottom: .75rem; }
+.question .speaker { color: #0969da; }
+.columns { display: grid; gap: .75rem; }
+.columns.n2 { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+.columns.n3 { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+.columns.n4 { grid-template-columns: repeat(4, minmax(0, 1fr)); }
+.reply { border: 1px solid #d1d9e0; border-radius: 6px; padding: .5rem .75rem; min-width: 0; }
+.column-name { font-weight: 600; color: #1a7f37; margin: 0 0 .25rem; overflow-wrap: anywhere; }
+.best { font-weight: 600; color: #1a7f37; }
+.vote { font-weight: 600; margin: .75rem 0 0; }
+@media (max-width: 700px) { .columns.n2, .columns.n3, .columns.n4 { grid-template-columns: minmax(0, 1fr); } }
+""".strip()
+
+#: in the order the History page shows its buttons
+COMPARISON_EXPORT_FORMATS: tuple[ExportFormat, ...] = (
+    ExportFormat("JSON", "json", "application/json", comparison_to_json),
+    ExportFormat("HTML", "html", "text/html", comparison_to_html),
 )

@@ -1,10 +1,15 @@
-"""What the History page lists: the newest conversations, or the ones a search found, however old."""
+"""What the History page lists: the newest conversations and comparisons, or the ones a search
+found, however old."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lib.store.database import ConversationSummary, SearchHit, Store
+from lib.api.models import model_info
+from lib.chat.markdown_html import literal
+from lib.chat.usage import format_time
+from lib.store.database import ComparisonSummary, ConversationSummary, SearchHit, Store
+from lib.store.exporting import COLUMN_NAMES
 
 
 @dataclass(frozen=True)
@@ -14,21 +19,81 @@ class Listing:
     #: whether there was a query (then ``hits`` are its matches, and ``summaries`` their conversations)
     searched: bool = False
     hits: list[SearchHit] = field(default_factory=list)
+    #: the comparisons to list, as ``summaries`` are listed (a search's: those its hits are in)
+    comparisons: list[ComparisonSummary] = field(default_factory=list)
+
+    def matches_text(self) -> str:
+        """What a search found, in a few words."""
+        text = f"{len(self.hits)} matches in {len(self.summaries)} conversations"
+        return f"{text} and {len(self.comparisons)} comparisons" if self.comparisons else text
 
 
-def history_listing(store: Store, query: str, *, limit: int, selected: str | None = None) -> Listing:
-    """The conversations to list for ``query`` (blank: no search).
+def history_listing(
+    store: Store, query: str, *, limit: int, selected: str | None = None, selected_comparison: str | None = None
+) -> Listing:
+    """The conversations and comparisons to list for ``query`` (blank: no search).
 
-    A search lists the conversations its hits are in, fetched by id: never looked up among the
-    newest ``limit``, where an older one would be missing and its hit could not be opened.
-    Without a search the newest ``limit`` are listed, and ``selected`` too (a conversation just
-    imported with its old dates, say) when it is older than those and still exists.
+    A search lists the conversations and comparisons its hits are in, fetched by id: never looked
+    up among the newest ``limit``, where an older one would be missing and its hit could not be
+    opened. Without a search the newest ``limit`` of each are listed, and ``selected`` and
+    ``selected_comparison`` too (one just imported with its old dates, say) when they are older
+    than those and still exist.
     """
     if query.strip():
         hits = store.search(query)
-        summaries = store.list(limit=limit, ids=[hit.conversation_id for hit in hits]) if hits else []
-        return Listing(summaries, searched=True, hits=hits)
+        chats = [hit.conversation_id for hit in hits if hit.comparison_id is None]
+        compared = [hit.comparison_id for hit in hits if hit.comparison_id is not None]
+        summaries = store.list(limit=limit, ids=chats) if chats else []
+        comparisons = store.list_comparisons(limit=limit, ids=compared) if compared else []
+        return Listing(summaries, searched=True, hits=hits, comparisons=comparisons)
     summaries = store.list(limit=limit)
     if selected is not None and selected not in {s.id for s in summaries}:
         summaries = [*store.list(limit=1, ids=[selected]), *summaries]
-    return Listing(summaries)
+    comparisons = store.list_comparisons(limit=limit)
+    if selected_comparison is not None and selected_comparison not in {c.id for c in comparisons}:
+        comparisons = [*store.list_comparisons(limit=1, ids=[selected_comparison]), *comparisons]
+    return Listing(summaries, comparisons=comparisons)
+
+
+def comparison_rows(comparisons: list[ComparisonSummary]) -> list[dict[str, object]]:
+    """The comparisons as the History page's table shows them."""
+    return [
+        {
+            "Title": c.title or "(untitled)",
+            # The models only: a set-up's whole label is long, and shown for the selected one.
+            "Models": " vs ".join(model_info(model).label for model in c.models),
+            "Updated": format_time(c.updated),
+            "Turns": c.turns,
+            "Votes": c.votes,
+            "Cost": c.cost_text(),
+        }
+        for c in comparisons
+    ]
+
+
+def comparison_caption(summary: ComparisonSummary) -> str:
+    """A few lines on the selected comparison: its figures, and each column's set-up."""
+    blind = " · blind" if summary.blind else ""
+    figures = (
+        f"{len(summary.labels)} set-ups · {summary.turns} turns · {summary.votes} votes · {summary.cost_text()}"
+        f"{blind} · started {format_time(summary.created)}"
+    )
+    columns = "  \n".join(f"{name}: {literal(label)}" for name, label in zip(COLUMN_NAMES, summary.labels, strict=False))
+    return f"{figures}  \n{columns}"
+
+
+def comparison_options(comparisons: list[ComparisonSummary]) -> dict[str, str]:
+    """Each comparison's name in the page's select box, by id: title and time, and a number after
+    a repeat. The select box tells its options apart by these names alone (an import of a
+    comparison still saved has the same title and times), so two equal ones would open the same."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for summary in comparisons:
+        name = base = f"{summary.title or '(untitled)'} · {format_time(summary.updated)}"
+        number = 1
+        while name in used:
+            number += 1
+            name = f"{base} ({number})"
+        used.add(name)
+        names[summary.id] = name
+    return names

@@ -1,9 +1,13 @@
 """Read a conversation from a file: this app's JSON export, or a plain list of chat messages.
 
-Two shapes are accepted:
+Three shapes are accepted:
 
 * a :mod:`lib.store.exporting` JSON export (``"format": "gemma-chat"``), which comes back as the
   identical conversation, every branch included;
+* a comparison export (``"format": "gemma-chat-comparison"``, :func:`import_comparison_into`),
+  which becomes a new comparison: each column checked as a conversation export is, the images
+  of all columns counted against one file's limits, and the messages of all columns against
+  CHAT_IMPORT_MAX_MESSAGES; :func:`import_file` takes either kind;
 * the common ``{"messages": [{"role": ..., "content": ...}, ...]}`` (or just the list), as
   the OpenAI-style APIs and many tools write it. System (or developer) messages become the
   system prompt, and consecutive turns of one role are merged, the way the chat page merges
@@ -24,7 +28,7 @@ import binascii
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -33,12 +37,13 @@ from jsonschema.exceptions import best_match
 from lib.api.params import validate_params
 from lib.chat.conversation import MERGE_SEPARATOR, Conversation, Message, new_id, title_from
 from lib.chat.usage import sane_cost, sane_count, sane_seconds
-from lib.errors import ChatError, ConversationExistsError, ImageError, ImportFormatError
+from lib.errors import ChatError, ComparisonExistsError, ConversationExistsError, ImageError, ImportFormatError
+from lib.experiments.compare import MAX_COLUMNS, MIN_COLUMNS, Comparison, Setup, Vote
 from lib.images.image import MEDIA_TYPES, Image
 from lib.images.verify import verify_image
 from lib.settings import DEFAULT_IMPORT_MAX_MESSAGES
 from lib.store.database import Store
-from lib.store.exporting import FORMAT, VERSION
+from lib.store.exporting import COLUMN_NAMES, COMPARISON_FORMAT, COMPARISON_VERSION, FORMAT, VERSION
 
 _STRING_OR_NULL = {"type": ["string", "null"]}
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -256,11 +261,19 @@ def _which(item: dict[str, Any]) -> str:
     return f"message {item['id']!r}" + (f' ("{start[:40]}{"…" if len(start) > 40 else ""}")' if start else "")
 
 
-def _check_images(conversation: dict[str, Any]) -> None:
+@dataclass
+class _ImageBudget:
+    """The different images of one file so far, and their pixels (a comparison's columns share it)."""
+
+    seen: set[str] = field(default_factory=set)
+    pixels: int = 0
+
+
+def _check_images(conversation: dict[str, Any], budget: _ImageBudget | None = None) -> None:
     """Each image must be what it says it is: base64 of its digest, of its type and size, whole,
     and not a decompression bomb; and there must not be too many."""
-    seen: set[str] = set()
-    pixels = 0
+    budget = budget or _ImageBudget()
+    seen = budget.seen
     for item in conversation["messages"]:
         attached = item.get("images") or []
         if not attached:
@@ -286,8 +299,8 @@ def _check_images(conversation: dict[str, Any]) -> None:
                 verify_image(image)
             except ImageError as exc:
                 raise _fail(f"{where} cannot be imported. {exc.message}") from None
-            pixels += image.width * image.height
-            if len(seen) > MAX_IMAGES_PER_IMPORT or pixels > MAX_IMPORT_PIXELS:
+            budget.pixels += image.width * image.height
+            if len(seen) > MAX_IMAGES_PER_IMPORT or budget.pixels > MAX_IMPORT_PIXELS:
                 raise _fail(f"The file carries more images than one import takes (at most {MAX_IMAGES_PER_IMPORT}, "
                             f"of {MAX_IMPORT_PIXELS:,} pixels in all); {where} is one too many.")
 
@@ -366,15 +379,23 @@ def _check_count(document: dict[str, Any], max_messages: int) -> None:
                     "(CHAT_IMPORT_MAX_MESSAGES), so that the chat page can open it quickly.")
 
 
-def parse(
-    data: bytes | str, *, max_bytes: int, default_model: str, max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES
-) -> Conversation:
-    """The conversation in ``data``; ImportFormatError when it is not one, or holds over ``max_messages``."""
+def _document(data: bytes | str, max_bytes: int) -> dict[str, Any]:
     document = _parse_json(data, max_bytes)
     if isinstance(document, list):
         document = {"messages": document}
     if not isinstance(document, dict):
         raise _fail("The file holds JSON but not a conversation (expected an object with messages).")
+    return document
+
+
+def parse(
+    data: bytes | str, *, max_bytes: int, default_model: str, max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES
+) -> Conversation:
+    """The conversation in ``data``; ImportFormatError when it is not one, or holds over ``max_messages``."""
+    return _conversation_of(_document(data, max_bytes), default_model, max_messages)
+
+
+def _conversation_of(document: dict[str, Any], default_model: str, max_messages: int) -> Conversation:
     _check_count(document, max_messages)
     if "format" in document:
         if document["format"] != FORMAT:
@@ -464,7 +485,11 @@ def import_into(
 
     A fresh id when its id is taken already.
     """
-    conversation = parse(data, max_bytes=max_bytes, default_model=default_model, max_messages=max_messages)
+    return _import_conversation(store, _document(data, max_bytes), default_model, max_messages)
+
+
+def _import_conversation(store: Store, document: dict[str, Any], default_model: str, max_messages: int) -> Imported:
+    conversation = _conversation_of(document, default_model, max_messages)
     notes = _sanitize(conversation)
     if store.exists(conversation.id):
         conversation.id = new_id()
@@ -474,3 +499,188 @@ def import_into(
         conversation.id = new_id()
         store.save(conversation)
     return Imported(conversation, notes)
+
+
+# -- comparisons (#12) -------------------------------------------------------------------
+
+_SETUP = {
+    "type": "object",
+    "required": ["model"],
+    "properties": {
+        "model": {"type": "string", "minLength": 1},
+        "system_prompt": {"type": "string"},
+        "instruction_role": {"type": "string", "minLength": 1},
+        "params": {"type": "object"},
+    },
+}
+
+_VOTE = {
+    "type": "object",
+    "required": ["id", "turn", "outcome", "setups", "created"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "turn": {"type": "integer", "minimum": 1},
+        "outcome": {"enum": ["win", "tie", "bad"]},
+        "winner": {"type": ["integer", "null"], "minimum": 0},
+        "setups": {"type": "array", "minItems": MIN_COLUMNS, "maxItems": MAX_COLUMNS, "items": _SETUP},
+        "created": {"type": "number"},
+    },
+}
+
+COMPARISON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["format", "version", "comparison"],
+    "properties": {
+        "format": {"const": COMPARISON_FORMAT},
+        "version": {"const": COMPARISON_VERSION},
+        "comparison": {
+            "type": "object",
+            "required": ["setups", "threads"],
+            "properties": {
+                "id": {"type": "string", "minLength": 1},
+                "title": {"type": "string"},
+                "created": {"type": "number"},
+                "updated": {"type": "number"},
+                "blind": {"type": "boolean"},
+                "order": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                "setups": {"type": "array", "minItems": MIN_COLUMNS, "maxItems": MAX_COLUMNS, "items": _SETUP},
+                "threads": {
+                    "type": "array", "minItems": MIN_COLUMNS, "maxItems": MAX_COLUMNS,
+                    "items": EXPORT_SCHEMA["properties"]["conversation"],
+                },
+                "votes": {"type": "array", "items": _VOTE},
+            },
+        },
+    },
+}
+
+_COMPARISON_VALIDATOR = Draft202012Validator(COMPARISON_SCHEMA)
+
+
+@dataclass
+class ImportedComparison:
+    """A comparison just imported, and what was changed in it on the way (for the page to say)."""
+
+    comparison: Comparison
+    notes: list[str]
+
+
+def _comparison_message_count(document: dict[str, Any]) -> int:
+    """How many messages all the columns hold, whatever else is wrong with the file."""
+    holder = document.get("comparison")
+    threads = holder.get("threads") if isinstance(holder, dict) else None
+    return sum(
+        len(t["messages"]) for t in threads or [] if isinstance(t, dict) and isinstance(t.get("messages"), list)
+    ) if isinstance(threads, list) else 0
+
+
+def _check_votes(data: dict[str, Any]) -> None:
+    columns, turns = len(data["setups"]), set()
+    for number, vote in enumerate(data.get("votes") or [], 1):
+        if len(vote["setups"]) != columns:
+            raise _fail(f"The export is damaged: vote {number} is on {len(vote['setups'])} set-ups, not the {columns} columns.")
+        winner = vote.get("winner")
+        if (vote["outcome"] == "win") != (winner is not None) or (winner is not None and winner >= columns):
+            raise _fail(f"The export is damaged: vote {number} names a winner where it should not, or none where it should.")
+        if vote["turn"] in turns:
+            raise _fail(f"The export is damaged: two votes are on turn {vote['turn']}.")
+        turns.add(vote["turn"])
+
+
+def _comparison_of(document: dict[str, Any], max_messages: int) -> Comparison:
+    version = document.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > COMPARISON_VERSION:
+        raise _fail(f"The export has version {version}, made by a newer version of this app "
+                    f"(this one reads {COMPARISON_VERSION}).")
+    if (count := _comparison_message_count(document)) > max_messages:
+        raise _fail(f"The file holds {count:,} messages; a comparison may hold at most {max_messages:,} in all its "
+                    "columns (CHAT_IMPORT_MAX_MESSAGES), so that the page can open it quickly.")
+    _validate(_COMPARISON_VALIDATOR, document, f"a {COMPARISON_FORMAT} export")
+    data = document["comparison"]
+    if len(data["threads"]) != len(data["setups"]):
+        raise _fail(f"The export is damaged: it has {len(data['setups'])} set-ups but {len(data['threads'])} columns.")
+    ids = [t.get("id") for t in data["threads"] if t.get("id")]
+    if len(set(ids)) != len(ids):
+        raise _fail("The export is damaged: two columns have the same id.")
+    budget = _ImageBudget()
+    for thread in data["threads"]:
+        _check_tree(thread)
+        _check_images(thread, budget)
+    _check_votes(data)
+    comparison = Comparison(
+        [Setup.from_dict(s) for s in data["setups"]],
+        [Conversation.from_dict(t) for t in data["threads"]],
+        id=data.get("id") or new_id(),
+        title=data.get("title") or "",
+        created=float(data.get("created") or time.time()),
+        updated=float(data.get("updated") or time.time()),
+        blind=bool(data.get("blind")),
+        order=list(data.get("order") or []),
+        votes=[Vote.from_dict(v) for v in data.get("votes") or []],
+    )
+    if any(vote.turn > comparison.turns for vote in comparison.votes):
+        raise _fail(f"The export is damaged: a vote is on a turn after the last of its {comparison.turns}.")
+    return comparison
+
+
+def _sanitize_comparison(comparison: Comparison) -> list[str]:
+    """:func:`_sanitize` for each column, and the same for the comparison's own times and set-ups."""
+    notes: list[str] = []
+    for name, thread in zip(COLUMN_NAMES, comparison.threads, strict=False):
+        notes += [f"Column {name}: {note}" for note in _sanitize(thread)]
+    now = time.time()
+    comparison.created, comparison.updated = _sane_time(comparison.created, now), _sane_time(comparison.updated, now)
+    comparison.votes = [replace(v, created=_sane_time(v.created, now)) for v in comparison.votes]
+    dropped: set[str] = set()
+    for index, setup in enumerate(comparison.setups):
+        kept: dict[str, Any] = {}
+        for name, value in setup.params.items():
+            try:
+                kept.update(validate_params(setup.model, {name: value}))
+            except ChatError:
+                dropped.add(name)
+        comparison.setups[index] = replace(setup, params=kept)
+    if dropped:
+        notes.append(f"Set-up parameters outside the model's spec were left out: {', '.join(sorted(dropped))}.")
+    return notes
+
+
+def _fresh_ids(store: Store, comparison: Comparison, *, all_of_them: bool = False) -> None:
+    """New ids where the store holds the comparison's (an export of one still saved) or a column's."""
+    if all_of_them or store.comparison_exists(comparison.id):
+        comparison.id = new_id()
+    for thread in comparison.threads:
+        if all_of_them or store.exists(thread.id):
+            thread.id = new_id()
+
+
+def _import_comparison(store: Store, document: dict[str, Any], max_messages: int) -> ImportedComparison:
+    comparison = _comparison_of(document, max_messages)
+    notes = _sanitize_comparison(comparison)
+    _fresh_ids(store, comparison)
+    try:
+        store.save_comparison(comparison)
+    except (ComparisonExistsError, ConversationExistsError):  # imported at the same moment by someone else
+        _fresh_ids(store, comparison, all_of_them=True)
+        store.save_comparison(comparison)
+    return ImportedComparison(comparison, notes)
+
+
+def import_comparison_into(
+    store: Store, data: bytes | str, *, max_bytes: int, max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES
+) -> ImportedComparison:
+    """Parse a comparison export, make its figures, times and parameters sane, and save it as a new
+    comparison (fresh ids where its own are taken). Its votes keep their ids: the leaderboard
+    counts a vote once however many copies hold it."""
+    return _import_comparison(store, _document(data, max_bytes), max_messages)
+
+
+def import_file(
+    store: Store, data: bytes | str, *, max_bytes: int, default_model: str,
+    max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES,
+) -> Imported | ImportedComparison:
+    """What History's uploader takes: a comparison export, or anything :func:`import_into` takes."""
+    document = _document(data, max_bytes)
+    if document.get("format") == COMPARISON_FORMAT:
+        return _import_comparison(store, document, max_messages)
+    return _import_conversation(store, document, default_model, max_messages)
