@@ -36,14 +36,16 @@ def test_one_message_to_27b_and_4b_streams_side_by_side_is_voted_on_blind_and_co
     open_chat(page, app_server, path="/Compare")
     models = page.get_by_role("combobox", name="Model")
     expect(models).to_have_count(2)
+    idle(page)
     models.nth(1).click()
     page.get_by_role("option", name="Gemma 3 4B").click()
     idle(page)
     page.get_by_text("Blind: hide the set-ups until I vote").click()
     idle(page)
 
-    e2e_fake.plan_for(BIG, Behaviour(reply="Big model says: one two three four five.", token_rate=30))
-    e2e_fake.plan_for(SMALL, Behaviour(reply="Small model says: uno dos tres cuatro.", token_rate=30))
+    counting = " ".join(str(n) for n in range(40))  # long enough to be seen streaming, even on a busy machine
+    e2e_fake.plan_for(BIG, Behaviour(reply=f"Big model says: one two three four five. {counting}", token_rate=25))
+    e2e_fake.plan_for(SMALL, Behaviour(reply=f"Small model says: uno dos tres cuatro. {counting}", token_rate=25))
     before = len(e2e_fake.requests)
     send_to_all(page, "Count to five, please")
     # Both stream at once: each column shows part of its reply before either has ended.
@@ -75,6 +77,7 @@ def test_one_message_to_27b_and_4b_streams_side_by_side_is_voted_on_blind_and_co
     page.goto(comparison_url)  # a colleague, or the same person later
     expect(page.get_by_text("Small model says: uno dos tres cuatro.")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Big model says: one two three four five.")).to_be_visible()
+    expect(page.get_by_text("You voted:")).to_contain_text("Gemma 3 4B")
 
 
 def test_the_address_carries_the_setups_to_a_colleague(new_page: Any, app_server: StreamlitServer) -> None:
