@@ -199,3 +199,16 @@ class ImportFormatError(ChatError):
 
     title = "The file could not be imported"
     retryable = False
+
+
+class TemplateError(ChatError):
+    """A prompt template is malformed, or a value does not fit it (a choice not offered, one
+    missing). ``variable`` names the variable at fault when there is one, so that a form can
+    point at its field. Nothing was sent."""
+
+    title = "The template cannot be filled"
+    retryable = False
+
+    def __init__(self, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
