@@ -212,3 +212,19 @@ class TemplateError(ChatError):
     def __init__(self, message: str, variable: str | None = None) -> None:
         super().__init__(message)
         self.variable = variable
+
+
+class SchemaError(ChatError):
+    """A JSON schema typed by the user is not JSON, not a valid JSON Schema, or not the object
+    schema structured output needs; the message says where. Nothing was sent."""
+
+    title = "The JSON schema is invalid"
+    retryable = False
+
+
+class CheckError(ChatError):
+    """A check on replies cannot be made: an unknown kind, an empty text, a pattern that is not a
+    regular expression, a length that is no whole number. Nothing was checked."""
+
+    title = "The check is invalid"
+    retryable = False
