@@ -199,3 +199,32 @@ class ImportFormatError(ChatError):
 
     title = "The file could not be imported"
     retryable = False
+
+
+class TemplateError(ChatError):
+    """A prompt template is malformed, or a value does not fit it (a choice not offered, one
+    missing). ``variable`` names the variable at fault when there is one, so that a form can
+    point at its field. Nothing was sent."""
+
+    title = "The template cannot be filled"
+    retryable = False
+
+    def __init__(self, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+class SchemaError(ChatError):
+    """A JSON schema typed by the user is not JSON, not a valid JSON Schema, or not the object
+    schema structured output needs; the message says where. Nothing was sent."""
+
+    title = "The JSON schema is invalid"
+    retryable = False
+
+
+class CheckError(ChatError):
+    """A check on replies cannot be made: an unknown kind, an empty text, a pattern that is not a
+    regular expression, a length that is no whole number. Nothing was checked."""
+
+    title = "The check is invalid"
+    retryable = False
