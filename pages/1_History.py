@@ -21,6 +21,7 @@ from lib.store.exporting import (
 )
 from lib.store.history import comparison_caption, comparison_options, comparison_rows, history_listing
 from lib.store.importing import ImportedComparison, import_file
+from lib.words import count
 from ui.nav import PAGE_ICON, page_links
 from ui.store import cached_store
 
@@ -87,7 +88,8 @@ def import_upload(store: Store, settings: Settings) -> None:
         st.session_state.pop(CONFIRM_DELETE_COMPARISON, None)
         st.session_state[FLASH] = " ".join([
             f"Imported the comparison “{literal(comparison_title(comparison) or 'untitled')}” "
-            f"({len(comparison.setups)} set-ups, {comparison.turns} turns, {len(comparison.votes)} votes).",
+            f"({count(len(comparison.setups), 'set-up')}, {count(comparison.turns, 'turn')}, "
+            f"{count(len(comparison.votes), 'vote')}).",
             *imported.notes,
         ])
         return

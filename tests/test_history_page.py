@@ -376,7 +376,7 @@ def test_comparisons_are_listed_apart_from_the_conversations(compared: list[Comp
     assert rows[0]["Models"] == "Gemma 3 27B vs Gemma 3 4B vs Gemma 3 12B"
     assert (rows[0]["Turns"], rows[0]["Votes"], rows[0]["Cost"]) == (3, 1, "$0.02")
     assert at.selectbox(key="history_selected_comparison").value == compared[0].id
-    [caption] = [c.value for c in at.caption if "3 set-ups · 3 turns · 1 votes · $0.02 · blind" in c.value]
+    [caption] = [c.value for c in at.caption if "3 set-ups · 3 turns · 1 vote · $0.02 · blind" in c.value]
     assert f"C: {literal(MIDDLE.label())}" in caption and f"A: {literal(BIG.label())}" in caption
     assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML", "JSON", "HTML"]
 
@@ -433,7 +433,7 @@ def test_a_comparison_export_imports_through_the_uploader(db: Store) -> None:
     at = page()
     upload(at, "comparison.json", comparison_to_json(make_comparison(3)).encode())
     assert not at.exception and not at.error
-    assert "Imported the comparison “What is a banana?” (2 set-ups, 2 turns, 1 votes)." in at.success[0].value
+    assert "Imported the comparison “What is a banana?” (2 set-ups, 2 turns, 1 vote)." in at.success[0].value
     assert at.selectbox(key="history_selected_comparison").value == "cmp-0003"
     assert [r["Title"] for r in comparisons_table(at)] == ["What is a banana?"]
     assert db.list() == [] and "No saved conversations yet" in at.info[0].value
@@ -445,7 +445,7 @@ def test_a_search_finds_a_comparison_by_its_text(compared: list[Comparison]) -> 
     at = page()
     at.text_input(key="history_search").input("QUETZALS").run()
     assert not at.exception
-    assert "2 matches in 0 conversations and 1 comparisons" in [c.value for c in at.caption]
+    assert "2 matches in 0 conversations and 1 comparison" in [c.value for c in at.caption]
     assert any(m.value.startswith("Comparison **Where do quetzals live?**") for m in at.markdown)
     assert [r["Title"] for r in comparisons_table(at)] == ["Where do quetzals live?"]
     assert not [d for d in at.dataframe if "Models" not in d.value.columns], "no conversation listed"

@@ -10,6 +10,7 @@ from lib.chat.markdown_html import literal
 from lib.chat.usage import format_time
 from lib.store.database import ComparisonSummary, ConversationSummary, SearchHit, Store
 from lib.store.exporting import COLUMN_NAMES
+from lib.words import count
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class Listing:
 
     def matches_text(self) -> str:
         """What a search found, in a few words."""
-        text = f"{len(self.hits)} matches in {len(self.summaries)} conversations"
-        return f"{text} and {len(self.comparisons)} comparisons" if self.comparisons else text
+        text = f"{count(len(self.hits), 'match', 'matches')} in {count(len(self.summaries), 'conversation')}"
+        return f"{text} and {count(len(self.comparisons), 'comparison')}" if self.comparisons else text
 
 
 def history_listing(
@@ -75,7 +76,8 @@ def comparison_caption(summary: ComparisonSummary) -> str:
     """A few lines on the selected comparison: its figures, and each column's set-up."""
     blind = " · blind" if summary.blind else ""
     figures = (
-        f"{len(summary.labels)} set-ups · {summary.turns} turns · {summary.votes} votes · {summary.cost_text()}"
+        f"{count(len(summary.labels), 'set-up')} · {count(summary.turns, 'turn')} · {count(summary.votes, 'vote')} · "
+        f"{summary.cost_text()}"
         f"{blind} · started {format_time(summary.created)}"
     )
     columns = "  \n".join(f"{name}: {literal(label)}" for name, label in zip(COLUMN_NAMES, summary.labels, strict=False))

@@ -54,7 +54,7 @@ def test_a_search_finds_opens_and_shows_the_oldest_of_many_conversations(page: A
     search.fill("QUETZALS")
     search.press("Enter")
     expect(page.get_by_role("textbox", name="Title")).to_have_value("Chat 0", timeout=20_000)
-    expect(page.get_by_text("1 matches in 1 conversations")).to_be_visible()
+    expect(page.get_by_text("1 match in 1 conversation")).to_be_visible()
     expect(page.locator("strong", has_text="quetzals")).to_be_visible()  # the match, marked
     expect(page.get_by_text("No conversation contains that text")).to_have_count(0)
 
