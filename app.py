@@ -76,6 +76,8 @@ if settings.demo:
         "`.streamlit/secrets.toml`, or paste a key in the sidebar.",
         icon=":material/science:",
     )
+if error := st.session_state.get("open_error"):  # a bookmark to a chat deleted since, say
+    st.warning(f"**That conversation could not be opened.** {error} This is a new chat.", icon=":material/link_off:")
 with st.expander(f"System prompt in force · {literal(chat.conversation.model)}"):
     st.text(chat.conversation.system_prompt or "(none)")
 
@@ -97,7 +99,9 @@ if chat.deleted_elsewhere:  # said where the next message is typed
     show_deleted_notice(chat)
 sidebar.changes_notice()
 attach.refusal()
-attach.camera(chat, settings)
+attach.left_out_notice(chat)
+if live is None:  # drawn under the reply, once it has ended, not between the question and the reply
+    attach.camera(chat, settings)
 
 # While a reply streams, the input's send button is a stop button.
 typed = st.chat_input(attach.placeholder(chat), key="prompt", submit_mode="stop",

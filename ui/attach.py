@@ -22,6 +22,8 @@ from ui.sidebar import PENDING_PHOTOS
 FILE_TYPES = ["jpg", "jpeg", "png", "gif", "webp"]
 PENDING = PENDING_PHOTOS
 REFUSED = "refused_message"
+#: moves on after a photo is sent, so that the camera shows live video again, not the last photo
+CAMERA_ROUND = "camera_round"
 PLACEHOLDER = "Message Gemma (Enter to send, Shift+Enter for a new line)"
 
 
@@ -46,6 +48,8 @@ def submit(chat: ChatSession, value: Any, settings: Settings) -> None:
         return
     st.session_state.pop(PENDING, None)
     st.session_state.pop(REFUSED, None)
+    if photos:  # a fresh camera for the next photo, not the one just sent
+        st.session_state[CAMERA_ROUND] = st.session_state.get(CAMERA_ROUND, 0) + 1
 
 
 def refusal() -> None:
@@ -54,19 +58,23 @@ def refusal() -> None:
     if refused is None:
         return
     reason, text = refused
-    st.error(f"**Image not attached: the message was not sent.** {reason}", icon=":material/hide_image:")
+    st.error(f"**Not sent.** {reason}", icon=":material/hide_image:")
     if text:
         st.caption("Your message, to copy and send again:")
         st.code(text, language=None, wrap_lines=True)
     st.button("Dismiss", key="dismiss-refusal", on_click=st.session_state.pop, args=(REFUSED, None))
 
 
+def _camera_key() -> str:
+    return f"camera-{st.session_state.get(CAMERA_ROUND, 0)}"
+
+
 def _take_photo(settings: Settings) -> None:
-    shot = st.session_state.get("camera")
+    shot = st.session_state.get(_camera_key())
     if shot is None:
         return
     try:
-        [photo] = prepare_all([(shot.getvalue(), shot.name or "camera.jpg")], ImageLimits.from_settings(settings))
+        [photo] = prepare_all([(shot.getvalue(), "Camera photo")], ImageLimits.from_settings(settings))
     except ImageError as exc:
         st.session_state[REFUSED] = (str(exc), "")
         return
@@ -77,13 +85,20 @@ def _remove_photo(index: int) -> None:
     st.session_state[PENDING].pop(index)
 
 
+def left_out_notice(chat: ChatSession) -> None:
+    """Say so when earlier images are not sent because the model reads none."""
+    if not chat.reads_images() and any(m.images for m in chat.conversation.path()):
+        st.caption(f":material/hide_image: {model_info(chat.conversation.model).label} reads no images: the images "
+                   "earlier in this chat are left out of what it is sent (a line says where each was).")
+
+
 def camera(chat: ChatSession, settings: Settings) -> None:
     """A camera for live demos: each photo goes with the next message, and can be removed before."""
     if not chat.reads_images():
         return
     photos: list[Image] = st.session_state.get(PENDING, [])
     with st.popover("Camera", icon=":material/photo_camera:", help="Take a photo to send with your next message"):
-        st.camera_input("Take a photo", key="camera", on_change=_take_photo, args=(settings,))
+        st.camera_input("Take a photo", key=_camera_key(), on_change=_take_photo, args=(settings,))
     if photos:
         st.caption(f"Sent with your next message ({len(photos)} photo{'s' if len(photos) > 1 else ''}, "
                    "≈256 tokens each):")

@@ -199,7 +199,8 @@ def setups(session: CompareSession, presets: Presets, settings: Settings) -> Non
                 icon=":material/visibility_off:")
         return
     with st.expander("Set-ups", expanded=session.comparison.is_empty(), icon=":material/tune:"):
-        for column, place in enumerate(st.columns(len(session.comparison.setups))):
+        # In the order on screen, so that the letters read A, B, C here as they do below.
+        for column, place in zip(session.comparison.order, st.columns(len(session.comparison.setups)), strict=True):
             with place:
                 st.markdown(f"**{column_name(session, column)}**")
                 setup_editor(session, column, presets, settings)
@@ -306,7 +307,7 @@ def continue_buttons(session: CompareSession) -> None:
     if comparison.is_empty() or comparison.hidden():
         return
     with st.container(horizontal=True):
-        for column in range(len(comparison.setups)):
+        for column in comparison.order:
             if st.button(f"Continue with {column_letter(session, column)}", key=f"continue-{comparison.id}-{column}",
                          icon=":material/chat:", type="tertiary"):
                 st.session_state["continue_with"] = session.continue_with(column)

@@ -15,14 +15,16 @@ def api_messages(
     history: list[dict[str, Any]],
     model: str,
     instruction_role: str = "system",
-) -> list[dict[str, str]]:
+    *,
+    images: bool = True,
+) -> list[dict[str, Any]]:
     """The message list: instructions first, then the turns.
 
     A model whose spec allows only ``user`` and ``assistant`` (Gemma 3 4B, 12B, 3n) gets
     the system prompt folded into the first user message instead, which is also what
     Gemma's own chat template does with a system turn.
     """
-    messages = [_on_the_wire(m) for m in history]
+    messages = [_on_the_wire(m, images) for m in history]
     prompt = system_prompt.strip()
     if not prompt:
         return messages
@@ -42,11 +44,21 @@ def api_messages(
     return messages
 
 
-def _on_the_wire(message: dict[str, Any]) -> dict[str, Any]:
-    """A history entry as the API takes it: a message with images becomes text and ``image_url`` parts."""
+#: what a model that reads no images is sent in place of an image earlier in the conversation
+LEFT_OUT = "[An image was attached here. This model reads no images, so it was left out.]"
+
+
+def _on_the_wire(message: dict[str, Any], with_images: bool = True) -> dict[str, Any]:
+    """A history entry as the API takes it: a message with images becomes text and ``image_url`` parts.
+
+    For a model that reads no images (the chat switched to one after images were sent), each
+    image is a line saying it was left out: one ``image_url`` part would fail the whole request.
+    """
     images: tuple[Image, ...] = message.get("images") or ()
     wire = {k: v for k, v in message.items() if k != "images"}
-    if images:
+    if images and not with_images:
+        wire["content"] = "\n\n".join(filter(None, [wire["content"], *[LEFT_OUT] * len(images)]))
+    elif images:
         text = [{"type": "text", "text": wire["content"]}] if wire["content"] else []
         wire["content"] = [*text, *({"type": "image_url", "image_url": {"url": i.data_uri()}} for i in images)]
     return wire

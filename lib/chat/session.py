@@ -246,7 +246,9 @@ class ChatSession:
 
     def request_body(self) -> dict[str, Any]:
         chat = self.conversation
-        messages = api_messages(chat.system_prompt, chat.history(), chat.model, chat.instruction_role)
+        messages = api_messages(
+            chat.system_prompt, chat.history(), chat.model, chat.instruction_role, images=self.reads_images()
+        )
         return build_body(chat.model, messages, chat.params)
 
     def reply_in_flight(self) -> LiveReply | None:
@@ -281,8 +283,8 @@ class ChatSession:
         """
         if images and not self.reads_images():
             raise ImageError(
-                f"{model_info(self.conversation.model).label} reads no images, so the message was not sent. "
-                "Choose a Gemma 3 model that reads images (27B, 12B or 4B), or send it without the images."
+                f"{model_info(self.conversation.model).label} reads no images. Choose a Gemma 3 model that "
+                "reads them (27B, 12B or 4B), or send the message without images."
             )
         with self._lock:
             if self.reply_in_flight() is not None:

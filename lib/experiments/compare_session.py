@@ -24,7 +24,7 @@ from lib.store.database import Store
 #: the figures compared across columns, and whether less is better
 COMPARED = {"first token": True, "time": True, "speed": False, "cost": True}
 #: decimals each is compared to: as shown, so that two figures shown equal are a tie
-PRECISION = {"first token": 3, "time": 2, "speed": 1, "cost": 6}
+PRECISION = {"first token": 2, "time": 2, "speed": 1, "cost": 6}
 
 
 @dataclass

@@ -152,7 +152,12 @@ def bradley_terry(games: Iterable[Game], prior: float = PRIOR_GAMES) -> dict[str
 
 
 def table_rows(standings: list[Standing], noun: str = "Set-up") -> list[dict[str, object]]:
-    """The standings as rows for a table, best rating first; ``noun`` heads the names' column."""
+    """The standings as rows for a table, best rating first; ``noun`` heads the names' column.
+
+    Equal ratings share a rank ("1, 1, 3"), as in any sports table.
+    """
+    ordered = sorted(standings, key=lambda s: -s.rating)
+    ranks = [1 + sum(1 for other in ordered if round(other.rating) > round(s.rating)) for s in ordered]
     return [
         {
             "Rank": rank,
@@ -165,5 +170,5 @@ def table_rows(standings: list[Standing], noun: str = "Set-up") -> list[dict[str
             "Both bad": s.bad,
             "Note": "few votes" if s.few_votes else "",
         }
-        for rank, s in enumerate(sorted(standings, key=lambda s: -s.rating), start=1)
+        for rank, s in zip(ranks, ordered, strict=True)
     ]

@@ -159,7 +159,10 @@ def open_image(data: bytes, name: str, limits: ImageLimits = DEFAULT_LIMITS) -> 
     except UnidentifiedImageError:
         raise _unsupported(data, name) from None
     except PILImage.DecompressionBombError:
-        raise ImageError(f"“{name}” has far too many pixels to be opened safely.") from None
+        raise ImageError(
+            f"“{name}” has far too many pixels to be opened safely (the limit is "
+            f"{limits.max_pixels / 1e6:.0f} megapixels)."
+        ) from None
     except _UNREADABLE:
         raise _damaged(name) from None
     if image.width * image.height > limits.max_pixels:

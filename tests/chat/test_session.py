@@ -352,3 +352,20 @@ def test_images_for_a_model_that_reads_none_are_refused_before_any_request(setti
     chat.conversation.model = "google/gemma-3-27b-it"
     chat.submit("and this?", (image,))
     assert chat.conversation.last.images == (image, image), "merged into the unanswered message, images too"
+
+
+def test_a_chat_with_images_goes_on_with_a_model_that_reads_none(settings: Settings, fake_api: FakeAPI) -> None:
+    from lib.api.request import LEFT_OUT
+    from lib.images.image import Image
+    from tests.images.test_image import PNG_1X1
+
+    chat = ChatSession.start(settings)
+    chat.submit("what is this?", (Image(PNG_1X1, "image/png", 1, 1),))
+    answer(chat, settings)
+    chat.conversation.model = "google/gemma-3n-e4b-it"
+    chat.submit("and in words only?")
+    answer(chat, settings)
+    body = fake_api.requests[-1].body
+    assert all(isinstance(m["content"], str) for m in body["messages"]), "no image_url part for a text-only model"
+    assert LEFT_OUT in body["messages"][0]["content"]
+    assert chat.conversation.last.role == "assistant" and not chat.conversation.last.error

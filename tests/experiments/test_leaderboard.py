@@ -136,3 +136,11 @@ def test_few_votes_are_marked() -> None:
 def test_no_votes_no_lines() -> None:
     board = leaderboard([])
     assert board.setups == board.models == [] and board.votes == 0
+
+
+def test_equal_ratings_share_a_rank_in_the_table() -> None:
+    from lib.experiments.leaderboard import Standing, table_rows
+
+    rows = table_rows([Standing("a", "A", 0, 0, 1, 0, 1, 1000.0), Standing("b", "B", 0, 0, 1, 0, 1, 1000.0),
+                       Standing("c", "C", 0, 1, 0, 0, 1, 900.0)], "Model")
+    assert [(r["Model"], r["Rank"]) for r in rows] == [("A", 1), ("B", 1), ("C", 3)]
