@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -145,7 +146,8 @@ def run(reps: int, only: set[str]) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="gemma-draw-cost-"))
     server = StreamlitServer(env=clean_env(tmp), log_path=tmp / "server.log", script="bench/draw_cost_app.py").start()
     cases = [c for c in CASES if not only or c.name in only or c.case in only]
-    data: dict[str, Any] = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "reps": reps, "cases": []}
+    data: dict[str, Any] = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "reps": reps, "cases": [],
+                            "load": [os.getloadavg()[0]]}
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
@@ -179,6 +181,7 @@ def run(reps: int, only: set[str]) -> dict[str, Any]:
                 browser.close()
     finally:
         server.stop()
+    data["load"].append(os.getloadavg()[0])
     return data
 
 
@@ -193,6 +196,14 @@ def _outcome(mode: dict[str, Any]) -> str:
     return "did not finish" if mode["failed"] else ""
 
 
+def _load(data: dict[str, Any]) -> str:
+    if not data.get("load"):
+        return ""
+    start, end = data["load"]
+    return (f" The machine's load average (1 min), other work on its 2 cores included, was {start:.1f} at the start "
+            f"and {end:.1f} at the end.")
+
+
 def report(data: dict[str, Any]) -> str:
     base = data["baseline"]
     out = [
@@ -203,7 +214,7 @@ def report(data: dict[str, Any]) -> str:
         "which draws text past the limits of `lib/chat/draw_cost.py` as plain text. Seconds on the page's clock beyond "
         f"a one-line message (itself {base['first']:.0f} ms to open, {base['redraw']:.0f} ms to redraw); streamed: "
         "how long after the stream's end the whole text was on screen (views 40 ms apart, as a reply streams). "
-        "*check*: the Python check, run on every view.", "",
+        f"*check*: the Python check, run on every view.{_load(data)}", "",
         "| Text | characters | plain text now? | before: first draw / streamed, s | before: redraw, s | now: first / "
         "streamed, s | now: redraw, s | check, ms |",
         "|---|---:|---|---:|---:|---:|---:|---:|",

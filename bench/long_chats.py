@@ -241,12 +241,20 @@ def _ms(values: list[float]) -> str:
     return f"{statistics.median(values):.0f}" if values else "—"
 
 
+def _load(data: dict[str, Any]) -> str:
+    if not data.get("load"):
+        return ""
+    start, end = data["load"]
+    return (f" The machine's load average (1 min), other work on its 2 cores included, was {start:.1f} at the start "
+            f"and {end:.1f} at the end.")
+
+
 def report(data: dict[str, Any]) -> str:
     out = [
         "## 8. Long conversations", "",
         f"Measured {data['date']} by `.venv/bin/python -m bench.long_chats` on the machine above. The import limit "
         f"(`CHAT_IMPORT_MAX_MESSAGES`, {LIMIT:,}) and the chat page's window (the latest 200 messages, 200 more per "
-        "click of *Show 200 earlier messages*) come from these numbers.", "",
+        f"click of *Show 200 earlier messages*) come from these numbers.{_load(data)}", "",
     ]
     if rows := data.get("import"):
         out += ["**Import and load** (`import_into`, then `Store.load`), seconds:", "",
@@ -293,6 +301,7 @@ def main() -> None:
     if not args.report_only:
         only = set(args.only.split(","))
         data["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        data["load"] = [os.getloadavg()[0]]
         tmp = Path(tempfile.mkdtemp(prefix="gemma-long-"))
         if "import" in only:
             print("1. import and load", flush=True)
@@ -308,6 +317,7 @@ def main() -> None:
                     data["browser"] = browser(app, args.runs)
                 finally:
                     app.server.stop()
+        data["load"].append(os.getloadavg()[0])
         out.write_text(json.dumps(data, indent=1))
     (HERE / "long_chats.md").write_text(report(data))
     print(f"wrote {HERE / 'long_chats.md'}")

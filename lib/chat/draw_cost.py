@@ -88,6 +88,72 @@ def _columns(header: str, delimiter: str) -> int:
     return len(columns) if len(_cells(header)) == len(columns) else 0
 
 
+class _Tally:
+    """The counts of :class:`DrawCost`, read one line at a time."""
+
+    def __init__(self) -> None:
+        self.nesting = self.blocks = self.rows = self.cells = 0
+        self.fence: str | None = None  # the fence of the code block the lines are in
+        self.columns = 0  # of the table the lines are in
+        self.indents: list[int] = []  # the indentation of each open list level
+        self.previous_quotes = 0
+        self.previous_body = ""
+
+    def read(self, line: str) -> None:
+        if not line and self.fence is None:  # the most common line of all
+            self._blank()
+            return
+        quoted = _QUOTES.match(line)
+        quotes = quoted.group(0).count(">") if quoted else 0
+        body = line[quoted.end() :] if quoted else line
+        if self._in_code(body):
+            return
+        if not body.strip():
+            self._blank()
+            return
+        self._table_row(body)
+        self.blocks += max(0, quotes - self.previous_quotes)
+        self.previous_quotes, self.previous_body = quotes, body
+        self._containers(quotes, body)
+
+    def _blank(self) -> None:
+        """A blank line ends tables and block quotes (not lists)."""
+        self.previous_quotes = self.columns = 0
+        self.previous_body = ""
+
+    def _in_code(self, body: str) -> bool:
+        """Whether the line opens, closes or is in a fenced code block, which is drawn as it is."""
+        if (opening := _FENCE.match(body.lstrip(" \t"))) is not None:
+            marker = opening.group(1)
+            if self.fence is None:
+                self.fence = marker[0] * len(marker)
+            elif marker.startswith(self.fence):
+                self.fence = None
+            return True
+        return self.fence is not None
+
+    def _table_row(self, body: str) -> None:
+        if not self.columns:
+            self.columns = _columns(self.previous_body, body)  # a delimiter row: its header is a row
+        if self.columns:  # a row has as many cells as its header, whatever it holds
+            self.rows += 1
+            self.cells += self.columns
+
+    def _containers(self, quotes: int, body: str) -> None:
+        markers = _CONTAINERS.match(body)
+        lists = len(_LIST_MARKER.findall(markers.group(0))) if markers else 0
+        indent = len(body) - len(body.lstrip(" \t"))
+        if markers and lists:
+            while self.indents and self.indents[-1] >= indent:
+                self.indents.pop()
+            self.indents.append(indent)
+            self.blocks += lists
+            quotes += markers.group(0).count(">")  # "- > x" nests a quote in the item
+        elif indent == 0:
+            self.indents.clear()  # a paragraph at the margin: the lists above have ended
+        self.nesting = max(self.nesting, quotes + len(self.indents) + max(0, lists - 1))
+
+
 def measure(text: str) -> DrawCost:
     """The nesting, block and table counts of ``text``, from its lines (code in fences left out).
 
@@ -96,50 +162,10 @@ def measure(text: str) -> DrawCost:
     """
     if len(text) > MAX_CHARS:
         return DrawCost(chars=len(text))
-    nesting = blocks = rows = cells = 0
-    fence: str | None = None
-    indents: list[int] = []  # the indentation of each open list level
-    previous_quotes = columns = 0
-    previous_body = ""
+    tally = _Tally()
     for line in text.split("\n"):
-        quoted = _QUOTES.match(line)
-        quotes = quoted.group(0).count(">") if quoted else 0
-        body = line[quoted.end() :] if quoted else line
-        if (opening := _FENCE.match(body.lstrip(" \t"))) is not None:
-            marker = opening.group(1)
-            if fence is None:
-                fence = marker[0] * len(marker)
-            elif marker.startswith(fence):
-                fence = None
-            continue
-        if fence is not None:
-            continue
-        if not body.strip():
-            previous_quotes = columns = 0
-            previous_body = ""
-            continue
-        if columns:  # a table's body row: as many cells as its header, whatever the row holds
-            rows += 1
-            cells += columns
-        elif columns := _columns(previous_body, body):
-            rows += 1
-            cells += columns  # the header row
-        blocks += max(0, quotes - previous_quotes)
-        previous_quotes, previous_body = quotes, body
-        markers = _CONTAINERS.match(body)
-        lists = len(_LIST_MARKER.findall(markers.group(0))) if markers else 0
-        indent = len(body) - len(body.lstrip(" \t"))
-        if lists:
-            while indents and indents[-1] >= indent:
-                indents.pop()
-            indents.append(indent)
-            blocks += lists
-            # A ">" after a list marker ("- > x") nests too.
-            quotes += markers.group(0).count(">") if markers else 0
-        elif indent == 0:
-            indents.clear()  # a paragraph at the margin: the lists above have ended
-        nesting = max(nesting, quotes + len(indents) + max(0, lists - 1))
-    return DrawCost(len(text), nesting, blocks, rows, cells)
+        tally.read(line)
+    return DrawCost(len(text), tally.nesting, tally.blocks, tally.rows, tally.cells)
 
 
 def plain_text_reason(text: str) -> str | None:

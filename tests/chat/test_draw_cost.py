@@ -121,9 +121,10 @@ def test_very_long_text_is_plain_text() -> None:
     ("  " * 30 + "- x\n") * 1_500,
 ])
 def test_the_check_is_quick_on_any_text(text: str) -> None:
+    """Linear in the text: a few ms per 100,000 characters (a pattern that backtracked would take minutes)."""
     started = time.perf_counter()
     measure(text)
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 0.5
 
 
 def test_the_html_path_keeps_the_whole_text_escaped_in_a_pre_with_its_reason() -> None:

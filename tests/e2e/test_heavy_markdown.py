@@ -34,7 +34,7 @@ def page_errors(page: Any) -> list[str]:
     return errors
 
 
-def last_message_captions(page: Any) -> str:
+def last_message_captions(page: Any) -> list[str]:
     return page.locator(MESSAGE).last.locator("[data-testid=stCaptionContainer]").all_inner_texts()
 
 
