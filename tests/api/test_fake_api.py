@@ -587,3 +587,22 @@ def test_a_long_lived_fake_can_keep_no_log() -> None:
         response = requests.post(f"{quiet.url}/chat/completions", json=body, timeout=5)
         assert response.status_code == 200
         assert quiet.requests == []
+
+
+def test_the_fake_counts_requests_in_flight_at_once(fake_api: FakeAPI) -> None:
+    """``max_in_flight`` is the most chat requests answered at the same moment: a bound on a client's concurrency."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake_api.default = Behaviour(reply="one two three", first_token_delay=0.3)
+
+    def ask(_: int) -> int:
+        body = {"model": MODEL, "messages": MESSAGES, "stream": True}
+        return requests.post(f"{fake_api.url}/chat/completions", json=body, headers=AUTH, timeout=5).status_code
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(ask, range(3))) == [200, 200, 200]
+    assert fake_api.max_in_flight == 3
+    assert fake_api.in_flight == 0
+    assert ask(0) == 200 and fake_api.max_in_flight == 3
+    fake_api.reset()
+    assert fake_api.max_in_flight == 0
