@@ -21,6 +21,7 @@ from typing import Any, Literal
 from lib.api.client import ChatClient
 from lib.api.request import api_messages, build_body
 from lib.chat.context_gauge import estimate_message
+from lib.chat.conversation import new_id
 from lib.chat.live_reply import LiveReply
 from lib.chat.usage import ReplyStats
 from lib.errors import TemplateError
@@ -205,6 +206,50 @@ class Progress:
         return self.done / self.total if self.total else 1.0
 
 
+@dataclass
+class LabResult:
+    """A run as it is kept: what was run over what, and every cell (saved, exported, diffed)."""
+
+    template: Template
+    setups: list[Setup]
+    checks: list[Check]
+    rows: list[dict[str, Any]]
+    cells: list[LabCell]
+    status: RunStatus = "finished"
+    note: str = ""
+    #: the name of the test set the rows came from; runs of one test set can be diffed
+    test_set: str = ""
+    id: str = field(default_factory=new_id)
+    created: float = field(default_factory=time.time)
+
+    def cell(self, row: int, setup: int) -> LabCell | None:
+        return next((c for c in self.cells if c.row == row and c.setup == setup), None)
+
+    def totals(self) -> list[SetupTotals]:
+        return [setup_totals(self.cells, index) for index in range(len(self.setups))]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "created": self.created, "status": self.status, "note": self.note,
+            "test_set": self.test_set, "template": self.template.to_dict(),
+            "setups": [s.to_dict() for s in self.setups], "checks": [c.to_dict() for c in self.checks],
+            "rows": [dict(r) for r in self.rows], "cells": [c.to_dict() for c in self.cells],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LabResult:
+        return cls(
+            template=Template.from_dict(data.get("template") or {}),
+            setups=[Setup.from_dict(s) for s in data.get("setups") or []],
+            checks=[Check.from_dict(c) for c in data.get("checks") or []],
+            rows=[dict(r) for r in data.get("rows") or []],
+            cells=[LabCell.from_dict(c) for c in data.get("cells") or []],
+            status=data.get("status") or "finished", note=str(data.get("note") or ""),
+            test_set=str(data.get("test_set") or ""), id=str(data.get("id") or new_id()),
+            created=float(data.get("created") or time.time()),
+        )
+
+
 # -- the run ------------------------------------------------------------------------------
 
 
@@ -217,11 +262,15 @@ class LabRun:
     checks: list[Check] = field(default_factory=list)
     #: USD; the run stops once the finished cells cost this much
     cost_cap: float | None = None
+    #: the name of the test set the rows came from
+    test_set: str = ""
     #: a client per worker; tests may pass their own
     client_factory: Callable[[Settings], ChatClient] = ChatClient
     cells: list[LabCell] = field(default_factory=list)
     status: RunStatus = "ready"
     note: str = ""
+    id: str = field(default_factory=new_id)
+    created: float = field(default_factory=time.time)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _done: threading.Event = field(default_factory=threading.Event)
@@ -374,3 +423,11 @@ class LabRun:
     def totals(self) -> list[SetupTotals]:
         cells = self.snapshot()
         return [setup_totals(cells, index) for index in range(len(self.setups))]
+
+    def result(self) -> LabResult:
+        """The run as it stands, to keep (cells still in flight are kept as they are now)."""
+        with self._lock:
+            return LabResult(
+                self.template, list(self.setups), list(self.checks), [dict(r) for r in self.rows],
+                self.snapshot(), self.status, self.note, self.test_set, self.id, self.created,
+            )
