@@ -131,6 +131,8 @@ class LabCell:
     stats: ReplyStats | None = None
     error: str | None = None
     checks: list[CheckResult] = field(default_factory=list)
+    #: a judge's verdict (lib.experiments.judge.Verdict.to_dict()): a model's opinion, kept apart from the checks
+    judge: dict[str, Any] | None = None
 
     @property
     def cost_usd(self) -> float | None:
@@ -145,6 +147,7 @@ class LabCell:
             "row": self.row, "setup": self.setup, "status": self.status, "text": self.text,
             "stats": self.stats.to_dict() if self.stats else None, "error": self.error,
             "checks": [{"passed": r.passed, "detail": r.detail} for r in self.checks],
+            "judge": self.judge,
         }
 
     @classmethod
@@ -154,6 +157,7 @@ class LabCell:
             text=str(data.get("text") or ""), stats=ReplyStats.from_dict(data.get("stats")),
             error=data.get("error"),
             checks=[CheckResult(bool(c["passed"]), str(c.get("detail", ""))) for c in data.get("checks") or []],
+            judge=data.get("judge") if isinstance(data.get("judge"), dict) else None,
         )
 
 
@@ -418,7 +422,9 @@ class LabRun:
     def snapshot(self) -> list[LabCell]:
         """Copies of the cells as they are now."""
         with self._lock:
-            return [LabCell(c.row, c.setup, c.status, c.text, c.stats, c.error, list(c.checks)) for c in self.cells]
+            return [
+                LabCell(c.row, c.setup, c.status, c.text, c.stats, c.error, list(c.checks), c.judge) for c in self.cells
+            ]
 
     def totals(self) -> list[SetupTotals]:
         cells = self.snapshot()

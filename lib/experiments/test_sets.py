@@ -28,6 +28,8 @@ from lib.experiments.lab_run import LabCell, LabResult
 MAX_ROWS = 1_000
 MAX_BYTES = 2_000_000
 MAX_COLUMNS = 50
+#: the column of a judge's score: its name says it is an opinion
+JUDGE_SCORE = "judge score (a model's opinion)"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -143,6 +145,7 @@ def result_records(result: LabResult) -> list[dict[str, Any]]:
     """One flat record per cell, in cell order: what the CSV holds."""
     columns = list(dict.fromkeys(k for row in result.rows for k in row))
     records = []
+    judged = any(cell.judge for cell in result.cells)
     for cell in result.cells:
         row = result.rows[cell.row] if cell.row < len(result.rows) else {}
         record: dict[str, Any] = {name: row.get(name, "") for name in columns}
@@ -153,6 +156,10 @@ def result_records(result: LabResult) -> list[dict[str, Any]]:
         for index, check in enumerate(result.checks):
             outcome = cell.checks[index].passed if index < len(cell.checks) else None
             record[check.label] = "" if outcome is None else ("pass" if outcome else "fail")
+        if judged:
+            verdict = cell.judge or {}
+            record[JUDGE_SCORE] = verdict.get("score")
+            record["judge reason"] = verdict.get("reason") or verdict.get("problem") or ""
         records.append(record)
     return records
 
