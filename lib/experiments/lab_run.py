@@ -6,7 +6,9 @@ that retries, a 429's ``Retry-After`` and Stop behave the same. A pool of at mos
 retry hook belongs to one request at a time), so no more are ever in flight at once.
 
 :meth:`LabRun.cancel` stops the replies in flight and starts no more; finished cells are kept.
-A cost cap does the same once the cost of the finished cells reaches it, and says so.
+A cost cap does the same once the cost of the finished cells reaches it, and says so (the
+cost reported by the server, else estimated from the price settings; a cell whose cost is
+unknown counts as nothing, and a reply in flight is counted when it ends).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from lib.api.request import api_messages, build_body
 from lib.chat.context_gauge import estimate_message
 from lib.chat.conversation import new_id
 from lib.chat.live_reply import LiveReply
-from lib.chat.usage import ReplyStats
+from lib.chat.usage import Cost, ReplyStats, format_cost
 from lib.errors import TemplateError
 from lib.experiments.checks import Check, CheckResult, pass_rate, run_checks
 from lib.experiments.compare import Setup
@@ -84,6 +86,12 @@ class CostEstimate:
     #: per set-up, in set-up order; None where unknown
     per_setup: tuple[float | None, ...]
     estimated: bool = True
+
+    def text(self) -> str:
+        """``≈$0.0012 (estimate)``, or a sentence saying why there is no figure."""
+        if self.usd is None:
+            return "Unknown: set AIMLAPI_PRICE_INPUT_PER_M and AIMLAPI_PRICE_OUTPUT_PER_M for an estimate."
+        return format_cost(Cost(self.usd, "estimate"))
 
 
 def price_of(settings: Settings, model: str) -> tuple[float, float] | None:

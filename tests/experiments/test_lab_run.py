@@ -130,12 +130,14 @@ def test_the_estimate_before_the_run(settings: Settings) -> None:
     unknown = estimate_run_cost(TEMPLATE, SETUPS, ROWS, settings)
     assert unknown.usd is None and unknown.estimated and unknown.prompt_tokens > 0
     assert unknown.completion_tokens == 20 * ASSUMED_REPLY_TOKENS
+    assert unknown.text().startswith("Unknown: set AIMLAPI_PRICE_INPUT_PER_M")
     priced = dataclasses.replace(settings, price_input_per_m=1.0, price_output_per_m=2.0)
     setups = [dataclasses.replace(SETUPS[0], params={"max_tokens": 10}), SETUPS[1]]
     known = estimate_run_cost(TEMPLATE, setups, ROWS, priced)
     assert known.completion_tokens == 10 * 10 + 10 * ASSUMED_REPLY_TOKENS
     assert known.usd == pytest.approx((known.prompt_tokens * 1 + known.completion_tokens * 2) / 1e6)
     assert known.usd == pytest.approx(sum(known.per_setup))
+    assert known.text().startswith("≈$") and known.text().endswith("(estimate)")
     # a row that cannot be filled is never sent, so it costs nothing
     assert estimate_run_cost(TEMPLATE, SETUPS, [{}], priced).usd == 0
 
