@@ -186,6 +186,28 @@ class ComparisonChangedError(StoreError):
     retryable = False
 
 
+class TestSetNotFoundError(StoreError):
+    """No test set is saved under the name asked for (renamed or deleted in another tab)."""
+
+    __test__ = False  # not a pytest class, whatever its name
+    title = "Test set not found"
+    retryable = False
+
+
+class LabRunNotFoundError(StoreError):
+    """No saved prompt-lab run has the id asked for (it may have been deleted in another tab)."""
+
+    title = "Run not found"
+    retryable = False
+
+
+class RunsNotComparableError(ChatError):
+    """Two prompt-lab runs are not runs of one saved test set, so their cells do not match up."""
+
+    title = "These runs cannot be compared"
+    retryable = False
+
+
 class ImageError(ChatError):
     """An attached image was refused: not an image type the API takes, unreadable, too large to
     open safely, one too many, or for a model that reads no images. Nothing was sent."""

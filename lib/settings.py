@@ -45,6 +45,8 @@ DEFAULT_IMAGE_MAX_BYTES = 20_000_000
 DEFAULT_IMAGE_MAX_PIXELS = 50_000_000
 #: a conversation of this many messages imports in 0.7 s and opens in 1 s (bench/long_chats.py)
 DEFAULT_IMPORT_MAX_MESSAGES = 10_000
+#: requests a prompt-lab run sends at once: more would meet 429s sooner, fewer would crawl
+DEFAULT_LAB_CONCURRENCY = 4
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -87,6 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
         "CHAT_IMAGE_MAX_PIXELS", str(DEFAULT_IMAGE_MAX_PIXELS),
         "Most pixels an image may have (50 megapixels): a larger one is refused before it is decoded.",
     ),
+    Setting("CHAT_LAB_CONCURRENCY", str(DEFAULT_LAB_CONCURRENCY), "Most requests a prompt-lab run has in flight at once."),
     Setting("CHAT_IMPORT_MAX_MESSAGES", str(DEFAULT_IMPORT_MAX_MESSAGES),
             "Most messages one imported conversation may hold; a file with more is refused."),
 )
@@ -121,6 +124,8 @@ class Settings:
     image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES
     image_max_pixels: int = DEFAULT_IMAGE_MAX_PIXELS
     import_max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES
+    #: requests a prompt-lab run has in flight at once (CHAT_LAB_CONCURRENCY)
+    lab_concurrency: int = DEFAULT_LAB_CONCURRENCY
     #: what loading changed in the settings as given, for the sidebar to say
     notes: tuple[str, ...] = ()
 
@@ -281,4 +286,5 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
         image_max_bytes=_whole(raw, "CHAT_IMAGE_MAX_BYTES", DEFAULT_IMAGE_MAX_BYTES),
         image_max_pixels=_whole(raw, "CHAT_IMAGE_MAX_PIXELS", DEFAULT_IMAGE_MAX_PIXELS),
         import_max_messages=int(_number(raw, "CHAT_IMPORT_MAX_MESSAGES", DEFAULT_IMPORT_MAX_MESSAGES, minimum=1)),
+        lab_concurrency=_whole(raw, "CHAT_LAB_CONCURRENCY", DEFAULT_LAB_CONCURRENCY, maximum=32),
     )

@@ -360,3 +360,11 @@ def test_the_page_says_credentials_were_removed_and_shows_none(
         assert any("removed" in w.value and "AIMLAPI_BASE_URL" in w.value for w in at.warning), text
         assert "hunter2" not in text and api.url in text
         assert api.requests[0].headers["Authorization"] == f"Bearer {CANARY_KEY}"
+
+
+def test_lab_concurrency_defaults_to_four_and_is_a_whole_number_from_1_to_32() -> None:
+    assert load_settings({}).lab_concurrency == 4
+    assert load_settings({"CHAT_LAB_CONCURRENCY": "2"}).lab_concurrency == 2
+    for bad in ("0", "33", "many"):
+        with pytest.raises(ConfigurationError, match="CHAT_LAB_CONCURRENCY"):
+            load_settings({"CHAT_LAB_CONCURRENCY": bad})

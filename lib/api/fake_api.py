@@ -151,6 +151,9 @@ class FakeAPI:
     disconnects: int = 0
     #: the framing of every answer whose behaviour names none
     framing: Framing = "chunked"
+    #: chat requests being answered now, and the most there ever were at once (a bound on concurrency)
+    in_flight: int = 0
+    max_in_flight: int = 0
     _plan: deque[Behaviour] = field(default_factory=deque)
     #: behaviours for the next requests for one model (several in flight at once, as on the Compare page)
     _plans_by_model: dict[str, deque[Behaviour]] = field(default_factory=dict)
@@ -180,6 +183,7 @@ class FakeAPI:
             self.requests.clear()
             self.default = Behaviour()
             self.disconnects = 0
+            self.max_in_flight = self.in_flight
 
     def bodies(self) -> list[dict[str, Any]]:
         return [r.body for r in self.requests if r.body is not None]
@@ -382,6 +386,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             self._send(404, b'{"message":"Cannot POST ' + self.path.encode() + b'"}', "application/json")
             return
+        with self.api._lock:
+            self.api.in_flight += 1
+            self.api.max_in_flight = max(self.api.max_in_flight, self.api.in_flight)
+        try:
+            self._chat(body)
+        finally:
+            with self.api._lock:
+                self.api.in_flight -= 1
+
+    def _chat(self, body: Any) -> None:
         headers = {k: v for k, v in self.headers.items()}
         with self.api._lock:
             if self.api.record_requests:

@@ -141,6 +141,7 @@ from lib.chat.usage import (
     sane_time,
 )
 from lib.errors import (
+    ChatError,
     ComparisonChangedError,
     ComparisonExistsError,
     ComparisonNotFoundError,
@@ -148,9 +149,13 @@ from lib.errors import (
     ConversationExistsError,
     ConversationNotFoundError,
     ImageError,
+    LabRunNotFoundError,
     StoreError,
+    TestSetNotFoundError,
 )
 from lib.experiments.compare import Comparison, Setup, Vote
+from lib.experiments.lab_run import LabResult
+from lib.experiments.test_sets import TestSet
 from lib.images.image import Image
 from lib.images.thumbnail import Thumbnail, make_thumbnail
 from lib.settings import Settings
@@ -343,6 +348,40 @@ def _columns_v7() -> list[Column]:
     return [Column("comparison_id", String, nullable=True), Column("column_index", Integer, nullable=True)]
 
 
+def _schema_v8(metadata: MetaData) -> tuple[Table, Table]:
+    """Migration 8: the prompt lab's test sets (by name) and runs (#13).
+
+    A run keeps its rows, set-ups, checks and cells whole, as JSON: it is read and written as
+    one piece, and the rows are a copy, so that editing the test set later leaves the run as run.
+    """
+    test_sets_table = Table(
+        "test_sets",
+        metadata,
+        Column("name", String, primary_key=True),
+        Column("columns", JSON, nullable=False),
+        Column("rows", JSON, nullable=False),
+        Column("created", Double, nullable=False),
+        Column("updated", Double, nullable=False),
+    )
+    lab_runs_table = Table(
+        "lab_runs",
+        metadata,
+        Column("id", String, primary_key=True),
+        Column("test_set", Text, nullable=False),
+        Column("created", Double, nullable=False),
+        Column("status", String, nullable=False),
+        Column("note", Text, nullable=False),
+        Column("template", JSON, nullable=False),
+        Column("setups", JSON, nullable=False),
+        Column("checks", JSON, nullable=False),
+        Column("rows", JSON, nullable=False),
+        Column("cells", JSON, nullable=False),
+        Index("ix_lab_runs_created", "created"),
+        Index("ix_lab_runs_test_set", "test_set"),
+    )
+    return test_sets_table, lab_runs_table
+
+
 #: the current schema, which the queries use
 METADATA = MetaData()
 conversations, messages = _schema_v1(METADATA)
@@ -359,6 +398,7 @@ for _column in _columns_v7():
     conversations.append_column(_column)
 Index("ix_conversations_comparison", conversations.c.comparison_id)
 comparisons, votes = _schema_v7(METADATA)
+test_sets, lab_runs = _schema_v8(METADATA)
 
 
 @dataclass(frozen=True)
@@ -446,6 +486,11 @@ def _migration_7(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(_schema_v7(metadata)))
 
 
+def _migration_8(conn: Connection) -> None:
+    metadata = MetaData()
+    metadata.create_all(conn, tables=list(_schema_v8(metadata)))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and messages", _migration_1),
     Migration(2, "preferences", _migration_2),
@@ -454,6 +499,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "versions of conversations and preferences", _migration_5),
     Migration(6, "images attached to messages, each stored once", _migration_6),
     Migration(7, "comparisons, their columns and votes", _migration_7),
+    Migration(8, "prompt-lab test sets and runs", _migration_8),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
@@ -1518,6 +1564,72 @@ class Store:
         with self._transaction(write=True) as conn:
             conn.execute(delete(v).where(~select(comparisons.c.id).where(comparisons.c.id == v.c.comparison_id).exists()))
             conn.execute(update(v).where(v.c.counted.is_(True)).values(counted=False))
+
+    # -- the prompt lab: test sets and runs ------------------------------------------------
+
+    def save_test_set(self, test_set: TestSet) -> None:
+        """Save under its name, replacing a test set of that name (its creation time stays)."""
+        now = time.time()
+        row = {"name": self._text(test_set.name), "columns": test_set.columns, "rows": test_set.rows,
+               "created": now, "updated": now}
+        statement = (sqlite_insert if self.is_sqlite else pg_insert)(test_sets)
+        statement = statement.on_conflict_do_update(
+            index_elements=["name"],
+            set_={name: statement.excluded[name] for name in ("columns", "rows", "updated")},
+        )
+        with self._transaction(write=True) as conn:
+            conn.execute(statement, _as_json(row))
+
+    def load_test_set(self, name: str) -> TestSet:
+        with self._transaction(write=False) as conn:
+            row = conn.execute(select(test_sets).where(test_sets.c.name == name)).mappings().first()
+        if row is None:
+            raise TestSetNotFoundError(f"No test set is saved as {name!r}.")
+        return TestSet(row["name"], list(row["columns"]), [dict(r) for r in row["rows"]])
+
+    def list_test_sets(self) -> list[str]:
+        """The names of the saved test sets, most recently saved first."""
+        with self._transaction(write=False) as conn:
+            return list(conn.execute(
+                select(test_sets.c.name).order_by(test_sets.c.updated.desc(), test_sets.c.name)
+            ).scalars())
+
+    def delete_test_set(self, name: str) -> bool:
+        """Delete the test set; its runs stay (each keeps a copy of its rows)."""
+        with self._transaction(write=True) as conn:
+            return conn.execute(delete(test_sets).where(test_sets.c.name == name)).rowcount > 0
+
+    def save_run(self, result: LabResult) -> None:
+        """Insert or replace a run (saved as it goes, then once more when it ends)."""
+        data = result.to_dict()
+        row = {name: data[name] for name in ("id", "created", "status", "template", "setups", "checks", "rows", "cells")}
+        row.update(test_set=self._text(result.test_set), note=self._text(result.note))
+        with self._transaction(write=True) as conn:
+            conn.execute(self._upsert(lab_runs, ["id"]), _as_json(row))
+
+    def load_run(self, run_id: str) -> LabResult:
+        """The run as saved; LabRunNotFoundError, or StoreError when its row is damaged."""
+        with self._transaction(write=False) as conn:
+            row = conn.execute(select(lab_runs).where(lab_runs.c.id == run_id)).mappings().first()
+        if row is None:
+            raise LabRunNotFoundError(f"No saved run has the id {run_id}.")
+        try:
+            return LabResult.from_dict(dict(row))
+        except (KeyError, TypeError, ValueError, ChatError) as exc:
+            raise StoreError(f"The saved run {run_id} is damaged and cannot be opened.", detail=str(exc)) from None
+
+    def list_runs(self, test_set: str | None = None, limit: int = 100) -> list[LabResult]:
+        """Saved runs, newest first; with ``test_set``, only the runs of that test set (to diff two)."""
+        query = select(lab_runs.c.id).order_by(lab_runs.c.created.desc(), lab_runs.c.id).limit(limit)
+        if test_set is not None:
+            query = query.where(lab_runs.c.test_set == test_set)
+        with self._transaction(write=False) as conn:
+            ids = list(conn.execute(query).scalars())
+        return [self.load_run(run_id) for run_id in ids]
+
+    def delete_run(self, run_id: str) -> bool:
+        with self._transaction(write=True) as conn:
+            return conn.execute(delete(lab_runs).where(lab_runs.c.id == run_id)).rowcount > 0
 
 
 def _stored_comparison_head(row: Any) -> dict[str, Any]:

@@ -587,3 +587,30 @@ def test_a_long_lived_fake_can_keep_no_log() -> None:
         response = requests.post(f"{quiet.url}/chat/completions", json=body, timeout=5)
         assert response.status_code == 200
         assert quiet.requests == []
+
+
+def test_the_fake_counts_requests_in_flight_at_once(fake_api: FakeAPI) -> None:
+    """``max_in_flight`` is the most chat requests answered at the same moment: a bound on a client's concurrency."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake_api.default = Behaviour(reply="one two three", first_token_delay=0.5)
+
+    def ask(_: int) -> int:
+        body = {"model": MODEL, "messages": MESSAGES, "stream": True}
+        return requests.post(f"{fake_api.url}/chat/completions", json=body, headers=AUTH, timeout=5).status_code
+
+    def settled() -> int:
+        # the client has the whole answer a moment before the server's handler returns
+        deadline = time.monotonic() + 2
+        while fake_api.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return fake_api.in_flight
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(ask, range(3))) == [200, 200, 200]
+    assert fake_api.max_in_flight == 3
+    assert settled() == 0
+    assert ask(0) == 200 and fake_api.max_in_flight == 3
+    assert settled() == 0
+    fake_api.reset()
+    assert fake_api.max_in_flight == 0
