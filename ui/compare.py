@@ -21,13 +21,15 @@ from lib.experiments.presets import Presets
 from lib.images.prepare import ImageLimits, prepare_all
 from lib.settings import Settings
 from lib.store.database import Store
-from ui.messages import show_images
+from ui.messages import PAINT_FIRST, show_images
 from ui.script_control import StopException, stopped_by_the_user
 
 SESSION = "compare"
 OTHER = "Other model id…"
 #: seconds between two looks at the live columns (a column is redrawn only when it changed)
 REDRAW = 0.02
+#: seconds between two redraws of one column while it streams (its last text is drawn at once)
+COLUMN_EVERY = 0.05
 REFUSED = "compare_refused"
 
 
@@ -340,6 +342,7 @@ def live_columns(session: CompareSession, lives: list[LiveReply | None]) -> None
             if live is not None:
                 watching.enter_context(session.columns[column].watching(live))
         drawn: dict[int, tuple[str, str, bool]] = {}
+        last_drawn: dict[int, float] = {}
         try:
             while True:
                 for column, live in enumerate(lives):
@@ -348,7 +351,9 @@ def live_columns(session: CompareSession, lives: list[LiveReply | None]) -> None
                     view = live.view()
                     if drawn.get(column) == (view.text, view.note, view.done):
                         continue  # unchanged: each redraw sends the column's whole text to the browser
-                    drawn[column] = (view.text, view.note, view.done)
+                    if not view.done and time.monotonic() - last_drawn.get(column, 0.0) < COLUMN_EVERY:
+                        continue  # the browser draws every column: a few redraws a second each, the end at once
+                    drawn[column], last_drawn[column] = (view.text, view.note, view.done), time.monotonic()
                     if view.text:
                         boxes[column].markdown(without_images(view.text) + ("" if view.done else " ▌"))
                     else:
@@ -360,6 +365,9 @@ def live_columns(session: CompareSession, lives: list[LiveReply | None]) -> None
             if stopped_by_the_user():
                 session.stop()
             raise
+        # The last text is on its way: the browser gets a moment to paint it before the rerun that
+        # follows (figures, votes) keeps it busy, as on the chat page.
+        time.sleep(PAINT_FIRST)
         for column, live in enumerate(lives):
             if live is not None:
                 session.columns[column].record(live)
