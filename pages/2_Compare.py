@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.errors import ChatError
-from ui import compare
+from ui import attach, compare
 from ui.nav import PAGE_ICON, page_links
 from ui.settings import page_settings
 from ui.store import cached_store
@@ -51,6 +51,6 @@ if live:
     st.rerun()  # drawn once more, with the figures, Retry and the votes
 compare.votes(session)
 compare.continue_buttons(session)
-compare.refusal()
+attach.refusal(compare.REFUSED)
 st.chat_input("One message to every column", key="compare_prompt", submit_mode="stop",
               accept_file="multiple", file_type=["jpg", "jpeg", "png", "gif", "webp"])

@@ -52,9 +52,9 @@ def submit(chat: ChatSession, value: Any, settings: Settings) -> None:
         st.session_state[CAMERA_ROUND] = st.session_state.get(CAMERA_ROUND, 0) + 1
 
 
-def refusal() -> None:
-    """Why the last message was not sent, and its text to copy back."""
-    refused = st.session_state.get(REFUSED)
+def refusal(kept_as: str = REFUSED) -> None:
+    """Why the last message was not sent, and its text to copy back (kept in session state as ``kept_as``)."""
+    refused = st.session_state.get(kept_as)
     if refused is None:
         return
     reason, text = refused
@@ -62,7 +62,7 @@ def refusal() -> None:
     if text:
         st.caption("Your message, to copy and send again:")
         st.code(text, language=None, wrap_lines=True)
-    st.button("Dismiss", key="dismiss-refusal", on_click=st.session_state.pop, args=(REFUSED, None))
+    st.button("Dismiss", key=f"dismiss-{kept_as}", on_click=st.session_state.pop, args=(kept_as, None))
 
 
 def _camera_key() -> str:

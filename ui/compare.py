@@ -386,13 +386,3 @@ def send(session: CompareSession, value: Any, settings: Settings) -> None:
         st.session_state[REFUSED] = (str(exc), text)
         return
     st.session_state.pop(REFUSED, None)
-
-
-def refusal() -> None:
-    if (refused := st.session_state.get(REFUSED)) is None:
-        return
-    reason, text = refused
-    st.error(f"**Not sent.** {reason}", icon=":material/hide_image:")
-    if text:
-        st.caption("Your message, to copy and send again:")
-        st.code(text, language=None, wrap_lines=True)
