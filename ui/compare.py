@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from lib.api.models import GEMMA_MODELS, model_info
+from lib.chat.conversation import Conversation
 from lib.chat.live_reply import LiveReply
 from lib.chat.markdown_html import literal, without_images
 from lib.chat.session import PRESETS_PREFERENCE
@@ -65,12 +66,11 @@ def session(settings: Settings, store: Store | None) -> CompareSession:
     return current
 
 
-def _chat_conversation(settings: Settings) -> Any:
+def _chat_conversation(settings: Settings) -> Conversation:
+    """The chat page's conversation (its set-up is where a comparison starts), or a fresh one."""
     chat = st.session_state.get("chat")
     if chat is not None:
         return chat.conversation
-    from lib.chat.conversation import Conversation
-
     return Conversation(system_prompt=settings.system_prompt, model=settings.model)
 
 
