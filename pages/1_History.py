@@ -169,7 +169,7 @@ def selected_section(store: Store, summary: ConversationSummary) -> None:
 
 def delete_comparison_controls(store: Store, summary: ComparisonSummary) -> None:
     if st.session_state.get(CONFIRM_DELETE_COMPARISON) != summary.id:
-        if st.button("Delete", key="history_cmp_delete"):
+        if st.button("Delete comparison", key="history_cmp_delete"):
             st.session_state[CONFIRM_DELETE_COMPARISON] = summary.id
             st.rerun()
         return
@@ -191,7 +191,7 @@ def delete_comparison_controls(store: Store, summary: ComparisonSummary) -> None
 
 def selected_comparison_section(store: Store, summary: ComparisonSummary) -> None:
     st.caption(comparison_caption(summary))
-    if st.button("Open", type="primary", key="history_cmp_open"):
+    if st.button("Open comparison", type="primary", key="history_cmp_open"):
         st.switch_page(COMPARE_PAGE, query_params={"cmp": summary.id})
     try:
         comparison = store.load_comparison(summary.id)

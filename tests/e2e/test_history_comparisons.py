@@ -62,7 +62,7 @@ def open_history(page: Any, server: StreamlitServer) -> None:
 def test_a_comparison_is_listed_exported_imported_and_opened(new_page: Any, server: StreamlitServer, tmp_path: Path) -> None:
     page = new_page()
     open_history(page, server)
-    expect(page.get_by_text("3 set-ups · 2 turns · 1 votes")).to_be_visible()
+    expect(page.get_by_text("3 set-ups · 2 turns · 1 vote")).to_be_visible()
     # Tall enough to show the whole page: Streamlit scrolls inside its own container.
     for width, height in ((1280, 2000), (390, 3200)):
         page.set_viewport_size({"width": width, "height": height})
@@ -93,7 +93,7 @@ def test_a_comparison_is_listed_exported_imported_and_opened(new_page: Any, serv
     # The JSON export, imported back through the same uploader: a second comparison.
     upload(page, "comparison.json", download(page, "JSON").read_bytes())
     expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(
-        "Imported the comparison “Fruit, three ways” (3 set-ups, 2 turns, 1 votes)."
+        "Imported the comparison “Fruit, three ways” (3 set-ups, 2 turns, 1 vote)."
     )
     settle(page)
     assert page.get_by_test_id("stException").count() == 0
