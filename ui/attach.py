@@ -16,11 +16,11 @@ from lib.errors import ImageError
 from lib.images.image import Image
 from lib.images.prepare import ImageLimits, check_count, prepare_all
 from lib.settings import Settings
-from ui.sidebar import PENDING_PHOTOS
 
 #: what the chat input offers to pick; the content is checked again, whatever the name says
 FILE_TYPES = ["jpg", "jpeg", "png", "gif", "webp"]
-PENDING = PENDING_PHOTOS
+#: photos taken with the camera, to go with the next message (the sidebar's gauge counts them)
+PENDING = "camera_photos"
 REFUSED = "refused_message"
 #: moves on after a photo is sent, so that the camera shows live video again, not the last photo
 CAMERA_ROUND = "camera_round"
@@ -34,15 +34,22 @@ def placeholder(chat: ChatSession) -> str:
     return f"Message {model_info(chat.conversation.model).label}: text only, it reads no images"
 
 
+def read_input(value: Any, settings: Settings, photos: tuple[Image, ...] = ()) -> tuple[str, tuple[Image, ...]]:
+    """The text of a chat input's value (text, or text and files) and its files prepared, after
+    ``photos``; ImageError when one is refused or they are too many."""
+    text, files = (value, []) if isinstance(value, str) else (value.text or "", list(value.files or []))
+    limits = ImageLimits.from_settings(settings)
+    images = (*photos, *prepare_all([(f.getvalue(), f.name) for f in files], limits))
+    check_count(images, limits)
+    return text, images
+
+
 def submit(chat: ChatSession, value: Any, settings: Settings) -> None:
     """Send what the chat input holds (text, or text and files) with any photo from the camera."""
-    text, files = (value, []) if isinstance(value, str) else (value.text or "", list(value.files or []))
     photos: list[Image] = st.session_state.get(PENDING, [])
+    text = value if isinstance(value, str) else value.text or ""
     try:
-        limits = ImageLimits.from_settings(settings)
-        images = (*photos, *prepare_all([(f.getvalue(), f.name) for f in files], limits))
-        check_count(images, limits)
-        chat.submit(text, images)
+        chat.submit(*read_input(value, settings, tuple(photos)))
     except ImageError as exc:
         st.session_state[REFUSED] = (str(exc), text)
         return

@@ -16,12 +16,12 @@ from lib.chat.markdown_html import literal, without_images
 from lib.chat.session import PRESETS_PREFERENCE
 from lib.chat.usage import figures
 from lib.errors import ChatError, ComparisonNotFoundError, ImageError
-from lib.experiments.compare import MAX_COLUMNS, Cell, Setup, setups_from_address, setups_to_address
-from lib.experiments.compare_session import CompareSession, best_marks
+from lib.experiments.compare import MAX_COLUMNS, Cell, Setup, best_marks, setups_from_address, setups_to_address
+from lib.experiments.compare_session import CompareSession
 from lib.experiments.presets import Presets
-from lib.images.prepare import ImageLimits, prepare_all
 from lib.settings import Settings
 from lib.store.database import Store
+from ui.attach import read_input
 from ui.messages import PAINT_FIRST, show_images
 from ui.script_control import StopException, stopped_by_the_user
 
@@ -378,10 +378,9 @@ def live_columns(session: CompareSession, lives: list[LiveReply | None]) -> None
 
 def send(session: CompareSession, value: Any, settings: Settings) -> None:
     """The chat input's text (and images) into every column, or why it was refused."""
-    text, files = (value, []) if isinstance(value, str) else (value.text or "", list(value.files or []))
+    text = value if isinstance(value, str) else value.text or ""
     try:
-        images = prepare_all([(f.getvalue(), f.name) for f in files], ImageLimits.from_settings(settings))
-        session.send(text, images)
+        session.send(*read_input(value, settings))
     except ImageError as exc:
         st.session_state[REFUSED] = (str(exc), text)
         return

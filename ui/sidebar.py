@@ -25,7 +25,7 @@ from lib.chat.session import ChatSession
 from lib.chat.usage import SessionTotals
 from lib.errors import ChatError
 from lib.settings import Settings
-from ui import typed_key
+from ui import attach, typed_key
 
 OTHER_MODEL = "Other model id…"
 NO_PRESET = "(your own prompt)"
@@ -213,7 +213,7 @@ def context_gauge(chat: ChatSession) -> None:
     conversation = chat.conversation
     reading = gauge(
         conversation.model, conversation.system_prompt, conversation.path(),
-        pending_images=len(st.session_state.get(PENDING_PHOTOS, [])), max_tokens=conversation.params.get("max_tokens"),
+        pending_images=len(st.session_state.get(attach.PENDING, [])), max_tokens=conversation.params.get("max_tokens"),
     )
     st.progress(reading.progress, text=f"Context: {reading.message}")
     if reading.level in ("warn", "overflow"):
@@ -257,8 +257,6 @@ FIELD_NAMES = {
 }
 #: what the last saves took from another writer, and changes of this tab's that lost to one
 ADOPTED, LOST = "changes_adopted", "changes_lost"
-#: photos taken with the camera, to go with the next message (see ui.attach)
-PENDING_PHOTOS = "camera_photos"
 
 
 def changes_made_elsewhere(chat: ChatSession) -> None:

@@ -20,9 +20,14 @@ from typing import Any, Literal
 from lib.api.models import GEMMA_MODELS, model_info
 from lib.api.params import validate_params
 from lib.chat.conversation import Conversation, Message, Revision, new_id
+from lib.chat.usage import ReplyStats
 from lib.errors import ChatError
 
 MIN_COLUMNS, MAX_COLUMNS = 2, 4
+#: the figures compared across columns, and whether less is better
+COMPARED = {"first token": True, "time": True, "speed": False, "cost": True}
+#: decimals each is compared to: as shown, so that two figures shown equal are a tie
+PRECISION = {"first token": 2, "time": 2, "speed": 1, "cost": 6}
 #: what a vote says: one column better, a tie, or both (all) bad
 Outcome = Literal["win", "tie", "bad"]
 
@@ -280,3 +285,26 @@ def setups_from_address(text: str) -> tuple[list[Setup], list[str]]:
             notes.append(f"Parameters of {setup.model} were left out: {exc}")
         checked.append(replace(setup, params=params))
     return checked, notes
+
+
+def best_marks(stats: list[ReplyStats | None]) -> list[set[str]]:
+    """For each column, the figures (labels of :data:`COMPARED`) in which it is the best of all columns."""
+    values: dict[str, list[float | None]] = {
+        "first token": [s.time_to_first_token if s else None for s in stats],
+        "time": [s.total_time if s else None for s in stats],
+        "speed": [s.tokens_per_second if s else None for s in stats],
+        "cost": [s.cost.usd if s and s.cost and s.cost.usd is not None else None for s in stats],
+    }
+    marks: list[set[str]] = [set() for _ in stats]
+    for label, column_values in values.items():
+        column_values = [None if v is None else round(v, PRECISION[label]) for v in column_values]
+        known = [v for v in column_values if v is not None]
+        if len(known) < 2:
+            continue  # nothing to compare with
+        best = min(known) if COMPARED[label] else max(known)
+        if all(v == best for v in known):
+            continue  # a tie marks nobody
+        for index, value in enumerate(column_values):
+            if value == best:
+                marks[index].add(label)
+    return marks

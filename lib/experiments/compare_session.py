@@ -14,17 +14,11 @@ from dataclasses import dataclass, field, replace
 from lib.chat.conversation import Conversation, new_id
 from lib.chat.live_reply import LiveReply
 from lib.chat.session import ChatSession, message_fingerprint
-from lib.chat.usage import ReplyStats
 from lib.errors import ChatError, ImageError
 from lib.experiments.compare import Comparison, Outcome, Setup, another_gemma, differ_in_one_thing
 from lib.images.image import Image
 from lib.settings import Settings
 from lib.store.database import Store
-
-#: the figures compared across columns, and whether less is better
-COMPARED = {"first token": True, "time": True, "speed": False, "cost": True}
-#: decimals each is compared to: as shown, so that two figures shown equal are a tie
-PRECISION = {"first token": 2, "time": 2, "speed": 1, "cost": 6}
 
 
 @dataclass
@@ -120,14 +114,6 @@ class CompareSession:
         """Send a column's failed turn again (the others keep theirs)."""
         self.columns[column].retry()
 
-    def latest_stats(self) -> list[ReplyStats | None]:
-        """Each column's last reply's figures, for comparing them."""
-        out = []
-        for thread in self.comparison.threads:
-            last = thread.last
-            out.append(last.stats if last is not None and last.role == "assistant" else None)
-        return out
-
     def vote(self, outcome: Outcome, winner: int | None = None) -> None:
         self.comparison.vote(outcome, winner)
         self.autosave()
@@ -161,26 +147,3 @@ class CompareSession:
             self.save_error = str(exc)
             return
         self._saved, self._saved_head, self.save_error = current, self._head(), None
-
-
-def best_marks(stats: list[ReplyStats | None]) -> list[set[str]]:
-    """For each column, the figures (labels of :data:`COMPARED`) in which it is the best of all columns."""
-    values: dict[str, list[float | None]] = {
-        "first token": [s.time_to_first_token if s else None for s in stats],
-        "time": [s.total_time if s else None for s in stats],
-        "speed": [s.tokens_per_second if s else None for s in stats],
-        "cost": [s.cost.usd if s and s.cost and s.cost.usd is not None else None for s in stats],
-    }
-    marks: list[set[str]] = [set() for _ in stats]
-    for label, column_values in values.items():
-        column_values = [None if v is None else round(v, PRECISION[label]) for v in column_values]
-        known = [v for v in column_values if v is not None]
-        if len(known) < 2:
-            continue  # nothing to compare with
-        best = min(known) if COMPARED[label] else max(known)
-        if all(v == best for v in known):
-            continue  # a tie marks nobody
-        for index, value in enumerate(column_values):
-            if value == best:
-                marks[index].add(label)
-    return marks

@@ -33,8 +33,8 @@ from typing import Any
 
 from lib.chat.conversation import Conversation, Message
 from lib.chat.markdown_html import render_markdown
-from lib.chat.usage import ReplyStats, figures, finish_note
-from lib.experiments.compare import Comparison, Vote
+from lib.chat.usage import figures, finish_note
+from lib.experiments.compare import Comparison, Vote, best_marks
 from lib.images.image import MEDIA_TYPES, Image
 
 FORMAT = "gemma-chat"
@@ -297,15 +297,6 @@ COMPARISON_VERSION = 1
 #: what the comparison's columns are called, in column order (not the blind order on screen)
 COLUMN_NAMES = "ABCD"
 
-#: figures where less is better, and where more is: the best of each is marked across columns
-_LOWER_IS_BETTER: dict[str, Callable[[ReplyStats], float | None]] = {
-    "first token": lambda stats: stats.time_to_first_token,
-    "time": lambda stats: stats.total_time,
-    "cost": lambda stats: stats.cost.usd if stats.cost else None,
-}
-_HIGHER_IS_BETTER: dict[str, Callable[[ReplyStats], float | None]] = {"speed": lambda stats: stats.tokens_per_second}
-
-
 def comparison_title(comparison: Comparison) -> str:
     """Its own title, else its first question's (as History lists it)."""
     return comparison.title or next((t.title for t in comparison.threads if t.title), "")
@@ -338,33 +329,6 @@ def comparison_to_json(comparison: Comparison) -> str:
         "comparison": comparison_to_dict(comparison),
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-
-
-def _turns(thread: Conversation) -> list[tuple[Message, Message | None]]:
-    """Each question on screen with the reply shown for it (None: unanswered or failed)."""
-    path = thread.path()
-    out: list[tuple[Message, Message | None]] = []
-    for index, message in enumerate(path):
-        if message.role == "user":
-            following = path[index + 1] if index + 1 < len(path) else None
-            out.append((message, following))
-    return out
-
-
-def _best(replies: list[Message | None]) -> list[frozenset[str]]:
-    """For each column's reply, the figures in which it is the best of the columns (ties all best;
-    nothing marked where fewer than two columns know the figure or all are equal)."""
-    marked: list[set[str]] = [set() for _ in replies]
-    for table, pick in ((_LOWER_IS_BETTER, min), (_HIGHER_IS_BETTER, max)):
-        for label, read in table.items():
-            known = {i: v for i, r in enumerate(replies) if r and r.stats and (v := read(r.stats)) is not None}
-            if len(known) < 2 or len(set(known.values())) < 2:
-                continue
-            best = pick(known.values())
-            for i, value in known.items():
-                if value == best:
-                    marked[i].add(label)
-    return [frozenset(m) for m in marked]
 
 
 def _column_name(comparison: Comparison, column: int) -> str:
@@ -418,8 +382,8 @@ def comparison_to_html(comparison: Comparison) -> str:
     e = html.escape
     title = comparison_title(comparison) or "Comparison"
     columns = len(comparison.setups)
-    by_column = [_turns(thread) for thread in comparison.threads]
-    turns = max((len(t) for t in by_column), default=0)
+    rows = comparison.rows()
+    turns = len(rows)
     body = [
         f"<h1>{e(title)}</h1>",
         '<ul class="meta">',
@@ -429,20 +393,19 @@ def comparison_to_html(comparison: Comparison) -> str:
         "</ul>",
         *_setups_html(comparison),
     ]
-    for turn in range(turns):
-        cells = [t[turn] if turn < len(t) else None for t in by_column]
-        asked = next((cell[0] for cell in cells if cell is not None), None)
-        replies = [cell[1] if cell else None for cell in cells]
+    for turn, cells in enumerate(rows):
+        asked = next((cell.question for cell in cells if cell is not None), None)
+        marks = best_marks([cell.reply.stats if cell and cell.reply else None for cell in cells])
         body += [f'<section class="turn"><h2>Turn {turn + 1}</h2>', '<div class="question">']
         if asked is not None:
             body += ['<p class="speaker">You</p>', *_images_html(asked), render_markdown(asked.content)]
         body += ["</div>", f'<div class="columns n{columns}">']
-        for column, (cell, best) in enumerate(zip(cells, _best(replies), strict=True)):
+        for column, (cell, best) in enumerate(zip(cells, marks, strict=True)):
             if cell is None:
                 body.append(f'<article class="reply"><p class="column-name">{e(_column_name(comparison, column))}</p>'
                             '<p class="plain-note">Not asked.</p></article>')
             else:
-                body += _reply_html(comparison, column, cell[0], cell[1], asked, best)
+                body += _reply_html(comparison, column, cell.question, cell.reply, asked, frozenset(best))
         body.append("</div>")
         if vote := comparison.vote_on(turn + 1):
             body.append(f'<p class="vote">Vote: {e(_vote_text(vote))}</p>')

@@ -248,3 +248,20 @@ def wait_for_reply(page: Any, contains: str, timeout: float = 30) -> list[tuple[
         return None
 
     return wait_for(settled, timeout, what=f"a settled reply containing {contains!r}", page=page)
+
+
+def idle(page: Any, timeout: float = 30) -> None:
+    """Wait until the page's script has ended: text typed while a run ends can be reset by it."""
+    wait_for(lambda: not running(page), what="the page to be idle", timeout=timeout)
+    page.wait_for_timeout(300)
+
+
+def search_history(page: Any, server: StreamlitServer, text: str) -> None:
+    """Open the History page and search all conversations for ``text``, as a person does."""
+    from playwright.sync_api import expect
+
+    page.goto(server.url + "/History")
+    expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
+    search = page.get_by_role("textbox", name="Search all conversations")
+    search.fill(text)
+    search.press("Enter")

@@ -11,7 +11,7 @@ from lib.api.fake_api import Behaviour, FakeAPI
 from lib.api.models import model_info
 from lib.experiments.compare import Setup, setups_to_address
 from tests.conftest import validate_request
-from tests.e2e.harness import CHAT_INPUT, StreamlitServer, open_chat, running, wait_for
+from tests.e2e.harness import CHAT_INPUT, StreamlitServer, idle, open_chat, running, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +23,6 @@ def send_to_all(page: Any, text: str) -> None:
     box.click()
     box.fill(text)
     box.press("Enter")
-
-
-def idle(page: Any) -> None:
-    wait_for(lambda: not running(page), what="the page to be idle", timeout=30)
-    page.wait_for_timeout(300)
 
 
 def test_one_message_to_27b_and_4b_streams_side_by_side_is_voted_on_blind_and_counted(

@@ -17,6 +17,7 @@ from tests.e2e.harness import (
     messages,
     open_chat,
     reply_words,
+    search_history,
     send,
     wait_for,
     wait_for_reply,
@@ -158,11 +159,7 @@ def test_a_conversation_deleted_on_history_stays_deleted_when_its_open_tab_sends
     wait_for_reply(chat, "to be deleted.")
 
     history = new_page()
-    history.goto(app_server.url + "/History")
-    expect(history.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
-    search = history.get_by_role("textbox", name="Search all conversations")
-    search.fill("zq19")
-    search.press("Enter")
+    search_history(history, app_server, "zq19")
     expect(history.get_by_role("textbox", name="Title")).to_have_value("A chat to delete zq19")
     history.get_by_role("button", name="Delete", exact=True).click()
     history.get_by_role("button", name="Yes, delete").click()

@@ -83,3 +83,23 @@ def test_stop_ends_the_stream_at_once_whatever_the_framing(
     time.sleep(1.0)  # the reply must neither grow nor vanish behind the page
     assert last_text(page).replace("▌", "").strip() == partial
     assert len(e2e_fake.requests) == 1, "pressing Stop sent the question again"
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_compare_columns_stream_side_by_side_whatever_the_framing(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, framing: Framing
+) -> None:
+    from playwright.sync_api import expect
+
+    from lib.experiments.compare import Setup, setups_to_address
+
+    big, small = "google/gemma-3-27b-it", "google/gemma-3-4b-it"
+    open_chat(page, app_server, path=f"/Compare?setups={setups_to_address([Setup(big), Setup(small)])}")
+    e2e_fake.plan_for(big, Behaviour(reply="BIG " + LONG_REPLY, token_rate=12, framing=framing))
+    e2e_fake.plan_for(small, Behaviour(reply="SMALL " + LONG_REPLY, token_rate=12, framing=framing))
+    send(page, f"stream under {framing}")
+    # Part of each reply is on screen while both still stream: the text arrives as it is sent.
+    wait_for(lambda: page.get_by_text("BIG word1").count() and page.get_by_text("SMALL word1").count()
+             and not page.get_by_text("THE-END").count(), what="both columns part-way", timeout=20)
+    expect(page.get_by_text("THE-END")).to_have_count(2, timeout=30_000)
+    expect(page.get_by_text("Which answered better?")).to_be_visible(timeout=30_000)

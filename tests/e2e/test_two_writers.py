@@ -8,17 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from lib.api.fake_api import Behaviour, FakeAPI
-from tests.e2e.harness import StreamlitServer, open_chat, running, send, wait_for, wait_for_reply
+from tests.e2e.harness import StreamlitServer, idle, open_chat, search_history, send, wait_for_reply
 
 pytestmark = pytest.mark.browser
-
-
-def open_history_on(page: Any, server: StreamlitServer, text: str) -> None:
-    page.goto(server.url + "/History")
-    expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
-    search = page.get_by_role("textbox", name="Search all conversations")
-    search.fill(text)
-    search.press("Enter")
 
 
 def test_a_rename_on_history_is_kept_when_the_open_tab_sends_again(
@@ -31,7 +23,7 @@ def test_a_rename_on_history_is_kept_when_the_open_tab_sends_again(
     wait_for_reply(chat, "First answer.")
 
     history = new_page()
-    open_history_on(history, app_server, "kx42")
+    search_history(history, app_server, "kx42")
     title = history.get_by_role("textbox", name="Title")
     expect(title).to_have_value("A chat to rename kx42")
     idle(history)
@@ -48,15 +40,9 @@ def test_a_rename_on_history_is_kept_when_the_open_tab_sends_again(
     sidebar = chat.get_by_test_id("stSidebar")
     expect(sidebar.get_by_role("button", name="Renamed on History kx42")).to_be_visible()
 
-    open_history_on(history, app_server, "kx42")
+    search_history(history, app_server, "kx42")
     expect(history.get_by_role("textbox", name="Title")).to_have_value("Renamed on History kx42")
     expect(history.get_by_text("4 messages")).to_be_visible()
-
-
-def idle(page: Any) -> None:
-    """Wait until the page's script has ended: text typed while a run ends can be reset by it."""
-    wait_for(lambda: not running(page), what="the page to be idle")
-    page.wait_for_timeout(200)
 
 
 def save_preset(page: Any, name: str, prompt: str) -> None:

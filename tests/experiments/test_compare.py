@@ -6,8 +6,7 @@ import pytest
 
 from lib.chat.conversation import Conversation
 from lib.chat.usage import Cost, ReplyStats
-from lib.experiments.compare import Comparison, Setup, another_gemma, differ_in_one_thing
-from lib.experiments.compare_session import best_marks
+from lib.experiments.compare import Comparison, Setup, another_gemma, best_marks, differ_in_one_thing
 
 BIG, SMALL = "google/gemma-3-27b-it", "google/gemma-3-4b-it"
 
