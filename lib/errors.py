@@ -201,6 +201,14 @@ class LabRunNotFoundError(StoreError):
     retryable = False
 
 
+class ShareNotFoundError(StoreError):
+    """No live share link has the token asked for. Unknown, revoked and expired read the same, so
+    that a link's page tells a stranger nothing about what once was there."""
+
+    title = "Not found"
+    retryable = False
+
+
 class RunsNotComparableError(ChatError):
     """Two prompt-lab runs are not runs of one saved test set, so their cells do not match up."""
 

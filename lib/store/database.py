@@ -24,6 +24,9 @@ What pages call (a page gets its shared, cached store from ``ui.store.cached_sto
     store.clear_votes()                 # the leaderboard starts afresh (comparisons keep showing their votes)
     store.location                      # where it saves, password hidden, for the page to show
     store.get_preference(name, default) / store.set_preference(name, value)   # small JSON values
+    store.add_share(kind, source_id, title, snapshot, expires)   # -> Share: a read-only link's row (lib.store.shares)
+    store.list_shares() / store.revoke_share(token)   # this owner's links; -> bool
+    store.shared_snapshot(token)        # -> (Share, snapshot JSON), whoever asks; ShareNotFoundError
 
 Every failure of the database itself is raised as :class:`lib.errors.StoreError`.
 
@@ -150,6 +153,7 @@ from lib.errors import (
     ConversationNotFoundError,
     ImageError,
     LabRunNotFoundError,
+    ShareNotFoundError,
     StoreError,
     TestSetNotFoundError,
 )
@@ -158,6 +162,7 @@ from lib.experiments.lab_run import LabResult
 from lib.experiments.test_sets import TestSet
 from lib.images.image import Image
 from lib.images.thumbnail import Thumbnail, make_thumbnail
+from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
 from lib.store.folding import find_folded, fold
 
@@ -382,6 +387,29 @@ def _schema_v8(metadata: MetaData) -> tuple[Table, Table]:
     return test_sets_table, lab_runs_table
 
 
+def _schema_v11(metadata: MetaData) -> Table:
+    """Migration 11: read-only share links (#14), each a snapshot taken when it was made.
+
+    The snapshot is the JSON export of the conversation or comparison (images inside, whole), so
+    that the link shows what was shared even after the chat goes on, is renamed or is deleted;
+    a revoked link keeps its row (the owner's list says so) but not its snapshot.
+    """
+    return Table(
+        "shares",
+        metadata,
+        Column("token", String, primary_key=True),
+        Column("owner", Text, nullable=False, server_default=LOCAL_OWNER),
+        Column("kind", String, nullable=False),
+        Column("source_id", String, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("snapshot", Text, nullable=False),
+        Column("created", Double, nullable=False),
+        Column("expires", Double, nullable=True),
+        Column("revoked", Double, nullable=True),
+        Index("ix_shares_owner_created", "owner", "created"),
+    )
+
+
 #: the current schema, which the queries use
 METADATA = MetaData()
 conversations, messages = _schema_v1(METADATA)
@@ -399,6 +427,7 @@ for _column in _columns_v7():
 Index("ix_conversations_comparison", conversations.c.comparison_id)
 comparisons, votes = _schema_v7(METADATA)
 test_sets, lab_runs = _schema_v8(METADATA)
+shares = _schema_v11(METADATA)
 
 
 @dataclass(frozen=True)
@@ -491,6 +520,11 @@ def _migration_8(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(_schema_v8(metadata)))
 
 
+def _migration_11(conn: Connection) -> None:
+    metadata = MetaData()
+    metadata.create_all(conn, tables=[_schema_v11(metadata)])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and messages", _migration_1),
     Migration(2, "preferences", _migration_2),
@@ -500,6 +534,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "images attached to messages, each stored once", _migration_6),
     Migration(7, "comparisons, their columns and votes", _migration_7),
     Migration(8, "prompt-lab test sets and runs", _migration_8),
+    Migration(11, "read-only share links", _migration_11),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
@@ -639,6 +674,26 @@ class ComparisonSummary:
         return self.totals.cost_text()
 
 
+@dataclass(frozen=True)
+class Share:
+    """A read-only link's row, without its snapshot: what the owner's list shows."""
+
+    token: str
+    owner: str
+    #: "conversation" or "comparison"
+    kind: str
+    source_id: str
+    title: str
+    created: float
+    #: None: never expires
+    expires: float | None
+    #: when it was revoked, or None
+    revoked: float | None
+
+    def live(self, now: float) -> bool:
+        return self.revoked is None and (self.expires is None or now < self.expires)
+
+
 def snippet(text: str, needle: str, context: int = SNIPPET_CONTEXT) -> tuple[str, int, int]:
     """``text`` cut to the first match of ``needle`` (as search compares them) with some context
     either side, and where the match is in the cut; (0, 0) and the start when none is found."""
@@ -693,6 +748,8 @@ class Store:
             raise ConfigurationError(f"The chat history supports SQLite and PostgreSQL, not {backend!r}.")
         self._url = parsed
         self.is_sqlite = backend == "sqlite"
+        #: whose data this store reads and writes
+        self.owner: str = LOCAL_OWNER
         #: counts the times the SQLite file was found deleted and made anew (see :meth:`check_file`)
         self.generation = 0
         #: what the page should say about that, until a new store replaces this one
@@ -1630,6 +1687,47 @@ class Store:
     def delete_run(self, run_id: str) -> bool:
         with self._transaction(write=True) as conn:
             return conn.execute(delete(lab_runs).where(lab_runs.c.id == run_id)).rowcount > 0
+
+    # -- read-only share links (lib.store.shares makes and reads their snapshots) -----------------
+
+    def add_share(self, token: str, kind: str, source_id: str, title: str, snapshot: str,
+                  expires: float | None) -> Share:
+        """Keep a new link of this owner's; ``token`` must be unguessable (lib.store.shares makes it)."""
+        share = Share(token, self.owner, kind, source_id, self._text(title) or "", time.time(), expires, None)
+        with self._transaction(write=True) as conn:
+            conn.execute(insert(shares).values(**share.__dict__, snapshot=self._text(snapshot)))
+        return share
+
+    def list_shares(self) -> list[Share]:
+        """This owner's links that are not revoked, newest first (expired ones too: the page says so)."""
+        columns = [c for c in shares.c if c.name != "snapshot"]
+        query = (select(*columns).where(shares.c.owner == self.owner, shares.c.revoked.is_(None))
+                 .order_by(shares.c.created.desc(), shares.c.token))
+        with self._transaction(write=False) as conn:
+            return [Share(**row) for row in conn.execute(query).mappings()]
+
+    def revoke_share(self, token: str) -> bool:
+        """Revoke one of this owner's links for good, dropping its snapshot; False when it is none of theirs."""
+        query = (update(shares).where(shares.c.token == token, shares.c.owner == self.owner, shares.c.revoked.is_(None))
+                 .values(revoked=time.time(), snapshot=""))
+        with self._transaction(write=True) as conn:
+            return conn.execute(query).rowcount > 0
+
+    def shared_snapshot(self, token: str, now: float | None = None) -> tuple[Share, str]:
+        """The link and its snapshot, for anyone holding the token (no owner: that is what a link is for).
+
+        Raises ShareNotFoundError alike for an unknown, a revoked and an expired token.
+        """
+        with self._transaction(write=False) as conn:
+            row = conn.execute(select(shares).where(shares.c.token == token)).mappings().first()
+        if row is None:
+            raise ShareNotFoundError("Nothing is shared at this address.")
+        data = dict(row)
+        snapshot = data.pop("snapshot")
+        share = Share(**data)
+        if not share.live(time.time() if now is None else now):
+            raise ShareNotFoundError("Nothing is shared at this address.")
+        return share, snapshot
 
 
 def _stored_comparison_head(row: Any) -> dict[str, Any]:

@@ -675,6 +675,14 @@ def import_comparison_into(
     return _import_comparison(store, _document(data, max_bytes), max_messages)
 
 
+def parse_comparison(data: bytes | str, *, max_bytes: int, max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES) -> Comparison:
+    """The comparison in a comparison export, checked as an import is, but not saved; ImportFormatError."""
+    document = _document(data, max_bytes)
+    if document.get("format") != COMPARISON_FORMAT:
+        raise _fail(f"The file is not a {COMPARISON_FORMAT} export.")
+    return _comparison_of(document, max_messages)
+
+
 def import_file(
     store: Store, data: bytes | str, *, max_bytes: int, default_model: str,
     max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES,
