@@ -23,6 +23,7 @@ from lib.store.history import comparison_caption, comparison_options, comparison
 from lib.store.importing import ImportedComparison, import_file
 from lib.words import count
 from ui.nav import PAGE_ICON, page_links
+from ui.share import share_button, shared_links
 from ui.store import cached_store
 
 # The icon ships with the app: a ":material/…" page icon is fetched from a font CDN, which fails offline.
@@ -39,6 +40,8 @@ UPLOADER = "history_import"
 SELECTED_COMPARISON = "history_selected_comparison"
 CONFIRM_DELETE_COMPARISON = "history_confirm_delete_comparison"
 COMPARE_PAGE = "pages/2_Compare.py"
+#: this page's own path in the app's address (share links are made from it)
+PAGE_PATH = "History"
 
 
 def show_hit(hit: SearchHit) -> None:
@@ -154,6 +157,7 @@ def selected_section(store: Store, summary: ConversationSummary) -> None:
     except ConversationNotFoundError:
         st.warning("This conversation was just deleted, perhaps in another tab.")
         return
+    share_button(store, conversation, key="history_share", page_path=PAGE_PATH)
     for column, export in zip(st.columns(len(EXPORT_FORMATS)), EXPORT_FORMATS, strict=True):
         column.download_button(
             export.label,
@@ -198,6 +202,7 @@ def selected_comparison_section(store: Store, summary: ComparisonSummary) -> Non
     except ComparisonNotFoundError:
         st.warning("This comparison was just deleted, perhaps in another tab.")
         return
+    share_button(store, comparison, key="history_cmp_share", page_path=PAGE_PATH, label="Share comparison")
     for column, export in zip(st.columns(len(COMPARISON_EXPORT_FORMATS)), COMPARISON_EXPORT_FORMATS, strict=True):
         column.download_button(
             export.label,
@@ -281,6 +286,8 @@ def main() -> None:
 
     st.divider()
     comparisons_section(store, listing.comparisons, listing.searched)
+    st.divider()
+    shared_links(store, PAGE_PATH)
     st.divider()
     import_section(store, settings)
 

@@ -252,10 +252,11 @@ def _cell(session: CompareSession, column: int, cell: Cell | None, marks: set[st
                       type="primary", disabled=busy, on_click=session.retry, args=(column,))
 
 
-def turns(session: CompareSession, live_turn: bool) -> None:
+def turns(session: CompareSession, live_turn: bool, read_only: bool = False) -> None:
     """Every turn: the question across the page, then each column's reply side by side.
 
     ``live_turn``: the latest turn's replies are streaming and drawn by :func:`live_columns`.
+    ``read_only``: without a Retry (a share link's snapshot).
     """
     comparison = session.comparison
     rows = comparison.rows()
@@ -269,7 +270,7 @@ def turns(session: CompareSession, live_turn: bool) -> None:
         for place, column in zip(places, comparison.order if comparison.blind else range(len(row)), strict=True):
             with place:
                 st.markdown(f"**{column_name(session, column)}**" if latest else f"*{column_name(session, column)}*")
-                _cell(session, column, row[column], marks[column], latest, busy=False)
+                _cell(session, column, row[column], marks[column], latest and not read_only, busy=False)
         if vote := comparison.vote_on(number):
             st.caption(f":material/how_to_vote: You voted: {_vote_text(session, vote.outcome, vote.winner)}")
 

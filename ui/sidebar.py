@@ -26,6 +26,7 @@ from lib.chat.usage import SessionTotals
 from lib.errors import ChatError
 from lib.settings import Settings
 from ui import attach, typed_key
+from ui.share import share_button
 
 OTHER_MODEL = "Other model id…"
 NO_PRESET = "(your own prompt)"
@@ -349,6 +350,8 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
             if rename.open:
                 st.text_input("Title", value=chat.conversation.title, key="rename_title")
                 st.button("Save title", on_click=_rename, args=(chat,))
+        share_button(chat.store, chat.conversation, key="chat_share", page_path="", label="Share this chat",
+                     width="stretch")
     for summary in summaries:
         current = summary.id == chat.conversation.id
         st.button(

@@ -1,0 +1,185 @@
+"""Share links (#14 item 4) in a real browser: the owner shares a conversation with a photo, and a
+comparison, from History (and a chat from its sidebar); a fresh browser opens each link and sees the
+snapshot read-only, with its figures and images and nothing else; after Revoke the link is a plain
+not-found."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from lib.chat.conversation import Conversation
+from lib.chat.usage import Cost
+from lib.store.database import Store
+from tests.comparison_samples import BIG, SMALL, make_comparison
+from tests.e2e.conftest import EXTRA_ARGS
+from tests.e2e.harness import CHAT_INPUT, StreamlitServer, clean_env, idle, open_chat, send, wait_for_reply
+from tests.image_samples import photo
+from tests.samples import stats
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path("/tmp")
+LINK = re.compile(r"^http://127\.0\.0\.1:\d+/Shared\?token=[A-Za-z0-9_-]{43}$")
+
+
+def chat_with_a_photo() -> Conversation:
+    chat = Conversation(system_prompt="Our secret launch plan.", model="google/gemma-3-27b-it", title="Photos from the trip")
+    chat.add_user("What is in this photo?", images=(photo("holiday.jpg"),))
+    chat.add_reply("A gradient with some **noise**, and no people.", stats=stats(120, 34, Cost(0.0042, "reported")))
+    return chat
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer]:
+    """The app in demo mode over a database holding a chat with a photo and a comparison."""
+    tmp = tmp_path_factory.mktemp("share")
+    env = clean_env(tmp)
+    store = Store(f"sqlite:///{env['CHAT_DB_PATH']}")
+    store.save(chat_with_a_photo())
+    comparison = make_comparison(1, setups=(BIG, SMALL), images=(photo(),))
+    comparison.title = "Fruit, two ways"
+    store.save_comparison(comparison)
+    store.close()
+    started = StreamlitServer(env=env, log_path=tmp / "server.log", extra_args=EXTRA_ARGS)
+    started.start()
+    yield started
+    started.stop()
+
+
+def open_history(page: Any, server: StreamlitServer) -> None:
+    page.goto(server.url + "/History")
+    expect(page.get_by_role("heading", name="Shared links")).to_be_visible(timeout=30_000)
+    idle(page)
+
+
+def make_link(page: Any, button: str, expiry: str = "Never") -> str:
+    """Open a Share popover, pick the expiry, make the link and read it as the owner would copy it."""
+    page.get_by_role("button", name=button, exact=True).click()
+    popover = page.get_by_test_id("stPopoverBody")
+    expect(popover.get_by_role("button", name="Make a read-only link")).to_be_visible()
+    if expiry != "Never":
+        popover.get_by_role("combobox", name="Link expires").click()
+        page.get_by_role("option", name=expiry, exact=True).click()
+        idle(page)
+    popover.get_by_role("button", name="Make a read-only link").click()
+    code = popover.get_by_test_id("stCode")
+    expect(code).to_contain_text("/Shared?token=")
+    link = code.inner_text().strip()
+    assert LINK.match(link), link
+    page.keyboard.press("Escape")
+    return link
+
+
+def assert_read_only(page: Any) -> None:
+    """Nothing to type into, nothing to press, nothing of the owner's: no sidebar, no message box."""
+    expect(page.locator(CHAT_INPUT)).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar")).to_have_count(0)
+    expect(page.get_by_test_id("stButton")).to_have_count(0)
+    expect(page.get_by_test_id("stPopover")).to_have_count(0)
+    expect(page.get_by_role("textbox")).to_have_count(0)
+    expect(page.get_by_text("Our secret launch plan.")).to_have_count(0)
+    expect(page.get_by_text("A plain chat")).to_have_count(0)
+
+
+def images_loaded(page: Any, selector: str) -> int:
+    """How many of the images matching ``selector`` the browser has actually decoded."""
+    return page.evaluate(f"""() => Array.from(document.querySelectorAll({selector!r}))
+        .filter(i => i.complete && i.naturalWidth > 0).length""")
+
+
+def revoke(page: Any, server: StreamlitServer, title: str) -> None:
+    open_history(page, server)
+    card = page.get_by_test_id("stVerticalBlock").filter(has_text=title).last
+    card.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text(f"Revoked the link to “{title}”: it shows not-found now.")).to_be_visible()
+
+
+def assert_not_found(page: Any) -> None:
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Nothing is shared at this address.")).to_be_visible()
+    assert_read_only(page)
+    expect(page.locator("img")).to_have_count(0)
+
+
+def shoot(page: Any, name: str) -> None:
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(400)
+        page.screenshot(path=SCREENSHOTS / f"wt-share-{name}-{width}.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_a_shared_conversation_opens_read_only_with_its_photo_and_not_after_revoke(
+    new_page: Any, server: StreamlitServer
+) -> None:
+    owner = new_page()
+    open_history(owner, server)
+    expect(owner.get_by_text("No shared links.")).to_be_visible()
+    link = make_link(owner, "Share", expiry="7 days")
+
+    viewer = new_page()  # a fresh browser: no session, no cookie of the owner's
+    viewer.goto(link)
+    expect(viewer.get_by_role("heading", name="Photos from the trip")).to_be_visible(timeout=30_000)
+    expect(viewer.get_by_text(re.compile(r"A read-only snapshot, taken \d{4}-\d\d-\d\d \d\d:\d\d UTC"))).to_be_visible()
+    expect(viewer.get_by_text("What is in this photo?")).to_be_visible()
+    expect(viewer.locator(".gc-body strong", has_text="noise")).to_be_visible()
+    expect(viewer.locator(".gc-figures")).to_contain_text("$0.0042")
+    assert images_loaded(viewer, "img.gc-image") == 1
+    assert_read_only(viewer)
+    shoot(viewer, "view")
+
+    open_history(owner, server)
+    card = owner.get_by_test_id("stVerticalBlock").filter(has_text="Photos from the trip").last
+    expect(card.get_by_test_id("stCode")).to_have_text(link)
+    expect(card).to_contain_text(re.compile(r"expires \d{4}-\d\d-\d\d \d\d:\d\d"))
+    owner.get_by_role("heading", name="Shared links").scroll_into_view_if_needed()
+    shoot(owner, "links")
+
+    revoke(owner, server, "Photos from the trip")
+    viewer.reload()
+    assert_not_found(viewer)
+    shoot(viewer, "not-found")
+    unknown = new_page()
+    unknown.goto(link[:-4] + "AAAA")
+    assert_not_found(unknown)
+
+
+def test_a_shared_comparison_shows_its_columns_and_photo_and_not_after_revoke(new_page: Any, server: StreamlitServer) -> None:
+    owner = new_page()
+    open_history(owner, server)
+    link = make_link(owner, "Share comparison")
+
+    viewer = new_page()
+    viewer.goto(link)
+    expect(viewer.get_by_role("heading", name="Fruit, two ways")).to_be_visible(timeout=30_000)
+    expect(viewer.get_by_text(re.compile(r"A read-only snapshot, taken .* UTC"))).to_be_visible()
+    for column in (0, 1):
+        expect(viewer.get_by_text(f"Column {column} answers turn 0: a")).to_be_visible()
+    expect(viewer.get_by_text(re.compile(r"You voted: A · .* was better"))).to_be_visible()
+    viewer.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=stImage] img'))"
+                             ".some(i => i.complete && i.naturalWidth > 0)")
+    assert_read_only(viewer)
+    shoot(viewer, "comparison")
+
+    revoke(owner, server, "Fruit, two ways")
+    viewer.reload()
+    assert_not_found(viewer)
+
+
+def test_a_chat_is_shared_from_its_sidebar(new_page: Any, server: StreamlitServer) -> None:
+    owner = new_page()
+    open_chat(owner, server)
+    send(owner, "Shared from the chat page zq81")
+    wait_for_reply(owner, "")
+    idle(owner)
+    link = make_link(owner, "Share this chat")
+    viewer = new_page()
+    viewer.goto(link)
+    expect(viewer.get_by_text("Shared from the chat page zq81")).to_be_visible(timeout=30_000)
+    assert_read_only(viewer)
