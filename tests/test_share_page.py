@@ -79,6 +79,8 @@ def test_a_shared_comparison_shows_its_columns_without_controls(db: Store) -> No
     first_row = comparison.rows()[0]
     assert all(cell.reply.content.split()[0] in shown for cell in first_row if cell and cell.reply)
     assert at.get("image")  # the question's photo
+    captions = "\n".join(c.value for c in at.caption)
+    assert "Voted: A" in captions and "You voted" not in captions  # the viewer did not vote
     assert not at.chat_input and not at.button and not at.sidebar.children
 
 

@@ -272,7 +272,8 @@ def turns(session: CompareSession, live_turn: bool, read_only: bool = False) -> 
                 st.markdown(f"**{column_name(session, column)}**" if latest else f"*{column_name(session, column)}*")
                 _cell(session, column, row[column], marks[column], latest and not read_only, busy=False)
         if vote := comparison.vote_on(number):
-            st.caption(f":material/how_to_vote: You voted: {_vote_text(session, vote.outcome, vote.winner)}")
+            voted = "Voted" if read_only else "You voted"
+            st.caption(f":material/how_to_vote: {voted}: {_vote_text(session, vote.outcome, vote.winner)}")
 
 
 def _question(row: list[Cell | None]) -> None:

@@ -27,6 +27,8 @@ from ui import compare
 
 #: the last link this session made, per Share button, to show under it
 MADE = "share_made"
+#: st.code's own copy button shows only while pointed at (or tapped)
+COPY_HINT = "Copy link: point at the address (or tap it) and press the copy button at its top right."
 
 
 def link_to(share: Share, page_path: str) -> str:
@@ -57,7 +59,7 @@ def share_button(store: Store, source: Conversation | Comparison, *, key: str, p
         st.button("Make a read-only link", key=f"{key}_make", type="primary", icon=":material/add_link:",
                   on_click=_make, args=(store, source, key, page_path))
         if made := st.session_state.get(MADE, {}).get(key):
-            st.caption("Copy the link (the button at its right):")
+            st.caption(COPY_HINT)
             st.code(made, language=None, wrap_lines=True)
 
 
@@ -80,6 +82,7 @@ def shared_links(store: Store, page_path: str) -> None:
             st.markdown(f"**{literal(share.title or '(untitled)')}** · {kind.lower()}")
             st.caption(f"Created {format_time(share.created)} · expires {expiry_text(share)}")
             st.code(link_to(share, page_path), language=None, wrap_lines=True)
+            st.caption(COPY_HINT)
             st.button("Revoke", key=f"revoke-{share.token}", icon=":material/link_off:",
                       on_click=_revoke, args=(store, share), help="The link shows not-found from now on")
 

@@ -28,7 +28,8 @@ from lib.api.fake_api import Behaviour, FakeAPI
 from lib.store.database import Store
 from tests.conftest import CANARY_KEY
 from tests.e2e.conftest import IN_CI
-from tests.e2e.harness import ROOT, clean_env, free_port, messages, send, wait_for, wait_for_reply
+from tests.e2e.harness import ROOT, clean_env, free_port, idle, messages, send, wait_for, wait_for_reply
+from tests.e2e.test_share import assert_not_found, assert_read_only, make_link, revoke
 from tests.store_fixtures import reset_postgres
 
 pytestmark = pytest.mark.browser
@@ -244,3 +245,27 @@ def test_two_tabs_on_two_replicas_going_on_with_one_conversation_lose_no_message
     wait_for_reply(first, "Third reply.")
     texts = stored_texts(deployment, conversation_id)
     assert set(wanted) <= set(texts) and "Third reply." in texts
+
+
+def test_a_link_shared_through_one_replica_opens_through_the_other_until_revoked(
+    new_page: Any, deployment: Deployment, e2e_fake: FakeAPI
+) -> None:
+    owner = routed_page(new_page, deployment, "r1")
+    open_on(owner, deployment, "r1")
+    e2e_fake.plan(Behaviour(reply="Worth showing."))
+    send(owner, "A chat to show a stakeholder sh33")
+    wait_for_reply(owner, "Worth showing.")
+    idle(owner)
+    link = make_link(owner, "Share this chat")
+    assert link.startswith(deployment.url + "/Shared?token=")
+
+    viewer = routed_page(new_page, deployment, "r2")
+    answer = viewer.goto(link)
+    assert answer.headers.get(HEADER) == "r2"
+    wait_for(lambda: "Worth showing." in viewer.locator(".gc-body").all_inner_texts()[-1:][0]
+             if viewer.locator(".gc-body").count() else False, what="the shared reply on replica two")
+    assert_read_only(viewer)
+
+    revoke(owner, deployment, "A chat to show a stakeholder sh33")
+    viewer.reload()
+    assert_not_found(viewer)

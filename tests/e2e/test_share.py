@@ -161,7 +161,7 @@ def test_a_shared_comparison_shows_its_columns_and_photo_and_not_after_revoke(ne
     expect(viewer.get_by_text(re.compile(r"A read-only snapshot, taken .* UTC"))).to_be_visible()
     for column in (0, 1):
         expect(viewer.get_by_text(f"Column {column} answers turn 0: a")).to_be_visible()
-    expect(viewer.get_by_text(re.compile(r"You voted: A · .* was better"))).to_be_visible()
+    expect(viewer.get_by_text(re.compile(r"Voted: A · .* was better"))).to_be_visible()
     viewer.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=stImage] img'))"
                              ".some(i => i.complete && i.naturalWidth > 0)")
     assert_read_only(viewer)
