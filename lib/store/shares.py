@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from lib.chat.conversation import Conversation
@@ -99,3 +100,8 @@ def expiry_text(share: Share, now: float | None = None) -> str:
     if share.expires <= (time.time() if now is None else now):
         return "expired"
     return format_time(share.expires)
+
+
+def taken_text(share: Share) -> str:
+    """When the snapshot was taken, in UTC: whoever opens a link may be anywhere."""
+    return datetime.fromtimestamp(share.created, UTC).strftime("%Y-%m-%d %H:%M UTC")
