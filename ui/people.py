@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lib.chat.markdown_html import literal
 from lib.people.access import Person, is_admin, may_enter, owner_of_person, shared_without_sign_in
 from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
@@ -88,7 +89,7 @@ def _sign_in_screen() -> None:
 
 def _not_allowed(person: Person) -> None:
     st.title(":material/forum: Gemma Chat")
-    who = person.email or person.name
+    who = literal(person.email or person.name)
     st.error(
         f"**{who} may not use this app.** It is open only to the people its admin has listed. "
         "Ask them to add your address, or sign out and sign in with another account.",
@@ -98,8 +99,10 @@ def _not_allowed(person: Person) -> None:
 
 
 def _who(person: Person) -> None:
-    shown = person.name if not person.email or person.name == person.email else f"{person.name} ({person.email})"
-    st.caption(f"Signed in as **{shown}**")
+    # literal(): a name or an address is the provider's text, not Markdown, and not a mailto link
+    st.caption(f"Signed in as **{literal(person.name)}**")
+    if person.email and person.email != person.name:
+        st.caption(literal(person.email))
     st.button("Sign out", icon=":material/logout:", on_click=st.logout, key="people_sign_out")
 
 
