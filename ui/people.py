@@ -89,7 +89,7 @@ def _sign_in_screen() -> None:
 
 def _not_allowed(person: Person) -> None:
     st.title(":material/forum: Gemma Chat")
-    who = literal(person.email or person.name)
+    who = _address(person.email) if person.email else literal(person.name)
     st.error(
         f"**{who} may not use this app.** It is open only to the people its admin has listed. "
         "Ask them to add your address, or sign out and sign in with another account.",
@@ -98,11 +98,16 @@ def _not_allowed(person: Person) -> None:
     st.button("Sign out", icon=":material/logout:", on_click=st.logout, key="people_sign_out")
 
 
+def _address(email: str) -> str:
+    # As code: Markdown would make an address a mailto link, which is not what it is here.
+    return f"`{email.replace('`', '')}`"
+
+
 def _who(person: Person) -> None:
-    # literal(): a name or an address is the provider's text, not Markdown, and not a mailto link
+    # literal(): a name is the provider's text, not Markdown
     st.caption(f"Signed in as **{literal(person.name)}**")
     if person.email and person.email != person.name:
-        st.caption(literal(person.email))
+        st.caption(_address(person.email))
     st.button("Sign out", icon=":material/logout:", on_click=st.logout, key="people_sign_out")
 
 
