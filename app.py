@@ -22,10 +22,12 @@ from ui.messages import (
     show_queued,
 )
 from ui.nav import PAGE_ICON, page_links
+from ui.people import require_sign_in
 from ui.settings import page_settings
 from ui.store import cached_store
 
 st.set_page_config(page_title="Gemma Chat", page_icon=PAGE_ICON)
+require_sign_in()
 
 #: how many of the latest messages are chat bubbles with Edit, Delete, Copy and version buttons
 ACTION_MESSAGES = 20

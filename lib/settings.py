@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 from lib.errors import ConfigurationError
+from lib.people.access import parse_addresses
 from lib.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CHAT_LAB_CONCURRENCY", str(DEFAULT_LAB_CONCURRENCY), "Most requests a prompt-lab run has in flight at once."),
     Setting("CHAT_IMPORT_MAX_MESSAGES", str(DEFAULT_IMPORT_MAX_MESSAGES),
             "Most messages one imported conversation may hold; a file with more is refused."),
+    Setting(
+        "CHAT_ALLOWED_EMAILS", "",
+        "With sign-in: who may enter, as e-mail addresses or `@domain`s, comma-separated. Empty: anyone the provider signs in.",
+    ),
+    Setting("CHAT_ADMINS", "", "With sign-in: the e-mail addresses of admins, who see where the database lives."),
 )
 
 
@@ -126,6 +132,10 @@ class Settings:
     import_max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES
     #: requests a prompt-lab run has in flight at once (CHAT_LAB_CONCURRENCY)
     lab_concurrency: int = DEFAULT_LAB_CONCURRENCY
+    #: with sign-in, who may enter: addresses and "@domain"s, lower case; empty lets everyone in
+    allowed_emails: tuple[str, ...] = ()
+    #: with sign-in, the admins' addresses, lower case
+    admins: tuple[str, ...] = ()
     #: what loading changed in the settings as given, for the sidebar to say
     notes: tuple[str, ...] = ()
 
@@ -287,4 +297,6 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
         image_max_pixels=_whole(raw, "CHAT_IMAGE_MAX_PIXELS", DEFAULT_IMAGE_MAX_PIXELS),
         import_max_messages=int(_number(raw, "CHAT_IMPORT_MAX_MESSAGES", DEFAULT_IMPORT_MAX_MESSAGES, minimum=1)),
         lab_concurrency=_whole(raw, "CHAT_LAB_CONCURRENCY", DEFAULT_LAB_CONCURRENCY, maximum=32),
+        allowed_emails=parse_addresses(raw.get("CHAT_ALLOWED_EMAILS", ""), "CHAT_ALLOWED_EMAILS", domains=True),
+        admins=parse_addresses(raw.get("CHAT_ADMINS", ""), "CHAT_ADMINS", domains=False),
     )

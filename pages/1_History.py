@@ -23,11 +23,13 @@ from lib.store.history import comparison_caption, comparison_options, comparison
 from lib.store.importing import ImportedComparison, import_file
 from lib.words import count
 from ui.nav import PAGE_ICON, page_links
+from ui.people import is_admin_here, require_sign_in
 from ui.share import share_button, shared_links
 from ui.store import cached_store
 
 # The icon ships with the app: a ":material/…" page icon is fetched from a font CDN, which fails offline.
 st.set_page_config(page_title="History · Gemma Chat", page_icon=PAGE_ICON)
+require_sign_in()
 
 LIST_LIMIT = 500
 SHOWN_HITS = 20
@@ -237,7 +239,8 @@ def main() -> None:
     if store is None:
         st.info("History is off (`CHAT_HISTORY=off`): conversations are not saved, so there is nothing to list.")
         return
-    st.caption(f"Saved in `{store.location}`")
+    if is_admin_here(settings):  # where the database lives is for its admin, not for everyone who signs in
+        st.caption(f"Saved in `{store.location}`")
     if flash := st.session_state.pop(FLASH, None):
         st.success(flash)
 

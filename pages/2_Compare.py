@@ -7,10 +7,12 @@ import streamlit as st
 from lib.errors import ChatError
 from ui import attach, compare
 from ui.nav import PAGE_ICON, page_links
+from ui.people import require_sign_in
 from ui.settings import page_settings
 from ui.store import cached_store
 
 st.set_page_config(page_title="Compare · Gemma Chat", page_icon=PAGE_ICON, layout="wide")
+require_sign_in()
 settings = page_settings()
 try:
     store = cached_store(settings)

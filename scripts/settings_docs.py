@@ -35,6 +35,17 @@ def main() -> None:
     for setting in SETTINGS:
         env += [f"# {setting.help}", example_line(setting, "=", ""), ""]
         toml += [f"# {setting.help}", example_line(setting, " = ", '"'), ""]
+    # Streamlit's own section, last (a TOML table ends the top-level keys): sign-in, see the README.
+    toml += [
+        "# Sign-in (OpenID Connect, Streamlit's st.login): uncomment and fill in to require it on every page.",
+        "# [auth]",
+        '# redirect_uri = "https://chat.example.com/oauth2callback"',
+        '# cookie_secret = "a long random string"',
+        '# client_id = ""',
+        '# client_secret = ""',
+        '# server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"',
+        "",
+    ]
     (ROOT / ".env.example").write_text("\n".join(env))
     (ROOT / ".streamlit" / "secrets.toml.example").write_text("\n".join(toml))
     rows = "\n".join(f"| `{s.name}` | {default_cell(s)} | {s.help} |" for s in SETTINGS)

@@ -44,6 +44,18 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _server_on_loopback() -> Iterator[None]:
+    """Pages under AppTest run as a server bound to 127.0.0.1 (as the e2e servers are), so that
+    they do not warn of a server open to the network; a test that wants that sets the option."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", before)
+
+
+@pytest.fixture(autouse=True)
 def _private_data_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test writes to the real ~/.local/share/gemma-chat."""
     monkeypatch.setenv("CHAT_DB_PATH", str(tmp_path / "chats.sqlite3"))

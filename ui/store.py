@@ -1,4 +1,5 @@
-"""The conversation store, opened once per database for the whole server process."""
+"""The conversation store, opened once per database for the whole server process, and seen
+by each browser session as its person's own (see ui.people)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import streamlit as st
 
 from lib.settings import Settings
 from lib.store.database import Store, database_url
+from ui.people import current_owner
 
 
 @st.cache_resource(show_spinner=False)
@@ -16,7 +18,8 @@ def _store_at(url: str) -> Store:
 
 
 def cached_store(settings: Settings) -> Store | None:
-    """The store the settings name, or None when CHAT_HISTORY=off; raises StoreError or ConfigurationError."""
+    """The store the settings name, bound to this session's person (the signed-in person, else
+    the local one), or None when CHAT_HISTORY=off; raises StoreError or ConfigurationError."""
     if not settings.history:
         return None
-    return _store_at(database_url(settings))
+    return _store_at(database_url(settings)).for_owner(current_owner())

@@ -22,6 +22,7 @@ from lib.chat.usage import SessionTotals
 from lib.errors import ChatError, ConversationNotFoundError, ImageError
 from lib.experiments.presets import PresetError, Presets
 from lib.images.image import Image
+from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
 from lib.store.database import Merged, Store
 
@@ -55,6 +56,8 @@ class _Flight:
     lock: threading.RLock = field(default_factory=threading.RLock)
     #: the reply's message id, taken now: what arrived is saved under it as it streams
     reply_id: str = field(default_factory=new_id)
+    #: whose conversation it is (lib.people.owner): only they may open it while it streams
+    owner: str = LOCAL_OWNER
 
 
 # Replies streaming now, by conversation id, whichever browser session started them: a reloaded
@@ -63,10 +66,11 @@ _streaming: dict[str, _Flight] = {}
 _streaming_lock = threading.Lock()
 
 
-def _streaming_into(conversation_id: str) -> _Flight | None:
+def _streaming_into(conversation_id: str, owner: str) -> _Flight | None:
     with _streaming_lock:
         flight = _streaming.get(conversation_id)
-    return flight if flight is not None and not flight.recorded else None
+    # Another person's reply is no more theirs to see by its id than their saved conversation is.
+    return flight if flight is not None and not flight.recorded and flight.owner == owner else None
 
 
 @dataclass
@@ -211,7 +215,7 @@ class ChatSession:
             return
         # A reply still streaming into it (left in the background, or started before a reload)
         # is in that very object: the page draws it on.
-        flight = _streaming_into(conversation_id)
+        flight = _streaming_into(conversation_id, self.store.owner)
         conversation = flight.conversation if flight is not None else self.store.load(conversation_id)
         self._switch_to(conversation, saved=True)
         if flight is not None:
@@ -312,6 +316,7 @@ class ChatSession:
                 question_id=chat.leaf,
                 model=chat.model,
                 params=dict(chat.params),
+                owner=self.store.owner if self.store is not None else LOCAL_OWNER,
             )
             flight.live.on_done = lambda _live: self._ended_unwatched(flight)
             flight.live.on_progress = lambda _live: self._keep_draft(flight)

@@ -22,13 +22,21 @@ What pages call (a page gets its shared, cached store from ``ui.store.cached_sto
     store.delete_comparison(comparison_id)   # -> bool; its votes stay counted
     store.votes()                       # -> list[Vote]: what the leaderboard counts, each judgement once
     store.clear_votes()                 # the leaderboard starts afresh (comparisons keep showing their votes)
-    store.location                      # where it saves, password hidden, for the page to show
+    store.location                      # where it saves, password hidden, for the page to show (admins only)
+    store.owner                         # whose rows it reads and writes (lib.people.owner; LOCAL_OWNER by default)
+    store.for_owner(owner)              # -> Store: the same database as another person sees it (one engine)
     store.get_preference(name, default) / store.set_preference(name, value)   # small JSON values
     store.add_share(kind, source_id, title, snapshot, expires)   # -> Share: a read-only link's row (lib.store.shares)
     store.list_shares() / store.revoke_share(token)   # this owner's links; -> bool
     store.shared_snapshot(token)        # -> (Share, snapshot JSON), whoever asks; ShareNotFoundError
 
 Every failure of the database itself is raised as :class:`lib.errors.StoreError`.
+
+Each person's rows are their own (migration 10): conversations, comparisons, votes, lab runs,
+test sets and preferences carry an ``owner``, and every query of a store takes its
+:attr:`Store.owner`. Another person's conversation is not found, exactly as an id never used; a
+save under an id someone else holds is refused as a taken id, never written over theirs. Images
+are stored once by digest for everyone, and read only through one's own messages.
 
 Where: ``CHAT_DB_URL`` (any ``sqlite:`` or ``postgresql:`` SQLAlchemy URL) wins over
 ``CHAT_DB_PATH`` (a SQLite file, by default ``~/.local/share/gemma-chat/chats.sqlite3``).
@@ -71,6 +79,7 @@ could have read back as unknown (None), so that one bad row cannot break every p
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -387,6 +396,37 @@ def _schema_v8(metadata: MetaData) -> tuple[Table, Table]:
     return test_sets_table, lab_runs_table
 
 
+def _owner_column() -> Column:
+    """Migration 10: whose row it is (:mod:`lib.people.owner`); rows from before sign-in are the local person's."""
+    return Column("owner", String, nullable=False, server_default=sql_text(f"'{LOCAL_OWNER}'"))
+
+
+#: Migration 10: the tables of per-person rows that gain an owner, and the columns their owner's lists sort by
+_OWNED_V10 = {"conversations": "updated", "comparisons": "updated", "votes": "created", "lab_runs": "created"}
+
+
+def _schema_v10(metadata: MetaData, prefix: str = "") -> tuple[Table, Table]:
+    """Migration 10: preferences and test sets, named per owner: (owner, name) is their key."""
+    preferences_table = Table(
+        f"{prefix}preferences",
+        metadata,
+        Column("owner", String, primary_key=True),
+        Column("name", String, primary_key=True),
+        Column("value", JSON, nullable=False),
+        Column("updated", Double, nullable=False),
+        Column("version", Integer, nullable=False, server_default=sql_text("0")),
+    )
+    test_sets_table = Table(
+        f"{prefix}test_sets",
+        metadata,
+        Column("owner", String, primary_key=True),
+        Column("name", String, primary_key=True),
+        Column("columns", JSON, nullable=False),
+        Column("rows", JSON, nullable=False),
+        Column("created", Double, nullable=False),
+        Column("updated", Double, nullable=False),
+    )
+    return preferences_table, test_sets_table
 def _schema_v11(metadata: MetaData) -> Table:
     """Migration 11: read-only share links (#14), each a snapshot taken when it was made.
 
@@ -415,18 +455,19 @@ METADATA = MetaData()
 conversations, messages = _schema_v1(METADATA)
 for _column in _columns_v3():
     messages.append_column(_column)
-preferences = _schema_v2(METADATA)
 conversations.append_column(_columns_v4()["conversations"])
 messages.append_column(_columns_v4()["messages"])
-for _table in (conversations, preferences):
-    for _column in _columns_v5():
-        _table.append_column(_column)
+for _column in _columns_v5():
+    conversations.append_column(_column)
 images, message_images = _schema_v6(METADATA)
 for _column in _columns_v7():
     conversations.append_column(_column)
 Index("ix_conversations_comparison", conversations.c.comparison_id)
 comparisons, votes = _schema_v7(METADATA)
-test_sets, lab_runs = _schema_v8(METADATA)
+_, lab_runs = _schema_v8(MetaData())  # its test sets are keyed by owner since migration 10
+for _table in (conversations, comparisons, votes, lab_runs):
+    _table.append_column(_owner_column())
+preferences, test_sets = _schema_v10(METADATA)
 shares = _schema_v11(METADATA)
 
 
@@ -520,6 +561,24 @@ def _migration_8(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(_schema_v8(metadata)))
 
 
+def _migration_10(conn: Connection) -> None:
+    for table_name, sort in _OWNED_V10.items():
+        column = _owner_column()
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sql_text(f"ALTER TABLE {table_name} ADD COLUMN owner {kind} NOT NULL DEFAULT '{LOCAL_OWNER}'"))
+        conn.execute(sql_text(f"CREATE INDEX ix_{table_name}_owner ON {table_name} (owner, {sort})"))
+    # A primary key cannot be changed in place on SQLite: the two tables keyed by name are made
+    # anew, keyed by (owner, name), and what they held becomes the local person's.
+    metadata = MetaData()
+    _schema_v10(metadata, prefix="v10_")
+    metadata.create_all(conn)
+    for table_name, kept in (("preferences", "name, value, updated, version"),
+                             ("test_sets", "name, columns, rows, created, updated")):
+        conn.execute(sql_text(
+            f"INSERT INTO v10_{table_name} (owner, {kept}) SELECT '{LOCAL_OWNER}', {kept} FROM {table_name}"
+        ))
+        conn.execute(sql_text(f"DROP TABLE {table_name}"))
+        conn.execute(sql_text(f"ALTER TABLE v10_{table_name} RENAME TO {table_name}"))
 def _migration_11(conn: Connection) -> None:
     metadata = MetaData()
     metadata.create_all(conn, tables=[_schema_v11(metadata)])
@@ -534,6 +593,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "images attached to messages, each stored once", _migration_6),
     Migration(7, "comparisons, their columns and votes", _migration_7),
     Migration(8, "prompt-lab test sets and runs", _migration_8),
+    Migration(10, "an owner for every person's rows", _migration_10),
     Migration(11, "read-only share links", _migration_11),
 )
 
@@ -730,9 +790,16 @@ def open_store(settings: Settings) -> Store | None:
 
 
 class Store:
-    """Conversations in a database; safe to share between threads and browser sessions."""
+    """Conversations in a database; safe to share between threads and browser sessions.
 
-    def __init__(self, url: str) -> None:
+    A store is bound to one owner (:mod:`lib.people.owner`): every query reads and writes only
+    that person's rows, so another's conversation is as unknown to it as an id never used.
+    :meth:`for_owner` gives another person's view, sharing the engine.
+    """
+
+    def __init__(self, url: str, owner: str = LOCAL_OWNER) -> None:
+        #: whose rows this store reads and writes
+        self.owner: str = owner
         try:
             parsed = make_url(url)
         except ArgumentError:
@@ -748,12 +815,10 @@ class Store:
             raise ConfigurationError(f"The chat history supports SQLite and PostgreSQL, not {backend!r}.")
         self._url = parsed
         self.is_sqlite = backend == "sqlite"
-        #: whose data this store reads and writes
-        self.owner: str = LOCAL_OWNER
-        #: counts the times the SQLite file was found deleted and made anew (see :meth:`check_file`)
-        self.generation = 0
-        #: what the page should say about that, until a new store replaces this one
-        self.notice: str | None = None
+        #: the store whose engine and file state its owners' views share
+        self._root: Store = self
+        self._generation = 0
+        self._notice: str | None = None
         self._recreating = threading.Lock()
         if self.is_sqlite:
             self._engine = self._sqlite_engine(parsed)
@@ -804,6 +869,24 @@ class Store:
 
         return engine
 
+    def for_owner(self, owner: str) -> Store:
+        """This database as ``owner`` sees it: the same engine and pool, only their rows."""
+        if not owner:
+            raise ValueError("a store needs an owner")
+        view = copy.copy(self)
+        view.owner = owner
+        return view
+
+    @property
+    def generation(self) -> int:
+        """Counts the times the SQLite file was found deleted and made anew (see :meth:`check_file`)."""
+        return self._root._generation
+
+    @property
+    def notice(self) -> str | None:
+        """What the page should say about that, until a new store replaces this one."""
+        return self._root._notice
+
     @property
     def location(self) -> str:
         """Where conversations are saved, for display: the file, or the URL without its password."""
@@ -820,7 +903,7 @@ class Store:
         self._engine.dispose()
 
     def __repr__(self) -> str:
-        return f"Store({self.location!r})"
+        return f"Store({self.location!r}, owner={self.owner!r})"
 
     def check_file(self) -> None:
         """Make the SQLite file anew if it was deleted while the app ran.
@@ -843,8 +926,8 @@ class Store:
                 path.touch(mode=0o600, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"The chat history file {path} was deleted and cannot be made anew: {exc.strerror}.") from None
-            self.generation += 1
-            self.notice = (
+            self._root._generation += 1
+            self._root._notice = (
                 f"The chat history file {path} was deleted while the app ran. A new one was made: chats open "
                 "in a browser are saved into it again; the others were lost with the file."
             )
@@ -900,11 +983,13 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------
 
-    def _upsert(self, table: Table, keys: list[str]) -> Any:
+    def _upsert(self, table: Table, keys: list[str], where: ColumnElement[bool] | None = None) -> Any:
+        """Insert, or update the row with these keys (only where ``where`` holds of it)."""
         statement = (sqlite_insert if self.is_sqlite else pg_insert)(table)
         return statement.on_conflict_do_update(
             index_elements=keys,
             set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys},
+            where=where,
         )
 
     def _text(self, value: str | None) -> str | None:
@@ -939,6 +1024,7 @@ class Store:
         mine = self._stored_head(conversation)
         row = {
             "id": conversation.id,
+            "owner": self.owner,
             "title_folded": _fold_any(conversation.title),
             "created": conversation.created,
             "updated": conversation.updated,
@@ -959,12 +1045,13 @@ class Store:
         conversation, row = pending.conversation, {**pending.row, **(placed or {})}
         if conversation.revision is None:
             pending.version = 1
+            # Another person's conversation of this id stays theirs: the insert is refused, as for one's own.
             inserted = conn.execute(self._insert_new(conversations), {**row, "version": pending.version})
             if inserted.first() is None:
                 raise ConversationExistsError(f"A saved conversation has the id {conversation.id} already.")
         else:
             current = conn.execute(
-                select(conversations).where(conversations.c.id == conversation.id).with_for_update()
+                select(conversations).where(self._mine(conversations), conversations.c.id == conversation.id).with_for_update()
             ).mappings().first()
             if current is None:
                 raise ConversationNotFoundError(f"The conversation {conversation.id} was deleted.")
@@ -977,7 +1064,7 @@ class Store:
                 row["title_folded"] = _fold_any(row["title"])
             conn.execute(
                 update(conversations)
-                .where(conversations.c.id == conversation.id)
+                .where(self._mine(conversations), conversations.c.id == conversation.id)
                 .values({**{k: v for k, v in row.items() if k != "id"}, "version": pending.version})
             )
         pending.row = row
@@ -989,6 +1076,10 @@ class Store:
             conn.execute(
                 delete(messages).where(messages.c.conversation_id == conversation.id, messages.c.id.in_(pending.gone))
             )
+
+    def _mine(self, table: Table) -> ColumnElement[bool]:
+        """The condition that a row of ``table`` is this store's owner's."""
+        return table.c.owner == self.owner
 
     def _stored_head(self, conversation: Conversation) -> dict[str, Any]:
         """The head fields as the database keeps them, to compare with what it holds."""
@@ -1065,7 +1156,7 @@ class Store:
         A draft is a reply's text: it carries no images.
         """
         with self._transaction(write=True) as conn:
-            if conn.execute(select(conversations.c.id).where(conversations.c.id == conversation_id)).first() is None:
+            if not self._holds(conn, conversation_id):
                 return
             conn.execute(self._upsert(messages, ["conversation_id", "id"]), [self._message_row(conversation_id, message)])
             conn.execute(
@@ -1111,7 +1202,7 @@ class Store:
     def get_preference(self, name: str, default: Any = None) -> Any:
         """A value saved with :meth:`set_preference` (JSON), or ``default``."""
         with self._transaction(write=False) as conn:
-            value = conn.scalar(select(preferences.c.value).where(preferences.c.name == name))
+            value = conn.scalar(select(preferences.c.value).where(self._mine(preferences), preferences.c.name == name))
         return default if value is None else value
 
     def set_preference(self, name: str, value: Any) -> None:
@@ -1128,17 +1219,18 @@ class Store:
         with self._transaction(write=True) as conn:
             for _ in range(2):
                 current = conn.execute(
-                    select(p.c.value, p.c.version).where(p.c.name == name).with_for_update()
+                    select(p.c.value, p.c.version).where(self._mine(p), p.c.name == name).with_for_update()
                 ).first()
                 if current is None:
                     value = change(default)
-                    new = {"name": name, "value": value, "updated": time.time(), "version": 1}
+                    new = {"owner": self.owner, "name": name, "value": value, "updated": time.time(), "version": 1}
                     if conn.execute(self._insert_new(p), new).first() is not None:
                         return value
                     continue  # another session inserted it meanwhile (PostgreSQL): change that one
                 value = change(current.value)
                 conn.execute(
-                    update(p).where(p.c.name == name).values(value=value, updated=time.time(), version=current.version + 1)
+                    update(p).where(self._mine(p), p.c.name == name)
+                    .values(value=value, updated=time.time(), version=current.version + 1)
                 )
                 return value
         raise StoreError(f"The preference {name!r} could not be saved.")
@@ -1150,7 +1242,7 @@ class Store:
         with self._transaction(write=True) as conn:
             result = conn.execute(
                 update(conversations)
-                .where(conversations.c.id == conversation_id)
+                .where(self._mine(conversations), conversations.c.id == conversation_id)
                 .values(title=self._text(title), title_folded=fold(title), version=conversations.c.version + 1)
             )
             if result.rowcount == 0:
@@ -1167,7 +1259,7 @@ class Store:
             # The conversation's row first, as save() locks it: a save waits here instead of deadlocking.
             found = conn.execute(
                 select(conversations.c.id, conversations.c.comparison_id)
-                .where(conversations.c.id == conversation_id)
+                .where(self._mine(conversations), conversations.c.id == conversation_id)
                 .with_for_update()
             ).first()
             if found is None or found.comparison_id is not None:
@@ -1186,15 +1278,22 @@ class Store:
     # -- reading -------------------------------------------------------------------------
 
     def exists(self, conversation_id: str) -> bool:
+        """Whether this owner has saved a conversation of this id (another's is not theirs to know of)."""
         with self._transaction(write=False) as conn:
-            return conn.scalar(select(conversations.c.id).where(conversations.c.id == conversation_id)) is not None
+            return self._holds(conn, conversation_id)
+
+    def _holds(self, conn: Connection, conversation_id: str) -> bool:
+        found = select(conversations.c.id).where(self._mine(conversations), conversations.c.id == conversation_id)
+        return conn.scalar(found) is not None
 
     def load(self, conversation_id: str) -> Conversation:
         with self._transaction(write=False) as conn:
             return self._load_in(conn, conversation_id)
 
     def _load_in(self, conn: Connection, conversation_id: str) -> Conversation:
-        row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
+        row = conn.execute(
+            select(conversations).where(self._mine(conversations), conversations.c.id == conversation_id)
+        ).mappings().first()
         if row is None:
             raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
         message_rows = conn.execute(
@@ -1247,9 +1346,23 @@ class Store:
                 attached.setdefault(r["message_id"], []).append(image)
         return {message_id: tuple(found) for message_id, found in attached.items()}
 
+    def _shown_to_owner(self, digest: str) -> ColumnElement[bool]:
+        """That a message of one of this owner's conversations shows the image: images are stored
+        once for everyone, and reached only through one's own messages."""
+        link, c = message_images, conversations
+        return (
+            select(link.c.digest)
+            .join(c, c.c.id == link.c.conversation_id)
+            .where(link.c.digest == digest, self._mine(c))
+            .exists()
+        )
+
     def image(self, digest: str) -> Image | None:
-        """The stored image with this digest (without a name: each message names it), or None."""
+        """The stored image with this digest (without a name: each message names it), or None;
+        None too when none of this owner's messages shows it."""
         with self._transaction(write=False) as conn:
+            if not conn.scalar(select(self._shown_to_owner(digest))):
+                return None
             row = conn.execute(
                 select(images.c.digest, images.c.media_type, images.c.width, images.c.height, images.c.data)
                 .where(images.c.digest == digest)
@@ -1261,6 +1374,8 @@ class Store:
         itself when it is that small already; None when no image has this digest."""
         i = images
         with self._transaction(write=False) as conn:
+            if not conn.scalar(select(self._shown_to_owner(digest))):
+                return None
             row = conn.execute(select(i.c.thumbnail, i.c.thumbnail_type).where(i.c.digest == digest)).first()
             if row is None:
                 return None
@@ -1310,7 +1425,7 @@ class Store:
             select(c.c.id, c.c.title, c.c.created, c.c.updated, c.c.model, *self._aggregates())
             .select_from(c.outerjoin(messages, messages.c.conversation_id == c.c.id))
             # A comparison's columns are not chats: the History page lists them as its comparison.
-            .where(c.c.comparison_id.is_(None))
+            .where(self._mine(c), c.c.comparison_id.is_(None))
             .group_by(c.c.id)
             .order_by(_time(c.c.updated).desc().nulls_last(), c.c.id)
             .limit(limit)
@@ -1338,7 +1453,7 @@ class Store:
         m = messages
         answered_by = func.coalesce(m.c.reply_model, m.c.model)
         with self._transaction(write=False) as conn:
-            if conn.scalar(select(conversations.c.id).where(conversations.c.id == conversation_id)) is None:
+            if not self._holds(conn, conversation_id):
                 raise ConversationNotFoundError(f"No saved conversation has the id {conversation_id}.")
             row = conn.execute(select(*self._aggregates()).where(m.c.conversation_id == conversation_id)).mappings().one()
             models = conn.execute(
@@ -1365,14 +1480,14 @@ class Store:
         title_query = (
             select(c.c.id, c.c.title, c.c.updated, *placed)
             .select_from(c.outerjoin(k, k.c.id == c.c.comparison_id))
-            .where(position(c.c.title_folded, needle) > 0)
+            .where(self._mine(c), position(c.c.title_folded, needle) > 0)
             .order_by(*newest)
             .limit(limit)
         )
         message_query = (
             select(c.c.id, c.c.title, c.c.updated, *placed, m.c.id.label("message_id"), m.c.role, m.c.content, m.c.created)
             .select_from(m.join(c, m.c.conversation_id == c.c.id).outerjoin(k, k.c.id == c.c.comparison_id))
-            .where(position(m.c.content_folded, needle) > 0)
+            .where(self._mine(c), position(m.c.content_folded, needle) > 0)
             .order_by(*newest, _time(m.c.created).nulls_last(), m.c.id)
             .limit(limit)
         )
@@ -1414,7 +1529,8 @@ class Store:
         mine = self._comparison_head(comparison)
         # A message in any column is a change of the comparison: History lists it by that time.
         updated = max([comparison.updated, *(thread.updated for thread in comparison.threads)])
-        row = {"id": comparison.id, "created": comparison.created, "updated": updated, **_comparison_row(mine)}
+        row = {"id": comparison.id, "owner": self.owner, "created": comparison.created, "updated": updated,
+               **_comparison_row(mine)}
         pending = [self._pending(thread, changed=changed) for thread in comparison.threads]
         with self._transaction(write=True) as conn:
             version, merged, row = self._write_comparison_row(conn, comparison, mine, row)
@@ -1455,7 +1571,9 @@ class Store:
             if conn.execute(self._insert_new(k), {**row, "version": 1}).first() is None:
                 raise ComparisonExistsError(f"A saved comparison has the id {comparison.id} already.")
             return 1, Merged(values=mine), row
-        current = conn.execute(select(k).where(k.c.id == comparison.id).with_for_update()).mappings().first()
+        current = conn.execute(
+            select(k).where(self._mine(k), k.c.id == comparison.id).with_for_update()
+        ).mappings().first()
         if current is None:
             raise ComparisonNotFoundError(f"The comparison {comparison.id} was deleted.")
         stored = conn.execute(
@@ -1474,7 +1592,7 @@ class Store:
             row = {**row, **_comparison_row(merged.values), "updated": max(row["updated"], current["updated"])}
         for removed in set(in_columns) - set(threads):
             self._delete_conversation(conn, removed)
-        conn.execute(update(k).where(k.c.id == comparison.id).values(
+        conn.execute(update(k).where(self._mine(k), k.c.id == comparison.id).values(
             {**{name: value for name, value in row.items() if name != "id"}, "version": current["version"] + 1}
         ))
         return current["version"] + 1, merged, row
@@ -1484,31 +1602,37 @@ class Store:
         v = votes
         held = {
             r.turn: (r.created, r.id)
-            for r in conn.execute(select(v.c.turn, v.c.created, v.c.id).where(v.c.comparison_id == comparison_id))
+            for r in conn.execute(
+                select(v.c.turn, v.c.created, v.c.id).where(self._mine(v), v.c.comparison_id == comparison_id)
+            )
         }
         for vote in sorted(cast, key=lambda item: item.turn):
             if vote.turn in held and held[vote.turn] >= (vote.created, vote.id):
                 continue
-            conn.execute(delete(v).where(v.c.comparison_id == comparison_id, v.c.turn == vote.turn))
-            conn.execute(insert(v).values(
-                comparison_id=comparison_id, id=vote.id, turn=vote.turn, outcome=vote.outcome, winner=vote.winner,
+            conn.execute(delete(v).where(self._mine(v), v.c.comparison_id == comparison_id, v.c.turn == vote.turn))
+            # A vote of this id kept by another person (whose comparison of this id they deleted) stays theirs.
+            conn.execute((sqlite_insert if self.is_sqlite else pg_insert)(v).on_conflict_do_nothing().values(
+                comparison_id=comparison_id, owner=self.owner, id=vote.id, turn=vote.turn, outcome=vote.outcome,
+                winner=vote.winner,
                 setups=[setup.to_dict() for setup in vote.setups], created=vote.created, counted=True,
             ))
 
-    @staticmethod
-    def _votes_of(conn: Connection, comparison_id: str) -> list[Vote]:
-        rows = conn.execute(select(votes).where(votes.c.comparison_id == comparison_id).order_by(votes.c.turn)).mappings()
+    def _votes_of(self, conn: Connection, comparison_id: str) -> list[Vote]:
+        rows = conn.execute(
+            select(votes).where(self._mine(votes), votes.c.comparison_id == comparison_id).order_by(votes.c.turn)
+        ).mappings()
         return [vote for vote in map(_vote_from_row, rows) if vote is not None]
 
     def comparison_exists(self, comparison_id: str) -> bool:
         with self._transaction(write=False) as conn:
-            return conn.scalar(select(comparisons.c.id).where(comparisons.c.id == comparison_id)) is not None
+            found = select(comparisons.c.id).where(self._mine(comparisons), comparisons.c.id == comparison_id)
+            return conn.scalar(found) is not None
 
     def load_comparison(self, comparison_id: str) -> Comparison:
         """The comparison with its columns' threads and its votes; ComparisonNotFoundError."""
         k, c = comparisons, conversations
         with self._transaction(write=False) as conn:
-            row = conn.execute(select(k).where(k.c.id == comparison_id)).mappings().first()
+            row = conn.execute(select(k).where(self._mine(k), k.c.id == comparison_id)).mappings().first()
             if row is None:
                 raise ComparisonNotFoundError(f"No saved comparison has the id {comparison_id}.")
             thread_ids = conn.execute(
@@ -1536,6 +1660,7 @@ class Store:
         k, c, m = comparisons, conversations, messages
         query = (
             select(k.c.id, k.c.title, k.c.created, k.c.updated, k.c.setups, k.c.blind)
+            .where(self._mine(k))
             .order_by(_time(k.c.updated).desc().nulls_last(), k.c.id)
             .limit(limit)
         )
@@ -1589,13 +1714,13 @@ class Store:
         when there was nothing to delete. Its votes stay in the leaderboard until :meth:`clear_votes`."""
         k, c = comparisons, conversations
         with self._transaction(write=True) as conn:
-            found = conn.execute(select(k.c.id).where(k.c.id == comparison_id).with_for_update()).first()
+            found = conn.execute(select(k.c.id).where(self._mine(k), k.c.id == comparison_id).with_for_update()).first()
             threads = conn.execute(
-                select(c.c.id).where(c.c.comparison_id == comparison_id).order_by(c.c.id).with_for_update()
+                select(c.c.id).where(self._mine(c), c.c.comparison_id == comparison_id).order_by(c.c.id).with_for_update()
             ).scalars().all()
             for thread_id in threads:
                 self._delete_conversation(conn, thread_id)
-            conn.execute(delete(k).where(k.c.id == comparison_id))
+            conn.execute(delete(k).where(self._mine(k), k.c.id == comparison_id))
             return found is not None
 
     def votes(self) -> list[Vote]:
@@ -1603,7 +1728,9 @@ class Store:
         imported copies of its comparison hold it; those of deleted comparisons too."""
         v = votes
         with self._transaction(write=False) as conn:
-            rows = conn.execute(select(v).where(v.c.counted.is_(True)).order_by(v.c.created, v.c.id)).mappings().all()
+            rows = conn.execute(
+                select(v).where(self._mine(v), v.c.counted.is_(True)).order_by(v.c.created, v.c.id)
+            ).mappings().all()
         seen: set[str] = set()
         counted = []
         for row in rows:
@@ -1619,19 +1746,20 @@ class Store:
         their comparison (which still shows what was voted) but are no longer counted."""
         v = votes
         with self._transaction(write=True) as conn:
-            conn.execute(delete(v).where(~select(comparisons.c.id).where(comparisons.c.id == v.c.comparison_id).exists()))
-            conn.execute(update(v).where(v.c.counted.is_(True)).values(counted=False))
+            gone = ~select(comparisons.c.id).where(comparisons.c.id == v.c.comparison_id).exists()
+            conn.execute(delete(v).where(self._mine(v), gone))
+            conn.execute(update(v).where(self._mine(v), v.c.counted.is_(True)).values(counted=False))
 
     # -- the prompt lab: test sets and runs ------------------------------------------------
 
     def save_test_set(self, test_set: TestSet) -> None:
         """Save under its name, replacing a test set of that name (its creation time stays)."""
         now = time.time()
-        row = {"name": self._text(test_set.name), "columns": test_set.columns, "rows": test_set.rows,
-               "created": now, "updated": now}
+        row = {"owner": self.owner, "name": self._text(test_set.name), "columns": test_set.columns,
+               "rows": test_set.rows, "created": now, "updated": now}
         statement = (sqlite_insert if self.is_sqlite else pg_insert)(test_sets)
         statement = statement.on_conflict_do_update(
-            index_elements=["name"],
+            index_elements=["owner", "name"],
             set_={name: statement.excluded[name] for name in ("columns", "rows", "updated")},
         )
         with self._transaction(write=True) as conn:
@@ -1639,7 +1767,9 @@ class Store:
 
     def load_test_set(self, name: str) -> TestSet:
         with self._transaction(write=False) as conn:
-            row = conn.execute(select(test_sets).where(test_sets.c.name == name)).mappings().first()
+            row = conn.execute(
+                select(test_sets).where(self._mine(test_sets), test_sets.c.name == name)
+            ).mappings().first()
         if row is None:
             raise TestSetNotFoundError(f"No test set is saved as {name!r}.")
         return TestSet(row["name"], list(row["columns"]), [dict(r) for r in row["rows"]])
@@ -1648,26 +1778,30 @@ class Store:
         """The names of the saved test sets, most recently saved first."""
         with self._transaction(write=False) as conn:
             return list(conn.execute(
-                select(test_sets.c.name).order_by(test_sets.c.updated.desc(), test_sets.c.name)
+                select(test_sets.c.name).where(self._mine(test_sets))
+                .order_by(test_sets.c.updated.desc(), test_sets.c.name)
             ).scalars())
 
     def delete_test_set(self, name: str) -> bool:
         """Delete the test set; its runs stay (each keeps a copy of its rows)."""
         with self._transaction(write=True) as conn:
-            return conn.execute(delete(test_sets).where(test_sets.c.name == name)).rowcount > 0
+            return conn.execute(delete(test_sets).where(self._mine(test_sets), test_sets.c.name == name)).rowcount > 0
 
     def save_run(self, result: LabResult) -> None:
         """Insert or replace a run (saved as it goes, then once more when it ends)."""
         data = result.to_dict()
         row = {name: data[name] for name in ("id", "created", "status", "template", "setups", "checks", "rows", "cells")}
-        row.update(test_set=self._text(result.test_set), note=self._text(result.note))
+        row.update(owner=self.owner, test_set=self._text(result.test_set), note=self._text(result.note))
+        # Another person's run of this id is not replaced: the upsert then writes nothing, and says so.
+        statement = self._upsert(lab_runs, ["id"], where=self._mine(lab_runs)).returning(lab_runs.c.id)
         with self._transaction(write=True) as conn:
-            conn.execute(self._upsert(lab_runs, ["id"]), _as_json(row))
+            if conn.execute(statement, _as_json(row)).first() is None:
+                raise StoreError(f"A saved run has the id {result.id} already.")
 
     def load_run(self, run_id: str) -> LabResult:
         """The run as saved; LabRunNotFoundError, or StoreError when its row is damaged."""
         with self._transaction(write=False) as conn:
-            row = conn.execute(select(lab_runs).where(lab_runs.c.id == run_id)).mappings().first()
+            row = conn.execute(select(lab_runs).where(self._mine(lab_runs), lab_runs.c.id == run_id)).mappings().first()
         if row is None:
             raise LabRunNotFoundError(f"No saved run has the id {run_id}.")
         try:
@@ -1677,7 +1811,7 @@ class Store:
 
     def list_runs(self, test_set: str | None = None, limit: int = 100) -> list[LabResult]:
         """Saved runs, newest first; with ``test_set``, only the runs of that test set (to diff two)."""
-        query = select(lab_runs.c.id).order_by(lab_runs.c.created.desc(), lab_runs.c.id).limit(limit)
+        query = select(lab_runs.c.id).where(self._mine(lab_runs)).order_by(lab_runs.c.created.desc(), lab_runs.c.id).limit(limit)
         if test_set is not None:
             query = query.where(lab_runs.c.test_set == test_set)
         with self._transaction(write=False) as conn:
@@ -1686,7 +1820,7 @@ class Store:
 
     def delete_run(self, run_id: str) -> bool:
         with self._transaction(write=True) as conn:
-            return conn.execute(delete(lab_runs).where(lab_runs.c.id == run_id)).rowcount > 0
+            return conn.execute(delete(lab_runs).where(self._mine(lab_runs), lab_runs.c.id == run_id)).rowcount > 0
 
     # -- read-only share links (lib.store.shares makes and reads their snapshots) -----------------
 
@@ -1701,14 +1835,14 @@ class Store:
     def list_shares(self) -> list[Share]:
         """This owner's links that are not revoked, newest first (expired ones too: the page says so)."""
         columns = [c for c in shares.c if c.name != "snapshot"]
-        query = (select(*columns).where(shares.c.owner == self.owner, shares.c.revoked.is_(None))
+        query = (select(*columns).where(self._mine(shares), shares.c.revoked.is_(None))
                  .order_by(shares.c.created.desc(), shares.c.token))
         with self._transaction(write=False) as conn:
             return [Share(**row) for row in conn.execute(query).mappings()]
 
     def revoke_share(self, token: str) -> bool:
         """Revoke one of this owner's links for good, dropping its snapshot; False when it is none of theirs."""
-        query = (update(shares).where(shares.c.token == token, shares.c.owner == self.owner, shares.c.revoked.is_(None))
+        query = (update(shares).where(shares.c.token == token, self._mine(shares), shares.c.revoked.is_(None))
                  .values(revoked=time.time(), snapshot=""))
         with self._transaction(write=True) as conn:
             return conn.execute(query).rowcount > 0

@@ -10,7 +10,7 @@ import pytest
 from lib.api.fake_api import Behaviour, FakeAPI
 from lib.chat.live_reply import LiveReply
 from lib.chat.session import ChatSession
-from lib.errors import StoreError
+from lib.errors import ConversationNotFoundError, StoreError
 from lib.settings import Settings
 from lib.store.database import Store
 
@@ -273,6 +273,22 @@ def test_another_session_opening_the_conversation_draws_the_reply_streaming_into
     assert [m.content for m in store.load(first.conversation.id).path()] == ["go on without me", "one two three four five"]
     assert first.record(live) is reply, "recorded once, whichever session asks"
     assert len(fake_api.requests) == 1
+
+
+def test_another_person_cannot_open_a_conversation_by_its_id_while_its_reply_streams(
+    settings: Settings, fake_api: FakeAPI, store: Store
+) -> None:
+    """The reply in flight is found by conversation id for a reloaded page; not for someone else."""
+    alice = ChatSession.start(settings, store.for_owner("issuer alice"))
+    fake_api.plan(Behaviour(reply="one two three four five", token_rate=20))
+    live = streaming(alice, settings, "mine alone")
+    alice.autosave()
+    bob = ChatSession.start(settings, store.for_owner("issuer bob"))
+    with pytest.raises(ConversationNotFoundError):
+        bob.open(alice.conversation.id)
+    assert bob.reply_in_flight() is None and bob.conversation.id != alice.conversation.id
+    assert live.wait(10)
+    alice.record(live)
 
 
 def test_what_arrived_is_saved_while_the_reply_streams(settings: Settings, fake_api: FakeAPI, store: Store) -> None:

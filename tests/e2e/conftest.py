@@ -18,6 +18,7 @@ import pytest
 from lib.api.fake_api import FakeAPI
 from tests.conftest import CANARY_KEY
 from tests.e2e.harness import CHROMIUM, ROOT, StreamlitServer, clean_env, launch_chromium
+from tests.e2e.oidc import OidcProvider, write_auth_secrets
 
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 #: extra ``streamlit run`` options for every server, e.g. "--runner.fastReruns false" to try a config change
@@ -104,6 +105,31 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitS
 def restartable_server(e2e_fake: FakeAPI, tmp_path: Path) -> Iterator[StreamlitServer]:
     """A server of its own with its own database file, for tests that stop and start it."""
     server = StreamlitServer(env=_keyed_env(tmp_path, e2e_fake), log_path=tmp_path / "server.log", extra_args=EXTRA_ARGS)
+    server.start()
+    yield server
+    server.stop()
+    _assert_no_canary(server)
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """A real OpenID Connect provider on loopback (oidc-provider-mock) that knows alice, bob and mallory."""
+    provider = OidcProvider(log_path=tmp_path_factory.mktemp("oidc") / "provider.log").start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="module")
+def sign_in_server(
+    e2e_fake: FakeAPI, oidc_provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StreamlitServer]:
+    """The app with sign-in at :func:`oidc_provider`, from a secrets.toml of its own: people at
+    example.com may enter (mallory may not), and alice is the admin."""
+    tmp = tmp_path_factory.mktemp("sign_in_server")
+    env = _keyed_env(tmp, e2e_fake, CHAT_ALLOWED_EMAILS="@example.com", CHAT_ADMINS="alice@example.com")
+    server = StreamlitServer(env=env, log_path=tmp / "server.log", extra_args=EXTRA_ARGS)
+    secrets_file = write_auth_secrets(tmp / "secrets.toml", oidc_provider, server.port)
+    server.extra_args = ("--secrets.files", str(secrets_file), *EXTRA_ARGS)
     server.start()
     yield server
     server.stop()

@@ -1,0 +1,123 @@
+"""Sign-in and each person's own data (#14), in Chromium, against a real OpenID Connect provider.
+
+The app's ``[auth]`` points at oidc-provider-mock on loopback (fixtures ``oidc_provider`` and
+``sign_in_server``): people at example.com may enter, alice is the admin, mallory is refused.
+Alice and Bob use two browser contexts (two browsers, as far as cookies go).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from lib.api.fake_api import Behaviour, FakeAPI
+from tests.e2e.harness import CHAT_INPUT, StreamlitServer, idle, send, wait_for, wait_for_reply
+from tests.e2e.oidc import SIGN_IN_BUTTON, sign_in, sign_out
+
+PAGES = ("/", "/History", "/Compare", "/Leaderboard")
+SECRET = "quetzal"
+NOT_OPENED = "That conversation could not be opened."
+
+
+def body(page: Any) -> str:
+    return page.locator("body").inner_text()
+
+
+def settled(page: Any) -> None:
+    """Wait until the page has drawn and its script has ended."""
+    idle(page)
+
+
+def signed_in(page: Any, server: StreamlitServer, subject: str) -> None:
+    sign_in(page, server.url, subject)
+    page.locator(CHAT_INPUT).wait_for(state="visible", timeout=30_000)
+
+
+def test_signed_out_sees_only_a_sign_in_button_on_every_page(sign_in_server: StreamlitServer, page: Any) -> None:
+    for path in (*PAGES, "/?c=0123456789abcdef"):
+        page.goto(sign_in_server.url + path)
+        expect(page.locator(SIGN_IN_BUTTON)).to_be_visible(timeout=30_000)
+        settled(page)
+        assert page.locator(CHAT_INPUT).count() == 0, path
+        assert page.locator("[data-testid=stSidebar]").count() == 0, f"a sidebar shows on {path}"
+        assert page.locator("button").filter(has_text="Sign in").count() == 1
+        text = body(page)
+        assert "History" not in text and "Leaderboard" not in text and "Saved in" not in text, path
+
+
+def test_each_person_sees_only_their_own_conversations(
+    sign_in_server: StreamlitServer, e2e_fake: FakeAPI, new_page: Any
+) -> None:
+    alice = new_page()
+    signed_in(alice, sign_in_server, "alice")
+    expect(alice.locator("[data-testid=stSidebar]")).to_contain_text("Alice Liddell")
+    e2e_fake.plan(Behaviour(reply=f"The resplendent {SECRET} lives in cloud forests."))
+    send(alice, f"Where does the {SECRET} live?")
+    wait_for_reply(alice, "cloud forests")
+    alice_id = wait_for(lambda: "c=" in alice.url and alice.url.split("c=")[1], what="the chat's address")
+    expect(alice.locator("[data-testid=stSidebar]")).to_contain_text(f"Where does the {SECRET} live?")
+
+    bob = new_page()
+    signed_in(bob, sign_in_server, "bob")
+    settled(bob)
+    sidebar = bob.locator("[data-testid=stSidebar]")
+    expect(sidebar).to_contain_text("Bob Builder")
+    assert SECRET not in sidebar.inner_text(), "bob's sidebar lists alice's chat"
+
+    # The History page: nothing of hers, and not where the database lives (bob is no admin).
+    bob.goto(sign_in_server.url + "/History")
+    expect(bob.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
+    settled(bob)
+    assert SECRET not in body(bob) and "Saved in" not in body(bob)
+    search = bob.get_by_role("textbox", name="Search all conversations")
+    search.fill(SECRET)
+    search.press("Enter")
+    expect(bob.get_by_text("No conversation contains that text")).to_be_visible(timeout=30_000)
+    assert SECRET not in body(bob)  # the box's own text is its value, not the page's text
+
+    # Her conversation's address: the same plain not-found as an id that never existed.
+    bob.goto(f"{sign_in_server.url}/?c={alice_id}")
+    expect(bob.get_by_text(NOT_OPENED)).to_be_visible(timeout=30_000)
+    settled(bob)
+    hers = body(bob)
+    assert SECRET not in hers and "cloud forests" not in hers
+    unknown_id = "f" * len(alice_id)
+    bob.goto(f"{sign_in_server.url}/?c={unknown_id}")
+    expect(bob.get_by_text(NOT_OPENED)).to_be_visible(timeout=30_000)
+    settled(bob)
+    assert _not_found(hers, alice_id) == _not_found(body(bob), unknown_id)
+
+    # Alice still has it, and as the admin she sees where it is saved.
+    alice.goto(sign_in_server.url + "/History")
+    expect(alice.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
+    expect(alice.locator("[data-testid=stMain]")).to_contain_text(f"Where does the {SECRET} live?")
+    expect(alice.get_by_text("Saved in")).to_be_visible()
+
+
+def _not_found(text: str, conversation_id: str) -> list[str]:
+    """The not-found lines of a page, with the id that was asked for taken out."""
+    return [line.replace(conversation_id, "<id>") for line in text.splitlines() if "could not be opened" in line]
+
+
+def test_someone_the_allow_list_does_not_name_is_refused(sign_in_server: StreamlitServer, page: Any) -> None:
+    sign_in(page, sign_in_server.url, "mallory")
+    expect(page.get_by_text("mallory@elsewhere.test may not use this app.")).to_be_visible(timeout=30_000)
+    settled(page)
+    assert page.locator(CHAT_INPUT).count() == 0 and page.locator("[data-testid=stSidebar]").count() == 0
+    for path in PAGES[1:]:
+        page.goto(sign_in_server.url + path)
+        expect(page.get_by_text("may not use this app.")).to_be_visible(timeout=30_000)
+        settled(page)
+        assert page.locator(CHAT_INPUT).count() == 0 and "Search all conversations" not in body(page)
+    sign_out(page, sign_in_server.url)
+    expect(page.locator(SIGN_IN_BUTTON)).to_be_visible(timeout=30_000)
+
+
+def test_signing_out_leaves_only_the_sign_in_button(sign_in_server: StreamlitServer, page: Any) -> None:
+    signed_in(page, sign_in_server, "bob")
+    sign_out(page, sign_in_server.url)
+    expect(page.locator(SIGN_IN_BUTTON)).to_be_visible(timeout=30_000)
+    page.goto(sign_in_server.url + "/History")
+    expect(page.locator(SIGN_IN_BUTTON)).to_be_visible(timeout=30_000)
+    assert page.locator(CHAT_INPUT).count() == 0
