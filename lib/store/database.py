@@ -125,6 +125,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from lib.chat.conversation import HEAD_FIELDS, Conversation, Message, Revision
+from lib.chat.sent_request import SentRequest
 from lib.chat.usage import (
     EARLIEST_TIME,
     LATEST_TIME,
@@ -382,6 +383,12 @@ def _schema_v8(metadata: MetaData) -> tuple[Table, Table]:
     return test_sets_table, lab_runs_table
 
 
+def _columns_v9() -> list[Column]:
+    """Migration 9: what a reply's request held besides the conversation's messages (the system
+    prompt then, its variables filled in), so that the request can be shown as code (#13)."""
+    return [Column("request", JSON, nullable=True)]
+
+
 #: the current schema, which the queries use
 METADATA = MetaData()
 conversations, messages = _schema_v1(METADATA)
@@ -399,6 +406,8 @@ for _column in _columns_v7():
 Index("ix_conversations_comparison", conversations.c.comparison_id)
 comparisons, votes = _schema_v7(METADATA)
 test_sets, lab_runs = _schema_v8(METADATA)
+for _column in _columns_v9():
+    messages.append_column(_column)
 
 
 @dataclass(frozen=True)
@@ -491,6 +500,12 @@ def _migration_8(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(_schema_v8(metadata)))
 
 
+def _migration_9(conn: Connection) -> None:
+    for column in _columns_v9():
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sql_text(f"ALTER TABLE messages ADD COLUMN {column.name} {kind}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and messages", _migration_1),
     Migration(2, "preferences", _migration_2),
@@ -500,6 +515,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "images attached to messages, each stored once", _migration_6),
     Migration(7, "comparisons, their columns and votes", _migration_7),
     Migration(8, "prompt-lab test sets and runs", _migration_8),
+    Migration(9, "the request behind each reply", _migration_9),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
@@ -1049,6 +1065,7 @@ class Store:
             "reply_model": stats.model if stats else None,
             "provider": stats.provider if stats else None,
             "request_id": stats.request_id if stats else None,
+            "request": message.request.to_dict() if message.request else None,
         }
 
     def get_preference(self, name: str, default: Any = None) -> Any:
@@ -1778,4 +1795,5 @@ def _message_from_row(row: Any, attached: tuple[Image, ...] = ()) -> Message:
         error=row["error"],
         error_title=row["error_title"],
         images=attached,
+        request=SentRequest.from_dict(row["request"]),
     )
