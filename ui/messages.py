@@ -15,6 +15,7 @@ from lib.chat.session import ChatSession
 from lib.chat.usage import figures, finish_note
 from lib.chat.window import Window
 from lib.images.image import Image
+from ui.request_code import view_code
 from ui.script_control import StopException, stopped_by_the_user
 
 #: seconds between the browser's checks, while a reply streams, that the page is up to date
@@ -104,6 +105,7 @@ def _reply_actions(message: Message, chat: ChatSession, last: bool, busy: bool) 
         with copy:
             if copy.open:
                 st.code(message.content, language="markdown", wrap_lines=True)
+        view_code(message, chat)
         show_versions(message, chat, "reply", busy)
 
 
