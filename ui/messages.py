@@ -17,6 +17,7 @@ from lib.chat.window import Window
 from lib.images.image import Image
 from ui.request_code import view_code
 from ui.script_control import StopException, stopped_by_the_user
+from ui.structured import show_json_reply
 
 #: seconds between the browser's checks, while a reply streams, that the page is up to date
 REDRAW_EVERY = 0.25
@@ -127,7 +128,8 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
     """One message of the history; ``busy`` while a reply streams, when nothing may change the thread under it."""
     with st.chat_message(message.role):
         show_images(message.images)
-        show_text(message.content)
+        if message.role == "user" or not show_json_reply(message):
+            show_text(message.content)
         if message.role == "assistant":
             show_reply_details(message, chat, last=last, actions=actions, busy=busy)
             return

@@ -255,10 +255,19 @@ class ChatSession:
         """The system prompt as it is sent: its template variables filled in (TemplateError when one has no value)."""
         return fill(self.conversation.system_prompt, self.prompt_values)
 
-    def missing_values(self, text: str = "") -> list[Variable]:
-        """The template variables of the system prompt and ``text`` that have no value yet (TemplateError
-        for a malformed template): a form asks for them before ``text`` is sent."""
-        return missing([self.conversation.system_prompt, text], self.prompt_values)
+    def asks_for(self, text: str = "") -> list[Variable]:
+        """The template variables a form asks for before ``text`` is sent (TemplateError for a malformed
+        template): those of ``text``, and those of the system prompt not given yet; not the built-ins.
+        A variable with a default is asked for too, the default filled in, so that it can be changed."""
+        variables_ = variables([self.conversation.system_prompt, text])
+        return [v for v in variables_ if not v.builtin and v.name not in self.prompt_values]
+
+    def prompt_lacks_values(self) -> bool:
+        """Whether the system prompt has variables with no value and no default (it cannot be sent as it is)."""
+        try:
+            return bool(missing(self.conversation.system_prompt, self.prompt_values))
+        except TemplateError:
+            return False  # sending says what is wrong with it
 
     def keep_prompt_values(self, values: dict[str, Any]) -> None:
         """Keep the values of the system prompt's variables among ``values``, for this conversation's requests."""

@@ -62,7 +62,7 @@ def test_the_record_goes_through_an_export(settings: Settings, fake_api: FakeAPI
 def test_a_filled_template_is_what_is_sent_and_kept(settings: Settings, fake_api: FakeAPI) -> None:
     chat = ChatSession.start(settings)
     chat.conversation.system_prompt = "You are {{persona}}, {{tone|formal,casual}}."
-    assert [v.name for v in chat.missing_values("Tell me about {{topic}}")] == ["persona", "tone", "topic"]
+    assert [v.name for v in chat.asks_for("Tell me about {{topic}} on {{date}}")] == ["persona", "tone", "topic"]
     text = chat.fill_message("Tell me about {{topic}}", {"persona": "a pirate", "tone": "Casual", "topic": "ships"})
     reply = turn(chat, settings, text)
     assert fake_api.bodies()[0]["messages"][:2] == [
@@ -70,7 +70,8 @@ def test_a_filled_template_is_what_is_sent_and_kept(settings: Settings, fake_api
         {"role": "user", "content": "Tell me about ships"},
     ]
     assert chat.conversation.system_prompt == "You are {{persona}}, {{tone|formal,casual}}.", "the template stays"
-    assert chat.missing_values("next") == [], "the system prompt's values are kept for the next message"
+    assert chat.asks_for("next") == [], "the system prompt's values are kept for the next message"
+    assert not chat.prompt_lacks_values()
     assert rebuild(chat.conversation, reply).exact is True
 
 
@@ -78,6 +79,7 @@ def test_a_system_prompt_without_its_values_sends_nothing(settings: Settings, fa
     chat = ChatSession.start(settings)
     chat.conversation.system_prompt = "You are {{persona}}."
     chat.submit("hello")
+    assert chat.prompt_lacks_values()
     assert chat.begin_reply(settings) is None
     assert fake_api.bodies() == [] and "persona" in (chat.conversation.last.error or "")
     with pytest.raises(TemplateError):
