@@ -113,6 +113,8 @@ def form(chat: ChatSession) -> None:
         st.markdown("**:material/edit_note: Fill in the template**")
         what = "Your message" if text else "The system prompt"
         st.caption(f"{what} has variables: their values go in before it is sent.")
+        if text:
+            st.code(text, language=None, wrap_lines=True)
         for variable in variables:
             _field(variable, variable.name in prompt_names)
         if builtins := [name for name in BUILTINS if f"{{{{{name}}}}}" in chat.conversation.system_prompt + text]:
