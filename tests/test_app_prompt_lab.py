@@ -113,3 +113,24 @@ def test_view_code_shows_the_request_with_the_key_from_the_environment(app_env: 
     codes = [c.value for c in at.code]
     assert any("requests.post(" in c for c in codes) and any("curl " in c for c in codes)
     assert all(CANARY_KEY not in c for c in codes) and any("AIMLAPI_API_KEY" in c for c in codes)
+
+
+def test_an_edited_message_with_variables_asks_for_them_and_cancel_reopens_the_edit(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="First."), Behaviour(reply="Second."))
+    at = new_app()
+    send(at, "hello")
+    at.run()
+    question = at.session_state["chat"].conversation.path()[0]
+    at.button(key=f"edit-{question.id}").click().run()
+    at.text_area(key=f"edit-text-{question.id}").input("Hi {{name}}")
+    at.button(key=f"send-edit-{question.id}").click().run()
+    assert len(app_env.bodies()) == 1, "nothing is sent before the values are in"
+    at.button[[b.label for b in at.button].index("Cancel")].click().run()
+    assert at.text_area(key=f"edit-text-{question.id}").value == "Hi {{name}}", "the edit is back as typed"
+
+    at.button(key=f"send-edit-{question.id}").click().run()
+    at.text_input(key="template-name").input("Ada")
+    at.button[[b.label for b in at.button].index("Send")].click().run()
+    at.run()
+    assert not at.exception, at.exception
+    assert app_env.bodies()[1]["messages"][-1]["content"] == "Hi Ada"

@@ -16,7 +16,8 @@ from lib.errors import ChatError, TemplateError
 from lib.experiments.templates import BUILTINS, Variable, fill, missing
 from lib.images.image import Image
 
-#: the message waiting for its values: (text, images); text "" when only the system prompt asks
+#: the message waiting for its values: (text, images, id of the message it edits or None); text ""
+#: when only the system prompt asks
 PENDING = "template_pending"
 ERROR = "template_error"
 #: set when Cancel puts the text back into the chat input, so that the next run does not send it
@@ -25,8 +26,8 @@ HANDED_BACK = "template_handed_back"
 PHOTOS = "camera_photos"
 
 
-def hold(text: str, images: tuple[Image, ...] = ()) -> None:
-    st.session_state[PENDING] = (text, tuple(images))
+def hold(text: str, images: tuple[Image, ...] = (), edit_of: str | None = None) -> None:
+    st.session_state[PENDING] = (text, tuple(images), edit_of)
     st.session_state[ERROR] = None
 
 
@@ -60,12 +61,14 @@ def _forget(variables: list[Variable]) -> None:
 
 
 def _send(chat: ChatSession, variables: list[Variable]) -> None:
-    text, images = st.session_state[PENDING]
+    text, images, edit_of = st.session_state[PENDING]
     values = _values(variables)
     try:
         if lacking := missing([chat.conversation.system_prompt, text], {**chat.prompt_values, **values}):
             raise TemplateError(f"Fill in {', '.join(v.name for v in lacking)}.")
-        if text or images:
+        if edit_of is not None:
+            chat.conversation.edit(edit_of, chat.fill_message(text, values), images)
+        elif text or images:
             chat.submit(chat.fill_message(text, values), images)
         else:
             chat.keep_prompt_values(values)
@@ -76,8 +79,12 @@ def _send(chat: ChatSession, variables: list[Variable]) -> None:
 
 
 def _cancel(chat: ChatSession, variables: list[Variable]) -> None:
-    text, images = st.session_state[PENDING]
+    text, images, edit_of = st.session_state[PENDING]
     _forget(variables)
+    if edit_of is not None:  # the edit box opens again, with the text as it was typed
+        st.session_state.editing = edit_of
+        st.session_state[f"edit-text-{edit_of}"] = text
+        return
     if text:
         st.session_state["prompt"] = text  # the chat input's key: the text is there again to change
         st.session_state[HANDED_BACK] = True
@@ -104,7 +111,7 @@ def form(chat: ChatSession) -> None:
     """The form for the message waiting for its values, if one does."""
     if not pending():
         return
-    text, _images = st.session_state[PENDING]
+    text, _images, _edit_of = st.session_state[PENDING]
     try:
         variables, prompt_names = chat.asks_for(text), {v.name for v in chat.asks_for("")}
     except TemplateError as exc:  # the system prompt was changed meanwhile into a broken template
