@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from lib.api.code_view import KEY_VARIABLE, LANGUAGES, code_views, shortened
@@ -12,6 +14,9 @@ from ui.settings import page_settings
 
 #: characters of code a page shows whole; longer code (images as data URLs) is shown with them cut
 SHOWN_WHOLE = 20_000
+#: a shortened view: monospace and scrolling like st.code, but with no copy button (a copy would not run)
+_PRE = ('<pre style="max-height: 360px; overflow: auto; font-size: 0.8rem; padding: 1rem; '
+        'border-radius: 0.5rem; background: rgba(128, 128, 128, 0.08); white-space: pre;">{}</pre>')
 FILE_NAMES = {"curl": "request.sh", "python": "request.py", "javascript": "request.mjs"}
 
 
@@ -37,7 +42,7 @@ def _code_panel(message: Message, chat: ChatSession) -> None:
                 # A copy of a shortened view would not run: shown as text, the whole code is the download.
                 st.caption(f":material/image: {cut} image{'s' if cut > 1 else ''} shortened in this view; "
                            "Download has the complete code.")
-                st.text(shown)
+                st.html(_PRE.format(html.escape(shown)))
             else:
                 st.code(code, language=LANGUAGES[language][1], height=360)
             st.download_button("Download", code, file_name=FILE_NAMES[language], mime="text/plain",
