@@ -134,3 +134,15 @@ def test_an_edited_message_with_variables_asks_for_them_and_cancel_reopens_the_e
     at.run()
     assert not at.exception, at.exception
     assert app_env.bodies()[1]["messages"][-1]["content"] == "Hi Ada"
+
+
+def test_a_reply_from_a_model_that_was_not_sent_the_format_is_shown_as_text(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="Plain **words**."))
+    at = new_app()
+    at.radio(key="response_mode").set_value("JSON").run()
+    at.selectbox(key="model_choice").select("google/gemma-3-12b-it").run()
+    send(at, "hello")
+    at.run()
+    assert "response_format" not in app_env.bodies()[0]
+    assert "Plain **words**." in [m.value for m in at.chat_message[-1].markdown]
+    assert "Not JSON" not in page_text(at)

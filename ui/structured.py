@@ -86,7 +86,8 @@ def show_json_reply(message: Message) -> bool:
     """A reply asked for as JSON, shown as formatted JSON with whether it is valid; False for any other reply."""
     response_format = message.params.get("response_format")
     kind = _type_of(response_format)
-    if kind is None:
+    # The chat's params go with every reply, but a model without response_format was not sent it.
+    if kind is None or kind not in structured_modes(message.model or ""):
         return False
     schema = response_format["json_schema"].get("schema") if kind == "json_schema" else None
     pretty, valid, detail = format_reply(message.content, schema)
