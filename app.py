@@ -12,7 +12,7 @@ from lib.chat.session import ChatSession
 from lib.chat.transcript import CSS as TRANSCRIPT_CSS
 from lib.chat.transcript import settled_blocks
 from lib.errors import ChatError
-from ui import address, attach, sidebar
+from ui import address, attach, sidebar, structured, template_form
 from ui.messages import (
     message_window,
     show_deleted_notice,
@@ -54,9 +54,12 @@ if continued := st.session_state.pop("continue_with", None):  # a Compare column
 # What was just typed into the chat input (drawn at the bottom) goes to the API before the
 # page is drawn, so that the reply is on its way while the history renders. A reply already
 # streaming goes on: this run only draws it again (only Stop stops it).
-if prompt := st.session_state.get("prompt"):  # text, and any images attached to it
+# Text Cancel put back into the chat input (template_form) is not sent again.
+if (prompt := st.session_state.get("prompt")) and not template_form.handed_back():  # text, and images
     attach.submit(chat, prompt, settings)
-live = chat.begin_reply(settings)
+template_form.hold_for_prompt(chat)
+# While a form asks for a template's values, nothing new is sent.
+live = chat.reply_in_flight() if template_form.pending() else chat.begin_reply(settings)
 chat.autosave()
 sidebar.changes_made_elsewhere(chat)  # a rename on History, another tab's edit: the widgets follow
 address.follow(chat)
@@ -67,6 +70,7 @@ with st.sidebar:
     sidebar.model(chat)
     sidebar.system_prompt(chat)
     sidebar.sampling_parameters(chat)
+    structured.response_format(chat)
     sidebar.new_chat_button(chat)
     gauge_box, totals_box, conversations_box = st.container(), st.container(), st.container()
 
@@ -101,6 +105,7 @@ if chat.deleted_elsewhere:  # said where the next message is typed
     show_deleted_notice(chat)
 sidebar.changes_notice()
 attach.refusal()
+template_form.form(chat)
 attach.left_out_notice(chat)
 if live is None:  # drawn under the reply, once it has ended, not between the question and the reply
     attach.camera(chat, settings)

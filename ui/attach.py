@@ -12,10 +12,11 @@ import streamlit as st
 
 from lib.api.models import model_info
 from lib.chat.session import ChatSession
-from lib.errors import ImageError
+from lib.errors import ChatError, ImageError, SchemaError
 from lib.images.image import Image
 from lib.images.prepare import ImageLimits, check_count, prepare_all
 from lib.settings import Settings
+from ui import structured, template_form
 
 #: what the chat input offers to pick; the content is checked again, whatever the name says
 FILE_TYPES = ["jpg", "jpeg", "png", "gif", "webp"]
@@ -45,13 +46,28 @@ def read_input(value: Any, settings: Settings, photos: tuple[Image, ...] = ()) -
 
 
 def submit(chat: ChatSession, value: Any, settings: Settings) -> None:
-    """Send what the chat input holds (text, or text and files) with any photo from the camera."""
+    """Send what the chat input holds (text, or text and files) with any photo from the camera.
+
+    A message with template variables waits for their values (:mod:`ui.template_form`); one that
+    cannot be sent as asked (a broken template or response schema) is handed back, its images kept.
+    """
     photos: list[Image] = st.session_state.get(PENDING, [])
     text = value if isinstance(value, str) else value.text or ""
     try:
-        chat.submit(*read_input(value, settings, tuple(photos)))
+        text, images = read_input(value, settings, tuple(photos))
     except ImageError as exc:
         st.session_state[REFUSED] = (str(exc), text)
+        return
+    try:
+        if (problem := structured.schema_problem(chat)) is not None:
+            raise SchemaError(f"{problem} Fix the schema in the sidebar (Response format), then send again.")
+        if chat.asks_for(text):
+            template_form.hold(text, images)
+        else:
+            chat.submit(chat.fill_message(text, {}), images)  # built-ins filled in, \{{ unescaped
+    except ChatError as exc:
+        st.session_state[REFUSED] = (str(exc), text, ":material/error:")
+        st.session_state[PENDING] = list(images)  # kept, with the camera's, for the message sent again
         return
     st.session_state.pop(PENDING, None)
     st.session_state.pop(REFUSED, None)
@@ -64,8 +80,8 @@ def refusal(kept_as: str = REFUSED) -> None:
     refused = st.session_state.get(kept_as)
     if refused is None:
         return
-    reason, text = refused
-    st.error(f"**Not sent.** {reason}", icon=":material/hide_image:")
+    reason, text, *icon = refused
+    st.error(f"**Not sent.** {reason}", icon=icon[0] if icon else ":material/hide_image:")
     if text:
         st.caption("Your message, to copy and send again:")
         st.code(text, language=None, wrap_lines=True)

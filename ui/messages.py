@@ -14,8 +14,12 @@ from lib.chat.markdown_html import literal, without_images
 from lib.chat.session import ChatSession
 from lib.chat.usage import figures, finish_note
 from lib.chat.window import Window
+from lib.errors import TemplateError
 from lib.images.image import Image
+from ui import template_form
+from ui.request_code import view_code
 from ui.script_control import StopException, stopped_by_the_user
+from ui.structured import show_json_reply
 
 #: seconds between the browser's checks, while a reply streams, that the page is up to date
 REDRAW_EVERY = 0.25
@@ -71,13 +75,22 @@ def _send_edit(chat: ChatSession, message_id: str) -> None:
     images = chat.conversation.messages[message_id].images
     kept = tuple(image for index, image in enumerate(images) if st.session_state.get(f"edit-keep-{message_id}-{index}", True))
     st.session_state.editing = None
-    if text or kept:
-        chat.conversation.edit(message_id, text, images=kept)
+    try:
+        if chat.asks_for(text):  # its {{variables}} are asked for first
+            template_form.hold(text, kept, edit_of=message_id)
+        elif text or kept:
+            chat.conversation.edit(message_id, chat.fill_message(text, {}), images=kept)
+    except TemplateError as exc:
+        st.session_state.editing, st.session_state.edit_error = message_id, str(exc)
 
 
 def _user_actions(message: Message, chat: ChatSession, busy: bool) -> None:
     if st.session_state.get("editing") == message.id:
-        st.text_area("Edit message", value=message.content, key=f"edit-text-{message.id}", label_visibility="collapsed")
+        # Seeded, not given as value=: Cancel in a template's form puts the edited text back here.
+        st.session_state.setdefault(f"edit-text-{message.id}", message.content)
+        st.text_area("Edit message", key=f"edit-text-{message.id}", label_visibility="collapsed")
+        if error := st.session_state.pop("edit_error", None):
+            st.error(error)
         for index, image in enumerate(message.images):
             st.checkbox(f"Keep image {index + 1}" + (f" ({literal(image.name)})" if image.name else ""), value=True,
                         key=f"edit-keep-{message.id}-{index}")
@@ -104,6 +117,7 @@ def _reply_actions(message: Message, chat: ChatSession, last: bool, busy: bool) 
         with copy:
             if copy.open:
                 st.code(message.content, language="markdown", wrap_lines=True)
+        view_code(message, chat)
         show_versions(message, chat, "reply", busy)
 
 
@@ -125,7 +139,8 @@ def show_message(message: Message, chat: ChatSession, *, last: bool, actions: bo
     """One message of the history; ``busy`` while a reply streams, when nothing may change the thread under it."""
     with st.chat_message(message.role):
         show_images(message.images)
-        show_text(message.content)
+        if message.role == "user" or not show_json_reply(message):
+            show_text(message.content)
         if message.role == "assistant":
             show_reply_details(message, chat, last=last, actions=actions, busy=busy)
             return

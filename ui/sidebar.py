@@ -25,7 +25,7 @@ from lib.chat.session import ChatSession
 from lib.chat.usage import SessionTotals
 from lib.errors import ChatError
 from lib.settings import Settings
-from ui import attach, typed_key
+from ui import attach, structured, typed_key
 from ui.share import share_button
 
 OTHER_MODEL = "Other model id…"
@@ -195,9 +195,12 @@ def sampling_parameters(chat: ChatSession) -> None:
     panel = st.expander("Sampling parameters", icon=":material/tune:", key="params_open", on_change="rerun")
     with panel:
         if panel.open:
-            values: dict[str, Any] = {}
+            # The response format has its own choice (ui.structured), drawn under this panel.
+            values: dict[str, Any] = {"response_format": conversation.params.get("response_format")}
             try:
                 for spec in params_for(conversation.model):
+                    if spec.name == "response_format":
+                        continue
                     value = _param_widget(spec, conversation.params.get(spec.name))
                     values[spec.name] = parse_stop_sequences(value or "") if spec.kind == "stop" else value
                 conversation.params = validate_params(conversation.model, values)
@@ -207,7 +210,12 @@ def sampling_parameters(chat: ChatSession) -> None:
     if dropped := unsupported_params(conversation.model, conversation.params):
         st.caption(f"Not sent to this model: {', '.join(dropped)}")
     if conversation.params:
-        st.caption("Sent: " + ", ".join(f"`{k}={v}`" for k, v in conversation.params.items()))
+        st.caption("Sent: " + ", ".join(f"`{k}={_sent_value(k, v)}`" for k, v in conversation.params.items()))
+
+
+def _sent_value(name: str, value: Any) -> Any:
+    # A response format may hold a whole schema: its type says enough here.
+    return value.get("type") if name == "response_format" and isinstance(value, dict) else value
 
 
 def context_gauge(chat: ChatSession) -> None:
@@ -249,6 +257,7 @@ def sync_widgets(chat: ChatSession) -> None:
     state.instruction_role = conversation.instruction_role
     for spec in PARAMS:
         state[f"param-{spec.name}"] = _widget_value(spec, conversation.params.get(spec.name))
+    structured.sync(chat)
 
 
 #: the conversation's fields as the user knows them

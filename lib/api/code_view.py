@@ -260,6 +260,27 @@ def code_views(body: dict[str, Any], settings: Settings) -> dict[Language, str]:
     return {language: code_for(language, body, settings) for language in LANGUAGES}
 
 
+#: how much of a data URL's payload a page shows of the code; the code itself keeps all of it
+SHOWN_DATA = 64
+_DATA_URL = re.compile(r"(data:[\w.+-]+/[\w.+-]+;base64,)([A-Za-z0-9+/=]+)")
+
+
+def shortened(code: str, keep: int = SHOWN_DATA) -> tuple[str, int]:
+    """``code`` for a page to show: each data URL (an image, megabytes of base64) cut after ``keep``
+    characters of its payload, with a note of how many more it holds; and how many were cut."""
+    cut = 0
+
+    def shorten(found: re.Match[str]) -> str:
+        nonlocal cut
+        prefix, payload = found[1], found[2]
+        if len(payload) <= keep:
+            return found[0]
+        cut += 1
+        return f"{prefix}{payload[:keep]}…[{len(payload) - keep:,} more characters]"
+
+    return _DATA_URL.sub(shorten, code), cut
+
+
 def _without_key(code: str, key: Secret) -> str:
     # The code itself never holds the key; a body might, if it was pasted into a message.
     return redact(code, key) if key else code

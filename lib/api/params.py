@@ -11,12 +11,16 @@ sent: the API's default applies.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, Literal
 
-from lib.api.models import GEMMA_MODELS, model_info, request_properties
+from jsonschema import Draft202012Validator
+
+from lib.api.models import GEMMA_MODELS, model_info, request_properties, spec_files
 from lib.errors import InvalidParameterError
 
 #: float and int: a number; stop: a list of strings; choice: one of ``options``
@@ -24,8 +28,11 @@ Kind = Literal["float", "int", "stop", "choice"]
 
 #: The specs put no limit on the stop list; four is OpenAI's, which compatible servers share.
 MAX_STOP_SEQUENCES = 4
-#: The response formats offered: the specs' json_schema needs a schema, which the UI has no editor for.
-RESPONSE_FORMATS = ("text", "json_object")
+#: The response formats offered: all the specs have. A json_schema one is checked against the spec
+#: as a whole (:func:`_check_response_format`); lib.experiments.structured builds it.
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
+#: the spec's words for json_schema.name, which its JSON Schema leaves to a description
+_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -249,7 +256,11 @@ def validate_params(model_id: str, values: dict[str, Any]) -> dict[str, Any]:
             raise InvalidParameterError(name, f"Unknown parameter {name!r}.")
         if name not in taken or _is_unset(value):
             continue
-        checked = _check(taken[name], value)
+        more_than_a_type = _type_of(value) == "json_schema" or isinstance(value, dict) and len(value) > 1
+        if name == "response_format" and more_than_a_type:
+            checked: Any = _check_response_format(model_id, taken[name], value)
+        else:
+            checked = _check(taken[name], value)
         # stop text of blank lines only means no stop sequences
         if checked != []:
             out[name] = checked
@@ -336,6 +347,41 @@ def _check_stop(spec: ParamSpec, value: Any) -> list[str]:
     if not all(isinstance(s, str) and s for s in value):
         raise _fail(spec, value)
     return list(value)
+
+
+def _type_of(value: Any) -> Any:
+    return value.get("type") if isinstance(value, dict) else value
+
+
+def _response_format_schema(model_id: str) -> dict[str, Any]:
+    """The spec's ``response_format`` property for ``model_id`` (a model outside the specs: the first spec's that has one)."""
+    own = model_info(model_id).spec
+    files = [own] if own else [f for f in spec_files() if "response_format" in request_properties(f)]
+    return request_properties(files[0])["response_format"]
+
+
+def _check_response_format(model_id: str, spec: ParamSpec, value: dict[str, Any]) -> dict[str, Any]:
+    """A response format with more than its type (json_schema's schema), checked against the model's spec."""
+    kind = _type_of(value)
+    if kind not in spec.options:
+        raise _fail(spec, value)
+    if kind != "json_schema":
+        raise InvalidParameterError(spec.name, f"{spec.label} ({spec.name}): only json_schema takes more than a type.")
+    inner = value.get("json_schema") if isinstance(value, dict) else None
+    if not isinstance(inner, dict):
+        raise InvalidParameterError(spec.name, f"{spec.label} ({spec.name}): json_schema needs its json_schema object.")
+    errors = list(Draft202012Validator(_response_format_schema(model_id)).iter_errors(value))
+    if errors:
+        # A oneOf error names no reason; those inside its json_schema branch do.
+        inside = [c.message for e in errors for c in e.context or [e] if list(c.path)[:1] == ["json_schema"]]
+        reasons = inside or [e.message for e in errors]
+        detail = "; ".join(dict.fromkeys(reasons))
+        raise InvalidParameterError(spec.name, f"{spec.label} ({spec.name}): the json_schema is not as the spec wants: {detail}.")
+    if not _SCHEMA_NAME.fullmatch(str(inner.get("name", ""))):
+        raise InvalidParameterError(
+            spec.name, f"{spec.label} ({spec.name}): the json_schema name must be 1 to 64 letters, digits, _ or -."
+        )
+    return json.loads(json.dumps(value))  # a copy: the conversation's params must not share it
 
 
 def _check_choice(spec: ParamSpec, value: Any) -> dict[str, str]:

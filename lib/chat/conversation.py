@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from lib.chat.sent_request import SentRequest
 from lib.chat.usage import ReplyStats
 from lib.images.image import Image
 
@@ -58,6 +59,8 @@ class Message:
     error_title: str | None = None
     #: user messages: the images attached, in order, as they were sent
     images: tuple[Image, ...] = ()
+    #: assistant messages: what else the request held (the system prompt then), to show it as code
+    request: SentRequest | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +76,7 @@ class Message:
             "error": self.error,
             "error_title": self.error_title,
             **({"images": [image.to_dict() for image in self.images]} if self.images else {}),
+            **({"request": self.request.to_dict()} if self.request else {}),
         }
 
     @classmethod
@@ -90,6 +94,7 @@ class Message:
             error=data.get("error"),
             error_title=data.get("error_title"),
             images=tuple(Image.from_dict(image) for image in data.get("images") or ()),
+            request=SentRequest.from_dict(data.get("request")),
         )
 
 
@@ -189,6 +194,7 @@ class Conversation:
         params: dict[str, Any] | None = None,
         to: str | None = None,
         id: str | None = None,  # noqa: A002 - the message's own field name
+        request: SentRequest | None = None,
     ) -> Message:
         """Attach a reply to the user message ``to`` (default: the one at the leaf), with ``id`` if given.
 
@@ -199,7 +205,7 @@ class Conversation:
         question.error = question.error_title = None
         message = Message(
             "assistant", text, parent=question.id, status=status, stats=stats,
-            model=model, params=dict(params or {}), **({"id": id} if id else {}),
+            model=model, params=dict(params or {}), request=request, **({"id": id} if id else {}),
         )
         self.messages[message.id] = message
         if self.leaf == question.id:
@@ -295,11 +301,21 @@ class Conversation:
         """The values of :data:`HEAD_FIELDS` now (``params`` copied)."""
         return {name: dict(self.params) if name == "params" else getattr(self, name) for name in HEAD_FIELDS}
 
-    def history(self) -> list[dict[str, Any]]:
-        """The path as ``{role, content}`` dicts (and ``images`` where a message has some), without the system prompt."""
-        return [
-            {"role": m.role, "content": m.content, **({"images": m.images} if m.images else {})} for m in self.path()
-        ]
+    def path_to(self, message_id: str | None) -> list[Message]:
+        """The messages from the root down to ``message_id``, oldest first (empty for None)."""
+        out: list[Message] = []
+        while message_id is not None and message_id in self.messages:
+            node = self.messages[message_id]
+            out.append(node)
+            message_id = node.parent
+        out.reverse()
+        return out
+
+    def history(self, upto: str | None = None) -> list[dict[str, Any]]:
+        """The path (or the messages down to ``upto``) as ``{role, content}`` dicts, and ``images`` where
+        a message has some; without the system prompt."""
+        path = self.path() if upto is None else self.path_to(upto)
+        return [{"role": m.role, "content": m.content, **({"images": m.images} if m.images else {})} for m in path]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -18,9 +18,11 @@ from lib.api.models import model_info
 from lib.api.request import api_messages, build_body
 from lib.chat.conversation import Conversation, Message, new_id
 from lib.chat.live_reply import LiveReply
+from lib.chat.sent_request import SentRequest, sent_request
 from lib.chat.usage import SessionTotals
-from lib.errors import ChatError, ConversationNotFoundError, ImageError
+from lib.errors import ChatError, ConversationNotFoundError, ImageError, TemplateError
 from lib.experiments.presets import PresetError, Presets
+from lib.experiments.templates import Variable, fill, missing, variables
 from lib.images.image import Image
 from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
@@ -58,6 +60,8 @@ class _Flight:
     reply_id: str = field(default_factory=new_id)
     #: whose conversation it is (lib.people.owner): only they may open it while it streams
     owner: str = LOCAL_OWNER
+    #: what the conversation does not keep of the body sent (the system prompt then)
+    request: SentRequest | None = None
 
 
 # Replies streaming now, by conversation id, whichever browser session started them: a reloaded
@@ -99,6 +103,8 @@ class ChatSession:
     #: saves that took changes made elsewhere into the conversation on screen (a rename on History,
     #: another tab's system prompt), for the page to show and to bring its widgets up to date
     merged: list[Merged] = field(default_factory=list)
+    #: values given for the system prompt's template variables, kept for the conversation's next requests
+    prompt_values: dict[str, str] = field(default_factory=dict)
     # A reply is recorded by its worker thread when it ends, or by the page (Stop); both may
     # try at once, and a script run may read the conversation meanwhile.
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -204,6 +210,7 @@ class ChatSession:
         self.autosave()
         self.deleted_elsewhere = False
         self.queued.clear()
+        self.prompt_values.clear()  # another conversation, another system prompt
         self.conversation = conversation
         self._saved = {i: message_fingerprint(m) for i, m in conversation.messages.items()} if saved else {}
         self._saved_head = self._head() if saved else None
@@ -248,12 +255,44 @@ class ChatSession:
 
     # -- a turn ----------------------------------------------------------------------
 
+    def sent_system_prompt(self) -> str:
+        """The system prompt as it is sent: its template variables filled in (TemplateError when one has no value)."""
+        return fill(self.conversation.system_prompt, self.prompt_values)
+
+    def asks_for(self, text: str = "") -> list[Variable]:
+        """The template variables a form asks for before ``text`` is sent (TemplateError for a malformed
+        template): those of ``text``, and those of the system prompt not given yet; not the built-ins.
+        A variable with a default is asked for too, the default filled in, so that it can be changed."""
+        variables_ = variables([self.conversation.system_prompt, text])
+        return [v for v in variables_ if not v.builtin and v.name not in self.prompt_values]
+
+    def prompt_lacks_values(self) -> bool:
+        """Whether the system prompt has variables with no value and no default (it cannot be sent as it is)."""
+        try:
+            return bool(missing(self.conversation.system_prompt, self.prompt_values))
+        except TemplateError:
+            return False  # sending says what is wrong with it
+
+    def keep_prompt_values(self, values: dict[str, Any]) -> None:
+        """Keep the values of the system prompt's variables among ``values``, for this conversation's requests."""
+        names = {v.name for v in variables(self.conversation.system_prompt) if not v.builtin}
+        self.prompt_values.update({k: v for k, v in values.items() if k in names and isinstance(v, str) and v.strip()})
+
+    def fill_message(self, text: str, values: dict[str, Any]) -> str:
+        """``text`` filled with ``values`` (TemplateError when one is missing); those of the system
+        prompt's variables are kept for later requests."""
+        filled = fill(text, {**self.prompt_values, **values}, declared_in=[self.conversation.system_prompt])
+        self.keep_prompt_values(values)
+        return filled
+
     def request_body(self) -> dict[str, Any]:
-        chat = self.conversation
-        messages = api_messages(
-            chat.system_prompt, chat.history(), chat.model, chat.instruction_role, images=self.reads_images()
-        )
-        return build_body(chat.model, messages, chat.params)
+        return self._request()[0]
+
+    def _request(self) -> tuple[dict[str, Any], SentRequest]:
+        chat, prompt, images = self.conversation, self.sent_system_prompt(), self.reads_images()
+        messages = api_messages(prompt, chat.history(), chat.model, chat.instruction_role, images=images)
+        body = build_body(chat.model, messages, chat.params)
+        return body, sent_request(body, prompt, chat.instruction_role, images)
 
     def reply_in_flight(self) -> LiveReply | None:
         """The reply streaming into the conversation on screen, if any: a new script run re-attaches to it."""
@@ -310,13 +349,19 @@ class ChatSession:
             chat = self.conversation
             if not chat.awaiting_reply() or chat.leaf is None:
                 return None
+            try:
+                body, request = self._request()
+            except TemplateError as exc:  # the page asks for the values first; this is the last guard
+                chat.fail(f"The system prompt's template: {exc}", "Not sent")
+                return None
             flight = _Flight(
-                live=LiveReply(self.client(settings), self.request_body()),
+                live=LiveReply(self.client(settings), body),
                 conversation=chat,
                 question_id=chat.leaf,
                 model=chat.model,
                 params=dict(chat.params),
                 owner=self.store.owner if self.store is not None else LOCAL_OWNER,
+                request=request,
             )
             flight.live.on_done = lambda _live: self._ended_unwatched(flight)
             flight.live.on_progress = lambda _live: self._keep_draft(flight)
@@ -404,7 +449,7 @@ class ChatSession:
             return
         draft = Message(
             "assistant", flight.live.text, parent=flight.question_id, id=flight.reply_id, status="incomplete",
-            model=flight.model, params=flight.params, error_title="Interrupted",
+            model=flight.model, params=flight.params, error_title="Interrupted", request=flight.request,
             error="The app stopped while this reply was streaming; this is the part that had arrived.",
         )
         try:
@@ -451,6 +496,7 @@ class ChatSession:
             params=flight.params,
             to=question,
             id=flight.reply_id,
+            request=flight.request,
         )
         if outcome.error is not None:
             reply.error, reply.error_title = str(outcome.error), outcome.error.title

@@ -137,6 +137,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from lib.chat.conversation import HEAD_FIELDS, Conversation, Message, Revision
+from lib.chat.sent_request import SentRequest
 from lib.chat.usage import (
     EARLIEST_TIME,
     LATEST_TIME,
@@ -396,6 +397,12 @@ def _schema_v8(metadata: MetaData) -> tuple[Table, Table]:
     return test_sets_table, lab_runs_table
 
 
+def _columns_v9() -> list[Column]:
+    """Migration 9: what a reply's request held besides the conversation's messages (the system
+    prompt then, its variables filled in), so that the request can be shown as code (#13)."""
+    return [Column("request", JSON, nullable=True)]
+
+
 def _owner_column() -> Column:
     """Migration 10: whose row it is (:mod:`lib.people.owner`); rows from before sign-in are the local person's."""
     return Column("owner", String, nullable=False, server_default=sql_text(f"'{LOCAL_OWNER}'"))
@@ -465,6 +472,8 @@ for _column in _columns_v7():
 Index("ix_conversations_comparison", conversations.c.comparison_id)
 comparisons, votes = _schema_v7(METADATA)
 _, lab_runs = _schema_v8(MetaData())  # its test sets are keyed by owner since migration 10
+for _column in _columns_v9():
+    messages.append_column(_column)
 for _table in (conversations, comparisons, votes, lab_runs):
     _table.append_column(_owner_column())
 preferences, test_sets = _schema_v10(METADATA)
@@ -561,6 +570,12 @@ def _migration_8(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(_schema_v8(metadata)))
 
 
+def _migration_9(conn: Connection) -> None:
+    for column in _columns_v9():
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sql_text(f"ALTER TABLE messages ADD COLUMN {column.name} {kind}"))
+
+
 def _migration_10(conn: Connection) -> None:
     for table_name, sort in _OWNED_V10.items():
         column = _owner_column()
@@ -579,6 +594,8 @@ def _migration_10(conn: Connection) -> None:
         ))
         conn.execute(sql_text(f"DROP TABLE {table_name}"))
         conn.execute(sql_text(f"ALTER TABLE v10_{table_name} RENAME TO {table_name}"))
+
+
 def _migration_11(conn: Connection) -> None:
     metadata = MetaData()
     metadata.create_all(conn, tables=[_schema_v11(metadata)])
@@ -593,6 +610,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "images attached to messages, each stored once", _migration_6),
     Migration(7, "comparisons, their columns and votes", _migration_7),
     Migration(8, "prompt-lab test sets and runs", _migration_8),
+    Migration(9, "the request behind each reply", _migration_9),
     Migration(10, "an owner for every person's rows", _migration_10),
     Migration(11, "read-only share links", _migration_11),
 )
@@ -1197,6 +1215,7 @@ class Store:
             "reply_model": stats.model if stats else None,
             "provider": stats.provider if stats else None,
             "request_id": stats.request_id if stats else None,
+            "request": message.request.to_dict() if message.request else None,
         }
 
     def get_preference(self, name: str, default: Any = None) -> Any:
@@ -2010,4 +2029,5 @@ def _message_from_row(row: Any, attached: tuple[Image, ...] = ()) -> Message:
         error=row["error"],
         error_title=row["error_title"],
         images=attached,
+        request=SentRequest.from_dict(row["request"]),
     )

@@ -107,6 +107,7 @@ _MESSAGE = {
         "error": _STRING_OR_NULL,
         "error_title": _STRING_OR_NULL,
         "images": {"type": "array", "items": _IMAGE},
+        "request": {"type": ["object", "null"]},
     },
 }
 

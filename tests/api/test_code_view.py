@@ -255,3 +255,16 @@ def test_a_url_with_a_quote_is_quoted_for_the_shell() -> None:
 def test_an_unknown_language_is_refused(fake_api: FakeAPI) -> None:
     with pytest.raises(ValueError, match="cobol"):
         code_for("cobol", app_body(), settings_for(fake_api))  # type: ignore[arg-type]
+
+
+def test_a_page_shows_data_urls_shortened_but_the_code_keeps_them() -> None:
+    from lib.api.code_view import shortened
+
+    payload = "iVBORw0KGgo" + "A" * 5000
+    image = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{payload}"}}
+    body = build_body(BIG, [{"role": "user", "content": [image]}])
+    code = as_python(body, "http://127.0.0.1:1/v1")
+    shown, cut = shortened(code, keep=20)
+    assert payload in code and payload not in shown and cut == 1
+    assert f"data:image/png;base64,{payload[:20]}…[{len(payload) - 20:,} more characters]" in shown
+    assert shortened("data:image/png;base64,abc", keep=20) == ("data:image/png;base64,abc", 0)

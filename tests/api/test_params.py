@@ -87,11 +87,40 @@ def spec_options(prop: dict[str, Any]) -> list[str]:
     return prop.get("enum") or [v["properties"]["type"]["enum"][0] for v in prop["oneOf"]]
 
 
-def test_response_formats_are_the_specs_but_json_schema() -> None:
-    """json_schema needs a schema to send, which the sidebar has no editor for."""
+def test_response_formats_are_the_specs() -> None:
     offered = param_spec("response_format").options
     assert spec_options(spec_property("gemma-3-27b-it.json", "response_format")) == ["text", "json_object", "json_schema"]
-    assert offered == ("text", "json_object")
+    assert offered == ("text", "json_object", "json_schema")
+
+
+def test_a_json_schema_response_format_made_by_structured_passes_and_is_sent_as_the_spec_says() -> None:
+    from lib.experiments.structured import schema_mode
+
+    schema = '{"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}'
+    made = schema_mode("google/gemma-3-27b-it", schema, strict=True, description="a city")
+    params = validate_params("google/gemma-3-27b-it", {"response_format": made})
+    assert params == {"response_format": made}
+    body = build_body("google/gemma-3-27b-it", MESSAGES, params)
+    validate_request(body, "gemma-3-27b-it.json")
+    assert body["response_format"]["json_schema"]["schema"]["required"] == ["city"]
+    assert validate_params("google/gemma-3-12b-it", {"response_format": made}) == {}, "a model without it drops it"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ({"type": "json_schema"}, "json_schema"),
+        ({"type": "json_schema", "json_schema": {"schema": {"type": "object"}}}, "name"),
+        ({"type": "json_schema", "json_schema": {"name": "a b", "schema": {"type": "object"}}}, "name"),
+        ({"type": "json_schema", "json_schema": {"name": "x", "schema": []}}, "schema"),
+        ({"type": "json_schema", "json_schema": {"name": "x", "extra": 1}}, "extra"),
+        ({"type": "json_object", "json_schema": {"name": "x"}}, "json_schema"),
+    ],
+)
+def test_a_malformed_json_schema_response_format_is_refused(value: Any, words: str) -> None:
+    with pytest.raises(InvalidParameterError) as caught:
+        validate_params("google/gemma-3-27b-it", {"response_format": value})
+    assert caught.value.param == "response_format" and words in str(caught.value)
 
 
 @by_model
@@ -164,6 +193,8 @@ def values_at(info: ModelInfo, where: str) -> dict[str, Any]:
             values[spec.name] = ["\n\nUser:", "###", "END", "</answer>"]
         elif spec.kind == "choice":
             values[spec.name] = spec.options[-1] if where == "max" else spec.options[0]
+            if values[spec.name] == "json_schema":  # which needs its schema
+                values[spec.name] = {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}}}
         elif where == "min" and spec.min is not None:
             values[spec.name] = spec.min
         elif where == "max" and spec.max is not None:
@@ -270,8 +301,8 @@ def test_build_body_leaves_out_what_the_model_does_not_take() -> None:
         ("stop", ["a", ""], "up to 4 non-empty strings"),
         ("stop", [1], "non-empty strings"),
         ("stop", "1\n2\n3\n4\n5", "at most 4"),
-        ("response_format", "xml", "one of text, json_object"),
-        ("response_format", {"type": "json_schema"}, "one of text, json_object"),
+        ("response_format", "xml", "one of text, json_object, json_schema"),
+        ("response_format", {"type": "json_schema"}, "json_schema"),
     ],
 )
 def test_out_of_range_values_raise_naming_the_parameter_and_range(name: str, value: Any, words: str) -> None:

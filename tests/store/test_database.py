@@ -1065,3 +1065,21 @@ def test_a_chat_saved_while_the_last_other_chat_showing_its_image_is_deleted_kee
     assert not errors
     assert store.load("new").path()[0].images == (shared,)
     assert image_rows(store) == {shared.digest: shared.data}
+
+
+def test_migration_9_keeps_each_replys_request_and_reads_older_replies_without_one(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lib.chat.sent_request import SentRequest
+
+    kept = make_conversation(19)
+    write_as_version(store_url, 8, monkeypatch, kept)
+    new = Store(store_url)
+    assert new.schema_version() == MIGRATIONS[-1].number >= 9
+    old = new.load(kept.id)
+    assert old.to_dict() == kept.to_dict() and all(m.request is None for m in old.messages.values())
+    reply = next(m for m in old.messages.values() if m.role == "assistant")
+    reply.request = SentRequest("You are {{filled}} in: Ada.", "developer", False, "ab" * 32)
+    new.save(old, changed=[reply.id])
+    assert new.load(kept.id).messages[reply.id].request == reply.request
+    new.close()
