@@ -342,7 +342,7 @@ def _cell(result: LabResult, row: int, setup: int) -> None:
         st.caption(figures)
     if cell.text:
         shown, is_json = lab_view.reply_view(cell.text)
-        with st.expander("Reply", icon=":material/chat_bubble:"):
+        with st.expander(f"Reply: {literal(lab_view.reply_preview(cell.text))}", icon=":material/chat_bubble:"):
             if is_json:
                 st.code(shown, language="json")
             else:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lib.api.models import model_info
 from lib.chat.usage import Cost, format_cost, format_seconds
 from lib.experiments.judge import OPINION_NOTE
 from lib.experiments.lab_diff import RunDiff
@@ -29,8 +30,9 @@ STATUS_NOTES = {
 
 
 def setup_name(result: LabResult, index: int) -> str:
-    """"A · Gemma 3 27B · temperature 0.2": the letter the matrix uses, and the set-up's label."""
-    return f"{chr(ord('A') + index)} · {result.setups[index].label()}"
+    """"A · Gemma 3 27B": the set-up's letter and model, short enough for a phone's column
+    (the letters follow the set-up editors, which show the rest)."""
+    return f"{chr(ord('A') + index)} · {model_info(result.setups[index].model).label}"
 
 
 def cell_figures(cell: LabCell) -> str:
@@ -64,6 +66,12 @@ def reply_view(text: str) -> tuple[str, bool]:
     """The reply to show and whether it is formatted JSON (shown as code)."""
     pretty, _valid, _detail = format_reply(text)
     return (pretty, True) if pretty is not None else (text, False)
+
+
+def reply_preview(text: str, length: int = 60) -> str:
+    """The reply's start on one line, for the label of its folded box."""
+    flat = " ".join(text.split())
+    return flat[:length] + ("…" if len(flat) > length else "")
 
 
 def status_note(cell: LabCell) -> str | None:
