@@ -229,3 +229,14 @@ def test_saved_runs_reopen_run_again_and_diff(app_env: FakeAPI) -> None:
     click(at, "Open run")
     assert lab(at).result is not None and lab(at).result.id == first.id
     assert at.text_area(key=key(at, "message")).value == TEMPLATE
+
+
+def test_removing_a_setup_leaves_the_next_one_its_structured_output(app_env: FakeAPI) -> None:
+    at = write_template(lab_page(), "Say {{x}} in JSON")
+    at.selectbox(key=f"cmp-{lab(at).editor_id}-0-model").select(BIG).run()
+    click(at, "Add a set-up")
+    at.segmented_control(key=key(at, "output-1")).set_value("json_object").run()
+    [b for b in at.button if b.label == "Remove"][0].click().run()
+    ok(at)
+    assert [o.mode for o in lab(at).outputs] == ["json_object"]
+    assert at.segmented_control(key=key(at, "output-0")).value == "json_object"

@@ -176,7 +176,8 @@ def test_set_editor(session: LabSession) -> None:
 
 def _read_output(session: LabSession, column: int) -> None:
     state = st.session_state
-    session.outputs[column] = Output(state.get(_k(session, f"output-{column}"), "text"),
+    # a segmented control clicked twice is unselected: that is plain text again
+    session.outputs[column] = Output(state.get(_k(session, f"output-{column}")) or "text",
                                      state.get(_k(session, f"schema-{column}"), ""))
 
 
@@ -199,6 +200,9 @@ def output_editor(session: LabSession, column: int) -> None:
         st.caption("Structured output: not offered by this model.")
         return
     offered = ["text", *modes]
+    # The fields show the set-up in this place, also after Compare's editor removed one before it.
+    st.session_state[_k(session, f"output-{column}")] = session.outputs[column].mode
+    st.session_state[_k(session, f"schema-{column}")] = session.outputs[column].schema or EXAMPLE_SCHEMA
     st.segmented_control("Structured output", offered, key=_k(session, f"output-{column}"),
                          format_func=OUTPUT_LABELS.get, on_change=_read_output, args=(session, column))
     if session.outputs[column].mode == "json_schema":
