@@ -146,7 +146,8 @@ def test_set_editor(session: LabSession) -> None:
         data = pd.DataFrame(session.grid_base, columns=columns, dtype="string")
         edited = st.data_editor(
             data, key=_k(session, f"grid-{session.grid_version}"), num_rows="dynamic", width="stretch",
-            hide_index=False, column_config={c: st.column_config.TextColumn(c) for c in columns},
+            # no index: it counts from 0 (and shows None on a typed row), while the results count from 1
+            hide_index=True, column_config={c: st.column_config.TextColumn(c) for c in columns},
         )
         session.set_rows(edited.to_dict("records"))
         st.caption(f"{count(len(session.test_set.rows), 'row')} · type, paste from a spreadsheet, or import a CSV file "

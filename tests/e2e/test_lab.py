@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ def type_into(page: Any, label: str, text: str) -> None:
 
 def choose(page: Any, label: str, option: str, nth: int = 0) -> None:
     box = page.get_by_role("combobox", name=label).nth(nth)
+    # In the middle of the window: a list opened at its bottom edge scrolls the page, which closes it.
+    box.evaluate("element => element.scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(200)
     box.click()
     page.keyboard.type(option)  # the list filters as one types, as a person would look for it
     page.get_by_role("option", name=option).first.click()
@@ -83,7 +87,8 @@ def test_a_template_over_ten_imported_rows_for_27b_and_12b_runs_twenty_requests_
     sent = {r.body["messages"][-1]["content"] for r in e2e_fake.requests}
     assert any("Describe a owl in a casual tone, as JSON." in s for s in sent)
 
-    expect(page.get_by_text("first token", exact=False)).to_have_count(20)
+    # each cell's line of figures (the totals' "mean first token" column is not one)
+    expect(page.get_by_text(re.compile(r"^first token \d.* tokens · cost "))).to_have_count(20)
     expect(page.get_by_text("✓ pass: Valid JSON", exact=True).filter(visible=True)).to_have_count(19)
     expect(page.get_by_text("✗ fail: Valid JSON", exact=True).filter(visible=True)).to_have_count(1)
     with page.expect_download() as started:
@@ -107,3 +112,24 @@ def test_cancel_keeps_what_finished_and_says_the_run_was_cancelled(
     expect(page.get_by_text("✓ pass: Valid JSON", exact=True).filter(visible=True)).to_have_count(4)
     wait_for(lambda: e2e_fake.in_flight == 0, what="the stopped requests to end", timeout=20)
     assert len(e2e_fake.requests) <= 8, "nothing more was sent after Cancel"
+
+
+def test_a_row_typed_into_the_grid_is_sent(page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI) -> None:
+    open_lab(page, app_server)
+    type_into(page, "Message", "Say {{word}} twice")
+    grid = page.get_by_test_id("stDataFrame")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 200, box["y"] + 55)  # the grid's empty last row, under the header
+    idle(page)  # the new row reruns the page
+    page.mouse.dblclick(box["x"] + 200, box["y"] + 55)  # its cell opens its editor
+    editor = page.locator("textarea.gdg-input")  # the grid's (glide-data-grid's) cell editor
+    editor.fill("hello")
+    editor.press("Enter")
+    page.keyboard.press("Escape")
+    page.get_by_role("heading", name="1 · Template").click()  # leaving the grid sends its rows
+    expect(page.get_by_text("1 request ·")).to_be_visible()
+    e2e_fake.default = Behaviour(reply="hello hello")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_text("Finished: 1 cell.")).to_be_visible(timeout=30_000)
+    assert e2e_fake.requests[-1].body["messages"][-1]["content"].endswith("Say hello twice")
