@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
@@ -71,6 +72,22 @@ def table(at: AppTest, column: str) -> list[dict]:
     frames = [d.value for d in at.dataframe if column in d.value.columns]
     assert frames, f"no table with {column!r}"
     return frames[0].to_dict("records")
+
+
+def section_of(at: AppTest, text: str) -> str:
+    """The heading of the section where an element showing ``text`` is drawn."""
+    def walk(node: Any) -> Any:
+        for child in getattr(node, "children", {}).values():
+            yield child
+            yield from walk(child)
+
+    heading = ""
+    for node in walk(at.main):
+        if type(node).__name__ == "Subheader":
+            heading = node.value
+        elif text in str(getattr(node, "value", "")):
+            return heading
+    raise AssertionError(f"{text!r} is not on the page")
 
 
 def wait_for_the_end(at: AppTest) -> AppTest:
@@ -240,3 +257,16 @@ def test_removing_a_setup_leaves_the_next_one_its_structured_output(app_env: Fak
     ok(at)
     assert [o.mode for o in lab(at).outputs] == ["json_object"]
     assert at.segmented_control(key=key(at, "output-0")).value == "json_object"
+
+
+def test_a_check_that_cannot_work_is_said_by_the_checks_and_not_added(app_env: FakeAPI) -> None:
+    at = add_check(write_template(lab_page(), "Say {{x}}"), "regex", "(unclosed")
+    checks_note = [e.value for e in at.error if "The check was not added" in e.value]
+    assert checks_note and "missing )" in checks_note[0]
+    assert section_of(at, "The check was not added") == "4 · Checks"
+    assert lab(at).checks == []
+    add_check(at, "max_chars", "120")
+    add_check(at, "not_contains", "sorry")
+    assert [c.label for c in lab(at).checks] == ["At most 120 characters", "Does not contain “sorry”"]
+    [b for b in at.button if b.label == "Remove"][-1].click().run()
+    assert [c.label for c in lab(at).checks] == ["At most 120 characters"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -57,13 +59,13 @@ def sync_widgets(session: LabSession) -> None:
         state[_k(session, f"schema-{column}")] = output.schema or EXAMPLE_SCHEMA
 
 
-def _say(kind: str, text: str) -> None:
-    """A note shown once, after the rerun a callback causes."""
-    st.session_state[NOTE] = (kind, text)
+def _say(where: str, kind: str, text: str) -> None:
+    """A note shown once, in its section (``where``), after the rerun a callback causes."""
+    st.session_state[f"{NOTE}-{where}"] = (kind, text)
 
 
-def notes() -> None:
-    if (note := st.session_state.pop(NOTE, None)) is not None:
+def notes(where: str) -> None:
+    if (note := st.session_state.pop(f"{NOTE}-{where}", None)) is not None:
         kind, text = note
         getattr(st, kind)(text)
 
@@ -103,39 +105,39 @@ def _import(session: LabSession, key: str) -> None:
     if upload is None:
         return
     try:
-        _say("success", session.import_csv(upload.getvalue(), upload.name))
+        _say("set", "success", session.import_csv(upload.getvalue(), upload.name))
     except ChatError as exc:
-        _say("error", f"**{upload.name} was not imported; the grid is as it was.** {exc}")
+        _say("set", "error", f"**{upload.name} was not imported; the grid is as it was.** {exc}")
     st.session_state[_k(session, "name")] = session.test_set.name
 
 
-def _run_store(action: object, *args: object, done: str = "") -> None:
+def _run_store(where: str, action: Callable[..., object], *args: object, done: str = "") -> None:
     try:
-        action(*args)  # type: ignore[operator]
+        action(*args)
     except ChatError as exc:
-        _say("error", f"**{exc.title}.** {exc}")
+        _say(where, "error", f"**{exc.title}.** {exc}")
         return
     if done:
-        _say("success", done)
+        _say(where, "success", done)
 
 
 def _save_set(session: LabSession) -> None:
     session.rename(st.session_state.get(_k(session, "name"), ""))
-    _run_store(session.save_test_set, done=f"Saved as “{session.saved_name()}”.")
+    _run_store("set", session.save_test_set, done=f"Saved as “{session.saved_name()}”.")
     st.session_state[_k(session, "name")] = session.test_set.name
 
 
 def _open_set(session: LabSession) -> None:
     name = st.session_state.get(_k(session, "saved-set"))
     if name:
-        _run_store(session.open_test_set, name, done=f"Opened “{name}”.")
+        _run_store("set", session.open_test_set, name, done=f"Opened “{name}”.")
         st.session_state[_k(session, "name")] = session.test_set.name
 
 
 def _delete_set(session: LabSession) -> None:
     name = st.session_state.get(_k(session, "saved-set"))
     if name:
-        _run_store(session.delete_test_set, name, done=f"Deleted “{name}”; its runs stay.")
+        _run_store("set", session.delete_test_set, name, done=f"Deleted “{name}”; its runs stay.")
         st.session_state[_k(session, "name")] = session.test_set.name
 
 
@@ -156,7 +158,7 @@ def test_set_editor(session: LabSession) -> None:
         st.caption("Add `{{variables}}` to the template, or import a CSV file, to get a grid of values.")
     upload_key = _k(session, "csv")
     st.file_uploader("Import a CSV file", type=["csv"], key=upload_key, on_change=_import, args=(session, upload_key))
-    notes()
+    notes("set")
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.text_input("Test set name", key=_k(session, "name"), placeholder=session.saved_name())
         st.button("Save test set", icon=":material/save:", on_click=_save_set, args=(session,),
@@ -238,7 +240,7 @@ def _add_check(session: LabSession) -> None:
     try:
         session.add_check(kind, argument, case_sensitive=not state.get(_k(session, "check-any-case"), False))
     except ChatError as exc:
-        _say("error", f"**The check was not added.** {exc.message}")
+        _say("checks", "error", f"**The check was not added.** {exc.message}")
         return
     state[_k(session, "check-argument")] = ""
 
@@ -266,7 +268,7 @@ def checks_editor(session: LabSession) -> None:
         if kind in CASE_KINDS:
             st.checkbox("Any case", key=_k(session, "check-any-case"))
         st.button("Add check", icon=":material/add:", on_click=_add_check, args=(session,))
-    notes()
+    notes("checks")
     ids = [m.id for m in GEMMA_MODELS]
     on_change = {"on_change": _read_judge, "args": (session,)}
     st.toggle("Judge each reply with a model (a score from 1 to 5)", key=_k(session, "judge-on"), **on_change)
@@ -289,7 +291,7 @@ def _start(session: LabSession) -> None:
     try:
         session.start(cost_cap=cap)
     except ChatError as exc:
-        _say("error", f"**The run did not start.** {exc.message}")
+        _say("run", "error", f"**The run did not start.** {exc.message}")
 
 
 def before_run(session: LabSession) -> None:
@@ -309,7 +311,7 @@ def before_run(session: LabSession) -> None:
         st.warning(problem, icon=":material/warning:")
     st.button("Run", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or session.running(),
               on_click=_start, args=(session,))
-    notes()
+    notes("run")
 
 
 @st.fragment(run_every=POLL)
@@ -391,18 +393,19 @@ def _open_run(session: LabSession, runs: dict[str, LabResult], again: bool) -> N
         else:
             session.open_run(chosen)
     except ChatError as exc:
-        _say("error", f"**The run did not start.** {exc.message}")
+        _say("runs", "error", f"**The run did not start.** {exc.message}")
     sync_widgets(session)
 
 
 def _delete_run(session: LabSession, runs: dict[str, LabResult]) -> None:
     chosen = runs.get(st.session_state.get(_k(session, "saved-run")) or "")
     if chosen is not None:
-        _run_store(session.delete_run, chosen.id, done="The run was deleted.")
+        _run_store("runs", session.delete_run, chosen.id, done="The run was deleted.")
 
 
 def saved_runs(session: LabSession) -> None:
     st.subheader("7 · Saved runs")
+    notes("runs")
     try:
         listed = session.saved_runs()
     except ChatError as exc:
