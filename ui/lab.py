@@ -309,6 +309,8 @@ def before_run(session: LabSession) -> None:
     problems = session.problems()
     for problem in problems:
         st.warning(problem, icon=":material/warning:")
+    for advice in session.advice():
+        st.info(advice, icon=":material/lightbulb:")
     st.button("Run", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or session.running(),
               on_click=_start, args=(session,))
     notes("run")

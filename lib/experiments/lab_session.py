@@ -21,7 +21,7 @@ from lib.experiments.checks import Check
 from lib.experiments.compare import MAX_COLUMNS, Setup
 from lib.experiments.judge import Judge, JudgeRun
 from lib.experiments.lab_run import CostEstimate, LabResult, LabRun, Progress, Template, estimate_run_cost
-from lib.experiments.structured import json_mode, schema_mode
+from lib.experiments.structured import json_mode, mentions_json, schema_mode
 from lib.experiments.templates import Variable, missing, variables
 from lib.experiments.test_sets import TestSet, read_csv
 from lib.settings import Settings
@@ -269,6 +269,15 @@ class LabSession:
         if lacking:
             found.append(lacking)
         return found
+
+    def advice(self) -> list[str]:
+        """What may go wrong without stopping the run: JSON mode with a prompt that never asks for JSON."""
+        out = []
+        for number, (setup, output) in enumerate(zip(self.setups, self.outputs, strict=True), 1):
+            if output.mode == "json_object" and not mentions_json(self.template.system_for(setup), self.template.message):
+                out.append(f"Set-up {number} is in JSON mode, but neither its system prompt nor the message asks "
+                           "for JSON: the model writes JSON only when a message asks for it.")
+        return out
 
     def _rows_lacking(self) -> str:
         texts = [self.template.system_prompt or "\n".join(s.system_prompt for s in self.setups), self.template.message]

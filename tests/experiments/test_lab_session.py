@@ -140,3 +140,13 @@ def test_reopening_a_run_puts_what_it_ran_into_the_editors(fake_api: FakeAPI, se
     assert fresh.template == done.template and fresh.outputs == [Output("json_object")]
     assert fresh.setups == [Setup(BIG)] and fresh.test_set.rows == [{"animal": "cat", "tone": "formal"}]
     assert [c.label for c in fresh.checks] == ["Contains “cat”"]
+
+
+def test_json_mode_without_asking_for_json_is_pointed_out(settings: Settings) -> None:
+    session = lab(settings, "Say {{x}}")
+    session.outputs[0] = Output("json_object")
+    assert session.advice() == [
+        "Set-up 1 is in JSON mode, but neither its system prompt nor the message asks for JSON: "
+        "the model writes JSON only when a message asks for it."]
+    session.template = Template("Say {{x}} as JSON")
+    assert session.advice() == []
