@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 import time
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, Protocol
 
 import streamlit as st
 
@@ -109,14 +109,26 @@ def set_one_difference(session: CompareSession) -> None:
 # -- set-ups ----------------------------------------------------------------------------------
 
 
-def _key(session: CompareSession, column: int, name: str) -> str:
-    return f"cmp-{session.comparison.id}-{column}-{name}"
+class SetupHolder(Protocol):
+    """What a set-up editor edits: the Compare page's columns, or the Lab's set-ups."""
+
+    @property
+    def editor_id(self) -> str: ...
+    @property
+    def setups(self) -> list[Setup]: ...
+    def set_setup(self, column: int, setup: Setup) -> None: ...
+    def can_remove(self) -> bool: ...
+    def remove_column(self, column: int) -> None: ...
 
 
-def sync_widgets(session: CompareSession) -> None:
+def _key(session: SetupHolder, column: int, name: str) -> str:
+    return f"cmp-{session.editor_id}-{column}-{name}"
+
+
+def sync_widgets(session: SetupHolder) -> None:
     """Make every column's fields show its set-up (after a change that moved several)."""
     ids = [m.id for m in GEMMA_MODELS]
-    for column, setup in enumerate(session.comparison.setups):
+    for column, setup in enumerate(session.setups):
         state = st.session_state
         state[_key(session, column, "model")] = setup.model if setup.model in ids else OTHER
         state[_key(session, column, "custom")] = "" if setup.model in ids else setup.model
@@ -125,11 +137,11 @@ def sync_widgets(session: CompareSession) -> None:
         state[_key(session, column, "max_tokens")] = setup.params.get("max_tokens")
 
 
-def _read_setup(session: CompareSession, column: int) -> None:
+def _read_setup(session: SetupHolder, column: int) -> None:
     state = st.session_state
     choice = state[_key(session, column, "model")]
     model = (state.get(_key(session, column, "custom")) or "").strip() if choice == OTHER else choice
-    old = session.comparison.setups[column]
+    old = session.setups[column]
     params = {k: v for k, v in old.params.items() if k not in ("temperature", "max_tokens")}
     for name in ("temperature", "max_tokens"):
         if (value := state.get(_key(session, column, name))) is not None:
@@ -140,31 +152,31 @@ def _read_setup(session: CompareSession, column: int) -> None:
     sync_widgets(session)
 
 
-def _apply_preset(session: CompareSession, column: int, presets: Presets) -> None:
+def _apply_preset(session: SetupHolder, column: int, presets: Presets) -> None:
     preset = presets.get(st.session_state.get(_key(session, column, "preset")) or "")
     if preset is not None:
         st.session_state[_key(session, column, "prompt")] = preset.prompt
         _read_setup(session, column)
 
 
-def _copy_chat(session: CompareSession, column: int, settings: Settings) -> None:
+def _copy_chat(session: SetupHolder, column: int, settings: Settings) -> None:
     session.set_setup(column, Setup.of(_chat_conversation(settings)))
     sync_widgets(session)
 
 
-def _remove(session: CompareSession, column: int) -> None:
+def _remove(session: SetupHolder, column: int) -> None:
     session.remove_column(column)
     sync_widgets(session)
 
 
 def _add(session: CompareSession) -> None:
-    session.add_column(session.comparison.setups[-1])
+    session.add_column(session.setups[-1])
     sync_widgets(session)
 
 
-def setup_editor(session: CompareSession, column: int, presets: Presets, settings: Settings) -> None:
+def setup_editor(session: SetupHolder, column: int, presets: Presets, settings: Settings) -> None:
     """One column's set-up: model, preset and system prompt, temperature and max tokens."""
-    setup = session.comparison.setups[column]
+    setup = session.setups[column]
     ids = [m.id for m in GEMMA_MODELS]
     labels = {m.id: m.label for m in GEMMA_MODELS} | {OTHER: OTHER}
     on_change = {"on_change": _read_setup, "args": (session, column)}
@@ -183,7 +195,7 @@ def setup_editor(session: CompareSession, column: int, presets: Presets, setting
         st.button("Chat's settings", key=_key(session, column, "copy"), icon=":material/content_copy:",
                   type="tertiary", on_click=_copy_chat, args=(session, column, settings),
                   help="Use the chat page's current model, system prompt and parameters in this column")
-        if len(session.comparison.setups) > 2 and session.comparison.is_empty():
+        if session.can_remove():
             st.button("Remove", key=_key(session, column, "remove"), icon=":material/close:", type="tertiary",
                       on_click=_remove, args=(session, column))
     st.caption(f"`{setup.model}` · {model_info(setup.model).label}" if setup.model in ids else literal(setup.model))

@@ -56,6 +56,19 @@ class CompareSession:
 
     # -- set-ups -----------------------------------------------------------------------
 
+    @property
+    def editor_id(self) -> str:
+        """What the set-up editors' widget keys carry (ui.compare.SetupHolder)."""
+        return self.comparison.id
+
+    @property
+    def setups(self) -> list[Setup]:
+        return self.comparison.setups
+
+    def can_remove(self) -> bool:
+        """A column may go while there are more than two and no turn yet."""
+        return len(self.comparison.setups) > 2 and self.comparison.is_empty()
+
     def set_setup(self, column: int, setup: Setup) -> None:
         """A column's new set-up (from its next message on); with one difference on, the others follow."""
         setups = list(self.comparison.setups)
