@@ -92,6 +92,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CHAT_LAB_CONCURRENCY", str(DEFAULT_LAB_CONCURRENCY), "Most requests a prompt-lab run has in flight at once."),
     Setting("CHAT_IMPORT_MAX_MESSAGES", str(DEFAULT_IMPORT_MAX_MESSAGES),
             "Most messages one imported conversation may hold; a file with more is refused."),
+    Setting("CHAT_DAILY_USD", "", "Spending limit per day (local time), in USD, for everyone together; then nothing is sent."),
+    Setting("CHAT_MONTHLY_USD", "", "Spending limit per calendar month, in USD, for everyone together."),
+    Setting("CHAT_USER_RPM", "", "Most requests one person may send in a minute (counted in the database, across replicas)."),
+    Setting("CHAT_USER_DAILY_USD", "", "Spending limit per person per day, in USD."),
 )
 
 
@@ -126,6 +130,11 @@ class Settings:
     import_max_messages: int = DEFAULT_IMPORT_MAX_MESSAGES
     #: requests a prompt-lab run has in flight at once (CHAT_LAB_CONCURRENCY)
     lab_concurrency: int = DEFAULT_LAB_CONCURRENCY
+    #: spending and request limits, counted from the request log (lib.store.budget); None: no limit
+    daily_usd: float | None = None
+    monthly_usd: float | None = None
+    user_rpm: int | None = None
+    user_daily_usd: float | None = None
     #: what loading changed in the settings as given, for the sidebar to say
     notes: tuple[str, ...] = ()
 
@@ -215,6 +224,12 @@ def _optional_price(raw: dict[str, str], name: str) -> float | None:
     return _number(raw, name, 0.0)
 
 
+def _optional_whole(raw: dict[str, str], name: str) -> int | None:
+    if not raw.get(name, "").strip():
+        return None
+    return _whole(raw, name, 0)
+
+
 def _switch(raw: dict[str, str], name: str, default: bool) -> bool:
     text = raw.get(name, "").strip().lower()
     if not text:
@@ -287,4 +302,8 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
         image_max_pixels=_whole(raw, "CHAT_IMAGE_MAX_PIXELS", DEFAULT_IMAGE_MAX_PIXELS),
         import_max_messages=int(_number(raw, "CHAT_IMPORT_MAX_MESSAGES", DEFAULT_IMPORT_MAX_MESSAGES, minimum=1)),
         lab_concurrency=_whole(raw, "CHAT_LAB_CONCURRENCY", DEFAULT_LAB_CONCURRENCY, maximum=32),
+        daily_usd=_optional_price(raw, "CHAT_DAILY_USD"),
+        monthly_usd=_optional_price(raw, "CHAT_MONTHLY_USD"),
+        user_rpm=_optional_whole(raw, "CHAT_USER_RPM"),
+        user_daily_usd=_optional_price(raw, "CHAT_USER_DAILY_USD"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lib.chat.recorder import install
 from lib.settings import Settings
 from lib.store.database import Store, database_url
 
@@ -18,5 +19,9 @@ def _store_at(url: str) -> Store:
 def cached_store(settings: Settings) -> Store | None:
     """The store the settings name, or None when CHAT_HISTORY=off; raises StoreError or ConfigurationError."""
     if not settings.history:
+        install(None)
         return None
-    return _store_at(database_url(settings))
+    store = _store_at(database_url(settings))
+    # Requests sent without a store of their own (a lab run) are logged here.
+    install(store)
+    return store
