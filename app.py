@@ -66,6 +66,7 @@ with st.sidebar:
     sidebar.system_prompt(chat)
     sidebar.sampling_parameters(chat)
     sidebar.new_chat_button(chat)
+    sidebar.budget_gauge(chat.store, settings)
     gauge_box, totals_box, conversations_box = st.container(), st.container(), st.container()
 
 st.title(":material/forum: Gemma Chat")

@@ -13,8 +13,8 @@ import csv
 import io
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, and_, case, cast, func, select
@@ -145,13 +145,16 @@ def _bucket(store: Store, size: int, offset: int) -> ColumnElement[Any]:
 
 
 def over_time(store: Store, where: UsageFilter, size: int | None = None) -> list[dict[str, Any]]:
-    """Per time bucket and model: requests, errors, retries, stopped replies, cost; ``start`` in Unix seconds."""
+    """Per time bucket and model: requests, errors, retries, stopped replies, cost (and the part of it
+    estimated), tokens in and out; ``start`` in Unix seconds."""
     size = size or bucket_size(where)
     bucket = _bucket(store, size, _utc_offset(time.time())).label("start")
     query = (
         select(
             bucket, r.model.label("model"), func.count().label("requests"), _sum(_is_error).label("errors"),
             _sum(r.retries).label("retries"), _sum(_is_stopped).label("stopped"), _sum(_cost).label("cost_usd"),
+            _sum(case((r.cost_source == "estimate", _cost))).label("estimated_usd"),
+            _sum(_prompt).label("prompt_tokens"), _sum(_completion).label("completion_tokens"),
         )
         .where(where.where())
         .group_by(bucket, r.model)
@@ -161,26 +164,78 @@ def over_time(store: Store, where: UsageFilter, size: int | None = None) -> list
         return [{**row, "start": float(row["start"])} for row in conn.execute(query).mappings()]
 
 
+#: the width of a bin of each speed figure: percentiles are read from counts per bin, in SQL
+#: one GROUP BY (4× faster than ranking every row with a window function at 100,000 rows)
+BINS = {"ttft": 0.01, "tokens_per_second": 0.1}
+
+
+def nearest_rank(bins: list[tuple[float, int]], percent: float) -> float | None:
+    """The value at ``percent`` by nearest rank, from (value, count) pairs sorted by value."""
+    total = sum(count for _, count in bins)
+    if not total:
+        return None
+    wanted = percent / 100 * total
+    seen = 0
+    for value, count in bins:
+        seen += count
+        if seen >= wanted:
+            return value
+    return bins[-1][0]
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The page's figures from one scan: per bucket and model (SQL), rolled up per model and in all."""
+
+    buckets: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+    totals: Totals
+
+
+_SUMMED = ("requests", "errors", "retries", "prompt_tokens", "completion_tokens", "cost_usd", "estimated_usd")
+
+
+def overview(store: Store, where: UsageFilter, size: int) -> Overview:
+    """:func:`over_time`, :func:`by_model` and :func:`totals` at the price of one query: the buckets are
+    at most a few hundred rows (days × models), so adding them up here costs nothing."""
+    buckets = over_time(store, where, size)
+    per_model: dict[str, dict[str, Any]] = {}
+    for row in buckets:
+        model = per_model.setdefault(row["model"], {"model": row["model"], **dict.fromkeys(_SUMMED, 0)})
+        for name in _SUMMED:
+            model[name] += row[name]
+    models = sorted(per_model.values(), key=lambda m: (-m["cost_usd"], m["model"]))
+    total = {name: sum(m[name] for m in models) for name in _SUMMED}
+    return Overview(buckets, models, Totals(
+        int(total["requests"]), int(total["errors"]), int(total["retries"]), int(total["prompt_tokens"]),
+        int(total["completion_tokens"]), float(total["cost_usd"]), float(total["estimated_usd"]),
+    ))
+
+
 def _percentiles(store: Store, where: UsageFilter, column: ColumnElement[Any], name: str) -> list[dict[str, Any]]:
-    # Nearest rank, in SQL that both backends run: the smallest value whose rank reaches p% of n.
-    value = _sane(column, MAX_SECONDS if name == "ttft" else 1e9)
-    ranked = (
-        select(
-            r.model.label("model"), value.label("v"),
-            func.row_number().over(partition_by=r.model, order_by=value).label("rn"),
-            func.count().over(partition_by=r.model).label("n"),
-        )
+    width = BINS[name]
+    value = _sane(column, MAX_SECONDS if name == "ttft" else 1e6)
+    # Rounded to the nearest bin: a value of exactly 0.29 s is bin 29, not 28.99… cut to 28.
+    binned = cast(value / width + 0.5, Integer) if store.is_sqlite else func.floor(value / width + 0.5)
+    query = (
+        select(r.model, binned.label("bin"), func.count())
         .where(where.where(), value.is_not(None))
-        .subquery()
+        .group_by(r.model, binned)
+        .order_by(r.model, binned)
     )
-    picks = [func.min(case((ranked.c.rn >= ranked.c.n * p / 100.0, ranked.c.v))).label(f"p{p}") for p in PERCENTILES]
-    query = select(ranked.c.model, ranked.c.n, *picks).group_by(ranked.c.model, ranked.c.n).order_by(ranked.c.model)
+    per_model: dict[str, list[tuple[float, int]]] = {}
     with store._transaction(write=False) as conn:
-        return [{"metric": name, **row} for row in conn.execute(query).mappings()]
+        for model, bin_index, count in conn.execute(query):
+            per_model.setdefault(model, []).append((round(float(bin_index) * width, 6), int(count)))
+    return [
+        {"metric": name, "model": model, "n": sum(c for _, c in bins),
+         **{f"p{p}": nearest_rank(bins, p) for p in PERCENTILES}}
+        for model, bins in per_model.items()
+    ]
 
 
 def speed(store: Store, where: UsageFilter) -> list[dict[str, Any]]:
-    """Per model: time to first token (s) and tokens/s at p50, p90 and p99, with how many rows each counts."""
+    """Per model: time to first token (s) and tokens/s at p50, p90 and p99, with how many replies each counts."""
     return _percentiles(store, where, r.ttft, "ttft") + _percentiles(store, where, r.tokens_per_second, "tokens_per_second")
 
 
@@ -213,15 +268,26 @@ class Choices:
 
 def choices(store: Store, owner: str | None = None, include_demo: bool = False) -> Choices:
     where = UsageFilter(owner=owner, include_demo=include_demo).where()
+    # One scan for the three lists: the combinations are few, whatever the number of rows.
+    combos = select(r.model, r.source, r.label).where(where).group_by(r.model, r.source, r.label)
     with store._transaction(write=False) as conn:
-        models = list(conn.scalars(select(r.model).where(where).group_by(r.model).order_by(r.model)))
-        sources = list(conn.scalars(select(r.source).where(where).group_by(r.source).order_by(r.source)))
-        labels = [
-            label if label is not None else NO_LABEL
-            for label in conn.scalars(select(r.label).where(where).group_by(r.label).order_by(r.label))
-        ]
+        found = conn.execute(combos).all()
         first, last = conn.execute(select(func.min(r.time), func.max(r.time)).where(where)).one()
+    models = sorted({m for m, _, _ in found})
+    sources = sorted({s for _, s, _ in found})
+    labels = sorted({label for _, _, label in found if label is not None})
+    if any(label is None for _, _, label in found):
+        labels.append(NO_LABEL)
     return Choices(models, sources, labels[:500], first, last)
+
+
+def newest(store: Store, owner: str | None = None) -> float | None:
+    """The time of the latest request logged (one step down an index): whether :func:`choices` may have changed."""
+    query = select(func.max(r.time))
+    if owner is not None:
+        query = query.where(r.owner == owner)
+    with store._transaction(write=False) as conn:
+        return conn.scalar(query)
 
 
 CSV_COLUMNS = [f.name for f in fields(RequestRow)]
@@ -247,3 +313,43 @@ def to_csv(store: Store, where: UsageFilter) -> str:
         # A label or a model id is the user's text: one that starts like a formula is defused.
         writer.writerow([defuse_formula(values[name]) for name in CSV_COLUMNS])
     return out.getvalue()
+
+
+def day_range(first: date | None, last: date | None) -> tuple[float | None, float | None]:
+    """Local midnight of ``first`` to the midnight after ``last``, as the date filter gives them."""
+    start = datetime.combine(first, datetime.min.time()).timestamp() if first else None
+    end = (datetime.combine(last, datetime.min.time()) + timedelta(days=1)).timestamp() if last else None
+    return start, end
+
+
+def picked(selections: list[list[dict[str, Any]]], name: str = "model") -> tuple[str, ...]:
+    """The values of ``name`` clicked in the charts' selections (each a list of picked points)."""
+    found: list[str] = []
+    for points in selections:
+        for point in points or []:
+            value = point.get(name) if isinstance(point, dict) else None
+            if isinstance(value, str) and value not in found:
+                found.append(value)
+    return tuple(found)
+
+
+def narrowed(where: UsageFilter, models: tuple[str, ...]) -> UsageFilter:
+    """``where`` limited to ``models`` too (a click on a bar), within the models it already allows."""
+    if not models:
+        return where
+    allowed = tuple(m for m in models if not where.models or m in where.models)
+    return replace(where, models=allowed or models)
+
+
+def costliest_named(store: Store, where: UsageFilter, limit: int = 10) -> list[dict[str, Any]]:
+    """:func:`costliest` with each one's title and the address that opens it."""
+    top = costliest(store, where, limit)
+    chats = {s.id: s.title for s in store.list(ids=[t["id"] for t in top if t["kind"] == "chat"])}
+    compared = {s.id: s.title for s in store.list_comparisons(ids=[t["id"] for t in top if t["kind"] == "comparison"])}
+    named = []
+    for item in top:
+        is_chat = item["kind"] == "chat"
+        title = (chats if is_chat else compared).get(item["id"])
+        link = f"/?c={item['id']}" if is_chat else f"/Compare?cmp={item['id']}"
+        named.append({**item, "title": title or "(deleted)", "open": link if title is not None else None})
+    return named

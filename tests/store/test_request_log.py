@@ -212,3 +212,22 @@ def test_rows_written_in_bulk_are_summed_in_sql(store: Store) -> None:
         conn.execute(request_log.insert(), rows)
     assert usage.totals(store, UsageFilter()).cost_usd == pytest.approx(2.0)
     assert len(usage.by_model(store, UsageFilter())) == 3
+
+
+def test_the_overview_adds_up_as_the_separate_queries_do(store: Store) -> None:
+    for n in range(1, 30):
+        logged(store, n, model=f"m{n % 3}", cost_usd=n / 1000, status="error" if n % 7 == 0 else "ok", retries=n % 2,
+               cost_source="estimate" if n % 5 == 0 else "server")
+    where = UsageFilter()
+    seen = usage.overview(store, where, usage.HOUR)
+    totals = usage.totals(store, where)
+    assert (seen.totals.requests, seen.totals.errors, seen.totals.retries) == (totals.requests, totals.errors, totals.retries)
+    assert seen.totals.cost_usd == pytest.approx(totals.cost_usd)
+    assert seen.totals.estimated_usd == pytest.approx(totals.estimated_usd)
+    expected = usage.by_model(store, where)
+    assert [m["model"] for m in seen.models] == [m["model"] for m in expected]
+    for got, want in zip(seen.models, expected, strict=True):
+        assert (got["requests"], got["prompt_tokens"], got["completion_tokens"]) == (
+            want["requests"], want["prompt_tokens"], want["completion_tokens"]
+        )
+        assert got["cost_usd"] == pytest.approx(want["cost_usd"])

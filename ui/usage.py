@@ -1,0 +1,218 @@
+"""The Usage page's pieces: filters, figures and Altair charts over the request log's aggregates.
+
+The aggregates come from SQL (:mod:`lib.store.usage`), so every chart here is drawn from at most
+a few hundred rows. A click on a bar of the cost or token charts picks its model; the other
+charts, the figures and the CSV follow the pick (``st.altair_chart(on_select="rerun")``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from lib.chat.usage import Cost, format_cost
+from lib.store import usage
+from lib.store.database import Store
+from lib.store.usage import Choices, UsageFilter
+
+#: the charts a click picks models in, and the name of their selection
+PICKERS = ("usage_cost_chart", "usage_tokens_chart")
+PICK = "pick"
+HEIGHT = 260
+
+
+def usd(value: float) -> str:
+    return format_cost(Cost(value, "server"))
+
+
+@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
+def _choices(_store: Store, url: str, owner: str | None, newest: float | None) -> Choices:
+    return usage.choices(_store, owner, include_demo=True)
+
+
+def choices(store: Store, owner: str | None) -> Choices:
+    """What the filters offer, read again only when a request was logged since (a scan of every row)."""
+    return _choices(store, store.url, owner, usage.newest(store, owner))
+
+
+def filters(options: Choices, owner: str | None) -> UsageFilter:
+    """The sidebar's filters, as a UsageFilter."""
+    first = date.fromtimestamp(options.first) if options.first else date.today()
+    last = date.fromtimestamp(options.last) if options.last else date.today()
+    chosen = st.date_input("Dates", value=(first, max(last, date.today())), key="usage_dates")
+    start_day, end_day = (tuple(chosen) + (None,))[:2] if isinstance(chosen, (tuple, list)) else (chosen, chosen)
+    start, end = usage.day_range(start_day, end_day or start_day)
+    models = st.multiselect("Model", options.models, key="usage_models", placeholder="All models")
+    sources = st.multiselect("Source", options.sources, key="usage_sources", placeholder="Chat, Compare, lab, judge")
+    labels = st.multiselect("Preset or set-up", options.labels, key="usage_labels", placeholder="All")
+    include_demo = st.toggle(
+        "Include demo", key="usage_demo", help="Demo mode's figures are invented: left out of every total unless on."
+    )
+    return UsageFilter(start, end, tuple(models), tuple(sources), tuple(labels), owner, include_demo)
+
+
+def clicked_models() -> tuple[str, ...]:
+    """The models picked by a click in the cost or token chart (kept in their widget state)."""
+    selections = []
+    for key in PICKERS:
+        state = st.session_state.get(key) or {}
+        selection = state.get("selection") or {}
+        selections.append(selection.get(PICK) or [])
+    return usage.picked(selections)
+
+
+def figures(totals: usage.Totals) -> None:
+    cost, requests, errors, tokens_in, tokens_out = st.columns(5)
+    cost.metric("Cost", usd(totals.cost_usd), help="What the API reported, plus estimates where it reported none.")
+    requests.metric("Requests", f"{totals.requests:,}")
+    errors.metric("Errors", f"{totals.errors:,}", help=f"{totals.retries:,} automatic retries")
+    tokens_in.metric("Tokens in", f"{totals.prompt_tokens:,}")
+    tokens_out.metric("Tokens out", f"{totals.completion_tokens:,}")
+    if totals.estimated_usd:
+        st.caption(f"Of the cost, ≈{usd(totals.estimated_usd)} is estimated from your prices (stopped or cut-off "
+                   "replies, or a server that reported no cost).")
+
+
+def _draw(chart: alt.Chart, key: str | None = None) -> Any:
+    if key is None:
+        return st.altair_chart(chart, width="stretch")
+    return st.altair_chart(chart, width="stretch", key=key, on_select="rerun", selection_mode=PICK)
+
+
+def _when(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    # Epoch milliseconds: Vega-Lite shows them in the browser's own time zone.
+    frame["when"] = frame["start"] * 1000
+    return frame
+
+
+def cost_over_time(buckets: list[dict[str, Any]], size: int, picked: tuple[str, ...]) -> None:
+    st.subheader("Cost over time", anchor=False)
+    pick = alt.selection_point(name=PICK, fields=["model"], value=[{"model": m} for m in picked] or None)
+    unit = "yearmonthdatehours" if size == usage.HOUR else "yearmonthdate"
+    chart = (
+        alt.Chart(_when(buckets), height=HEIGHT)
+        .mark_bar()
+        .encode(
+            x=alt.X("when:T", timeUnit=unit, title=None),
+            y=alt.Y("sum(cost_usd):Q", title="USD"),
+            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None, columns=2, labelLimit=260)),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
+            tooltip=[alt.Tooltip("when:T", timeUnit=unit, title="from"), "model:N",
+                     alt.Tooltip("sum(cost_usd):Q", title="USD", format=".6f"), alt.Tooltip("sum(requests):Q", title="requests")],
+        )
+        .add_params(pick)
+    )
+    _draw(chart, PICKERS[0])
+
+
+def tokens_by_model(models: list[dict[str, Any]], picked: tuple[str, ...]) -> None:
+    st.subheader("Tokens in and out by model", anchor=False)
+    frame = pd.DataFrame(models).melt(
+        id_vars=["model"], value_vars=["prompt_tokens", "completion_tokens"], var_name="direction", value_name="tokens"
+    )
+    frame["direction"] = frame["direction"].map({"prompt_tokens": "in (prompt)", "completion_tokens": "out (completion)"})
+    pick = alt.selection_point(name=PICK, fields=["model"], value=[{"model": m} for m in picked] or None)
+    chart = (
+        alt.Chart(frame, height=HEIGHT)
+        .mark_bar()
+        .encode(
+            y=alt.Y("model:N", title=None, axis=alt.Axis(labelLimit=160)),
+            x=alt.X("tokens:Q", title="tokens"),
+            color=alt.Color("direction:N", legend=alt.Legend(orient="bottom", title=None)),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
+            tooltip=["model:N", "direction:N", alt.Tooltip("tokens:Q", format=",")],
+        )
+        .add_params(pick)
+    )
+    _draw(chart, PICKERS[1])
+
+
+def requests_over_time(buckets: list[dict[str, Any]], size: int) -> None:
+    st.subheader("Requests, errors and retries", anchor=False)
+    if not buckets:
+        st.caption("No requests in these filters.")
+        return
+    frame = _when(buckets).groupby("when", as_index=False)[["requests", "errors", "retries"]].sum()
+    long = frame.melt(id_vars=["when"], var_name="count", value_name="n")
+    unit = "yearmonthdatehours" if size == usage.HOUR else "yearmonthdate"
+    chart = (
+        alt.Chart(long, height=HEIGHT)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("when:T", timeUnit=unit, title=None),
+            y=alt.Y("n:Q", title=None),
+            color=alt.Color("count:N", legend=alt.Legend(orient="bottom", title=None),
+                            scale=alt.Scale(domain=["requests", "errors", "retries"])),
+            tooltip=[alt.Tooltip("when:T", timeUnit=unit, title="from"), "count:N", "n:Q"],
+        )
+    )
+    _draw(chart)
+
+
+def speed(rows: list[dict[str, Any]]) -> None:
+    st.subheader("Speed per model", anchor=False)
+    if not rows:
+        st.caption("No reply with a first token in these requests.")
+        return
+    frame = pd.DataFrame(rows).melt(
+        id_vars=["metric", "model", "n"], value_vars=[f"p{p}" for p in usage.PERCENTILES], var_name="percentile"
+    )
+    left, right = st.columns(2)
+    for column, metric, title in ((left, "ttft", "Time to first token (s)"), (right, "tokens_per_second", "Tokens/s")):
+        part = frame[frame["metric"] == metric]
+        with column:
+            if part.empty:
+                st.caption(f"{title}: not measured in these requests.")
+                continue
+            chart = (
+                alt.Chart(part, height=HEIGHT, title=title)
+                .mark_bar()
+                .encode(
+                    x=alt.X("percentile:N", title=None, sort=[f"p{p}" for p in usage.PERCENTILES]),
+                    xOffset="model:N",
+                    y=alt.Y("value:Q", title=None),
+                    color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None, columns=1, labelLimit=260)),
+                    tooltip=["model:N", "percentile:N", alt.Tooltip("value:Q", format=".3f"),
+                             alt.Tooltip("n:Q", title="replies")],
+                )
+            )
+            _draw(chart)
+
+
+def costliest(rows: list[dict[str, Any]]) -> None:
+    st.subheader("Most expensive conversations", anchor=False)
+    if not rows:
+        st.caption("No request in these filters belongs to a saved conversation or comparison.")
+        return
+    frame = pd.DataFrame(rows)[["title", "kind", "requests", "cost_usd", "open"]]
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "title": st.column_config.TextColumn("Conversation", width="large"),
+            "kind": st.column_config.TextColumn("Kind"),
+            "requests": st.column_config.NumberColumn("Requests"),
+            "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="%.6f"),
+            "open": st.column_config.LinkColumn("Open", display_text="Open"),
+        },
+    )
+
+
+def csv_download(store: Store, where: UsageFilter, count: int) -> None:
+    stamp = datetime.now().strftime("%Y-%m-%d")
+    st.download_button(
+        f"Download CSV ({count:,} requests)",
+        # Built when clicked, not at every rerun: 100,000 rows take a moment.
+        data=lambda: usage.to_csv(store, where),
+        file_name=f"usage-{stamp}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        disabled=count == 0,
+        on_click="ignore",
+    )
