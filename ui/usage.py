@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from lib.api.models import model_info
 from lib.chat.usage import Cost, format_cost
 from lib.store import usage
 from lib.store.database import Store
@@ -66,12 +67,16 @@ def clicked_models() -> tuple[str, ...]:
 
 
 def figures(totals: usage.Totals) -> None:
-    cost, requests, errors, tokens_in, tokens_out = st.columns(5)
-    cost.metric("Cost", usd(totals.cost_usd), help="What the API reported, plus estimates where it reported none.")
-    requests.metric("Requests", f"{totals.requests:,}")
-    errors.metric("Errors", f"{totals.errors:,}", help=f"{totals.retries:,} automatic retries")
-    tokens_in.metric("Tokens in", f"{totals.prompt_tokens:,}")
-    tokens_out.metric("Tokens out", f"{totals.completion_tokens:,}")
+    # A row that wraps: five figures side by side on a desktop, two or three a line on a phone.
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Cost", usd(totals.cost_usd), width="content",
+                  help="What the API reported, plus estimates where it reported none.")
+        st.metric("Requests", totals.requests, format="compact", width="content", help=f"{totals.requests:,}")
+        st.metric("Errors", totals.errors, format="compact", width="content",
+                  help=f"{totals.errors:,} failed; {totals.retries:,} automatic retries")
+        st.metric("Tokens in", totals.prompt_tokens, format="compact", width="content", help=f"{totals.prompt_tokens:,}")
+        st.metric("Tokens out", totals.completion_tokens, format="compact", width="content",
+                  help=f"{totals.completion_tokens:,}")
     if totals.estimated_usd:
         st.caption(f"Of the cost, ≈{usd(totals.estimated_usd)} is estimated from your prices (stopped or cut-off "
                    "replies, or a server that reported no cost).")
@@ -83,8 +88,13 @@ def _draw(chart: alt.Chart, key: str | None = None) -> Any:
     return st.altair_chart(chart, width="stretch", key=key, on_select="rerun", selection_mode=PICK)
 
 
+def _named(frame: pd.DataFrame) -> pd.DataFrame:
+    """With each model's short name ("Gemma 3 27B") for legends and axes; tooltips keep the id."""
+    return frame.assign(name=frame["model"].map(lambda m: model_info(m).label))
+
+
 def _when(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
+    frame = _named(pd.DataFrame(rows))
     # Epoch milliseconds: Vega-Lite shows them in the browser's own time zone.
     frame["when"] = frame["start"] * 1000
     return frame
@@ -100,7 +110,7 @@ def cost_over_time(buckets: list[dict[str, Any]], size: int, picked: tuple[str, 
         .encode(
             x=alt.X("when:T", timeUnit=unit, title=None),
             y=alt.Y("sum(cost_usd):Q", title="USD"),
-            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None, columns=2, labelLimit=260)),
+            color=alt.Color("name:N", legend=alt.Legend(orient="bottom", title=None, columns=2)),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
             tooltip=[alt.Tooltip("when:T", timeUnit=unit, title="from"), "model:N",
                      alt.Tooltip("sum(cost_usd):Q", title="USD", format=".6f"), alt.Tooltip("sum(requests):Q", title="requests")],
@@ -112,8 +122,9 @@ def cost_over_time(buckets: list[dict[str, Any]], size: int, picked: tuple[str, 
 
 def tokens_by_model(models: list[dict[str, Any]], picked: tuple[str, ...]) -> None:
     st.subheader("Tokens in and out by model", anchor=False)
-    frame = pd.DataFrame(models).melt(
-        id_vars=["model"], value_vars=["prompt_tokens", "completion_tokens"], var_name="direction", value_name="tokens"
+    frame = _named(pd.DataFrame(models)).melt(
+        id_vars=["model", "name"], value_vars=["prompt_tokens", "completion_tokens"], var_name="direction",
+        value_name="tokens",
     )
     frame["direction"] = frame["direction"].map({"prompt_tokens": "in (prompt)", "completion_tokens": "out (completion)"})
     pick = alt.selection_point(name=PICK, fields=["model"], value=[{"model": m} for m in picked] or None)
@@ -121,8 +132,8 @@ def tokens_by_model(models: list[dict[str, Any]], picked: tuple[str, ...]) -> No
         alt.Chart(frame, height=HEIGHT)
         .mark_bar()
         .encode(
-            y=alt.Y("model:N", title=None, axis=alt.Axis(labelLimit=160)),
-            x=alt.X("tokens:Q", title="tokens"),
+            y=alt.Y("name:N", title=None, axis=alt.Axis(labelLimit=120)),
+            x=alt.X("tokens:Q", title="tokens", axis=alt.Axis(format="~s")),
             color=alt.Color("direction:N", legend=alt.Legend(orient="bottom", title=None)),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
             tooltip=["model:N", "direction:N", alt.Tooltip("tokens:Q", format=",")],
@@ -137,21 +148,36 @@ def requests_over_time(buckets: list[dict[str, Any]], size: int) -> None:
     if not buckets:
         st.caption("No requests in these filters.")
         return
-    frame = _when(buckets).groupby("when", as_index=False)[["requests", "errors", "retries"]].sum()
-    long = frame.melt(id_vars=["when"], var_name="count", value_name="n")
+    frame = _when(buckets).groupby("when", as_index=False)[["requests", "errors", "stopped", "retries"]].sum()
+    frame["answered"] = frame["requests"] - frame["errors"] - frame["stopped"]
+    ended = frame.melt(id_vars=["when"], value_vars=["answered", "stopped", "errors"], var_name="ended", value_name="n")
     unit = "yearmonthdatehours" if size == usage.HOUR else "yearmonthdate"
-    chart = (
-        alt.Chart(long, height=HEIGHT)
-        .mark_line(point=True)
+    x = alt.X("when:T", timeUnit=unit, title=None)
+    bars = (
+        alt.Chart(ended)
+        .mark_bar()
         .encode(
-            x=alt.X("when:T", timeUnit=unit, title=None),
-            y=alt.Y("n:Q", title=None),
-            color=alt.Color("count:N", legend=alt.Legend(orient="bottom", title=None),
-                            scale=alt.Scale(domain=["requests", "errors", "retries"])),
-            tooltip=[alt.Tooltip("when:T", timeUnit=unit, title="from"), "count:N", "n:Q"],
+            x=x,
+            y=alt.Y("n:Q", title="requests"),
+            color=alt.Color("ended:N", title=None, legend=alt.Legend(orient="bottom", columns=2),
+                            scale=alt.Scale(domain=["answered", "stopped", "errors", "retries"],
+                                            range=["#83c9ff", "#ffabab", "#ff2b2b", "#29b09d"])),
+            order=alt.Order("ended:N", sort="descending"),
+            tooltip=[alt.Tooltip("when:T", timeUnit=unit, title="from"), "ended:N", "n:Q"],
         )
     )
-    _draw(chart)
+    # Retries on their own axis: a handful beside thousands of requests would lie flat on zero.
+    retries = (
+        alt.Chart(frame.assign(kind="retries"))
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("retries:Q", title="retries", axis=alt.Axis(orient="right")),
+            color=alt.Color("kind:N"),
+            tooltip=[alt.Tooltip("when:T", timeUnit=unit, title="from"), "retries:Q"],
+        )
+    )
+    _draw(alt.layer(bars, retries, height=HEIGHT).resolve_scale(y="independent"))
 
 
 def speed(rows: list[dict[str, Any]]) -> None:
@@ -159,9 +185,10 @@ def speed(rows: list[dict[str, Any]]) -> None:
     if not rows:
         st.caption("No reply with a first token in these requests.")
         return
-    frame = pd.DataFrame(rows).melt(
-        id_vars=["metric", "model", "n"], value_vars=[f"p{p}" for p in usage.PERCENTILES], var_name="percentile"
+    frame = _named(pd.DataFrame(rows)).melt(
+        id_vars=["metric", "model", "name", "n"], value_vars=[f"p{p}" for p in usage.PERCENTILES], var_name="percentile"
     )
+    order = [f"p{p}" for p in usage.PERCENTILES]
     left, right = st.columns(2)
     for column, metric, title in ((left, "ttft", "Time to first token (s)"), (right, "tokens_per_second", "Tokens/s")):
         part = frame[frame["metric"] == metric]
@@ -173,10 +200,11 @@ def speed(rows: list[dict[str, Any]]) -> None:
                 alt.Chart(part, height=HEIGHT, title=title)
                 .mark_bar()
                 .encode(
-                    x=alt.X("percentile:N", title=None, sort=[f"p{p}" for p in usage.PERCENTILES]),
-                    xOffset="model:N",
-                    y=alt.Y("value:Q", title=None),
-                    color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None, columns=1, labelLimit=260)),
+                    y=alt.Y("name:N", title=None, axis=alt.Axis(labelLimit=120)),
+                    yOffset=alt.YOffset("percentile:N", sort=order),
+                    x=alt.X("value:Q", title=None),
+                    color=alt.Color("percentile:N", sort=order, legend=alt.Legend(orient="bottom", title=None),
+                                    scale=alt.Scale(scheme="blues", reverse=False)),
                     tooltip=["model:N", "percentile:N", alt.Tooltip("value:Q", format=".3f"),
                              alt.Tooltip("n:Q", title="replies")],
                 )
@@ -189,13 +217,13 @@ def costliest(rows: list[dict[str, Any]]) -> None:
     if not rows:
         st.caption("No request in these filters belongs to a saved conversation or comparison.")
         return
-    frame = pd.DataFrame(rows)[["title", "kind", "requests", "cost_usd", "open"]]
+    frame = pd.DataFrame(rows)[["title", "cost_usd", "requests", "open", "kind"]]
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         column_config={
-            "title": st.column_config.TextColumn("Conversation", width="large"),
+            "title": st.column_config.TextColumn("Conversation", width="medium"),
             "kind": st.column_config.TextColumn("Kind"),
             "requests": st.column_config.NumberColumn("Requests"),
             "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="%.6f"),
