@@ -78,8 +78,9 @@ def figures(totals: usage.Totals) -> None:
         st.metric("Tokens out", totals.completion_tokens, format="compact", width="content",
                   help=f"{totals.completion_tokens:,}")
     if totals.estimated_usd:
-        st.caption(f"Of the cost, ≈{usd(totals.estimated_usd)} is estimated from your prices (stopped or cut-off "
-                   "replies, or a server that reported no cost).")
+        reported = max(0.0, totals.cost_usd - totals.estimated_usd)
+        st.caption(f"Of the cost, {usd(reported)} as the API reported it and ≈{usd(totals.estimated_usd)} estimated "
+                   "from your prices (stopped or cut-off replies, or a server that reported no cost).")
 
 
 def _draw(chart: alt.Chart, key: str | None = None) -> Any:
@@ -100,6 +101,16 @@ def _when(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def _time_axis(size: int) -> alt.X:
+    """Buckets of an hour or a day, one tick per hour or day at most: finer ticks would repeat a label."""
+    hourly = size == usage.HOUR
+    return alt.X(
+        "when:T", timeUnit="yearmonthdatehours" if hourly else "yearmonthdate", title=None,
+        axis=alt.Axis(tickCount={"interval": "hour" if hourly else "day", "step": 1},
+                      format="%b %d %H:00" if hourly else "%b %d", labelOverlap=True),
+    )
+
+
 def cost_over_time(buckets: list[dict[str, Any]], size: int, picked: tuple[str, ...]) -> None:
     st.subheader("Cost over time", anchor=False)
     pick = alt.selection_point(name=PICK, fields=["model"], value=[{"model": m} for m in picked] or None)
@@ -108,7 +119,7 @@ def cost_over_time(buckets: list[dict[str, Any]], size: int, picked: tuple[str, 
         alt.Chart(_when(buckets), height=HEIGHT)
         .mark_bar()
         .encode(
-            x=alt.X("when:T", timeUnit=unit, title=None),
+            x=_time_axis(size),
             y=alt.Y("sum(cost_usd):Q", title="USD"),
             color=alt.Color("name:N", legend=alt.Legend(orient="bottom", title=None, columns=2)),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
@@ -152,13 +163,13 @@ def requests_over_time(buckets: list[dict[str, Any]], size: int) -> None:
     frame["answered"] = frame["requests"] - frame["errors"] - frame["stopped"]
     ended = frame.melt(id_vars=["when"], value_vars=["answered", "stopped", "errors"], var_name="ended", value_name="n")
     unit = "yearmonthdatehours" if size == usage.HOUR else "yearmonthdate"
-    x = alt.X("when:T", timeUnit=unit, title=None)
+    x = _time_axis(size)
     bars = (
         alt.Chart(ended)
         .mark_bar()
         .encode(
             x=x,
-            y=alt.Y("n:Q", title="requests"),
+            y=alt.Y("n:Q", title="requests", axis=alt.Axis(tickMinStep=1, format="~s")),
             color=alt.Color("ended:N", title=None, legend=alt.Legend(orient="bottom", columns=2),
                             scale=alt.Scale(domain=["answered", "stopped", "errors", "retries"],
                                             range=["#83c9ff", "#ffabab", "#ff2b2b", "#29b09d"])),
@@ -172,7 +183,7 @@ def requests_over_time(buckets: list[dict[str, Any]], size: int) -> None:
         .mark_line(point=True)
         .encode(
             x=x,
-            y=alt.Y("retries:Q", title="retries", axis=alt.Axis(orient="right")),
+            y=alt.Y("retries:Q", title="retries", axis=alt.Axis(orient="right", tickMinStep=1, format="d")),
             color=alt.Color("kind:N"),
             tooltip=[alt.Tooltip("when:T", timeUnit=unit, title="from"), "retries:Q"],
         )
