@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.errors import ChatError
-from ui import attach, compare
+from ui import attach, compare, sidebar
 from ui.nav import PAGE_ICON, page_links
 from ui.settings import page_settings
 from ui.store import cached_store
@@ -37,6 +37,7 @@ with st.sidebar:
               on_change=compare.set_one_difference, args=(session,))
     st.button("New comparison", icon=":material/add:", width="stretch", on_click=compare.new_comparison,
               args=(settings, store))
+    sidebar.budget_gauge(store, settings)
     if session.save_error:
         st.warning(f"Not saved: {session.save_error}", icon=":material/save:")
     if settings.demo:
