@@ -34,23 +34,21 @@ with st.sidebar:
 # A click on a bar picks its models: every figure below but the two pickers follows it.
 clicked = charts.clicked_models()
 size = usage.bucket_size(where)
-everything = usage.overview(store, where, size)
-shown = usage.overview(store, usage.narrowed(where, clicked), size) if clicked else everything
-if everything.totals.requests == 0:
+data = usage.page_data(store, where, clicked, size)
+if data.everything.totals.requests == 0:
     st.info("No requests in these filters yet. Every request the Chat, Compare and lab pages send is counted "
             "here, with its cost as the API reported it.", icon=":material/monitoring:")
     st.stop()
 if clicked:
     st.caption(f"Showing {', '.join(clicked)}, picked in a chart. Click the picked bar again (or empty space) for all.")
-charts.figures(shown.totals)
+charts.figures(data.shown.totals)
 
 left, right = st.columns(2)
 with left:
-    charts.cost_over_time(everything.buckets, size, clicked)
+    charts.cost_over_time(data.everything.buckets, size, clicked)
 with right:
-    charts.tokens_by_model(everything.models, clicked)
-picked = usage.narrowed(where, clicked)
-charts.requests_over_time(shown.buckets, size)
-charts.speed(usage.speed(store, picked))
-charts.costliest(usage.costliest_named(store, picked))
-charts.csv_download(store, picked, shown.totals.requests)
+    charts.tokens_by_model(data.everything.models, clicked)
+charts.requests_over_time(data.shown.buckets, size)
+charts.speed(data.speed)
+charts.costliest(data.costliest)
+charts.csv_download(store, usage.narrowed(where, clicked), data.shown.totals.requests)
