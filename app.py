@@ -61,12 +61,12 @@ address.follow(chat)
 
 with st.sidebar:
     page_links()
+    sidebar.budget_gauge(chat.store, settings)
     sidebar.api_key(settings)
     sidebar.model(chat)
     sidebar.system_prompt(chat)
     sidebar.sampling_parameters(chat)
     sidebar.new_chat_button(chat)
-    sidebar.budget_gauge(chat.store, settings)
     gauge_box, totals_box, conversations_box = st.container(), st.container(), st.container()
 
 st.title(":material/forum: Gemma Chat")

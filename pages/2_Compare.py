@@ -30,6 +30,7 @@ compare.follow(session)
 
 with st.sidebar:
     page_links()
+    sidebar.budget_gauge(store, settings)
     st.toggle("Blind: hide the set-ups until I vote", key="compare_blind", value=session.comparison.blind,
               disabled=not session.comparison.is_empty(), on_change=compare.set_blind, args=(session,))
     st.toggle("Differ in one thing", key="compare_one_difference", value=session.one_difference,
@@ -37,7 +38,6 @@ with st.sidebar:
               on_change=compare.set_one_difference, args=(session,))
     st.button("New comparison", icon=":material/add:", width="stretch", on_click=compare.new_comparison,
               args=(settings, store))
-    sidebar.budget_gauge(store, settings)
     if session.save_error:
         st.warning(f"Not saved: {session.save_error}", icon=":material/save:")
     if settings.demo:

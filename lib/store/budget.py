@@ -89,20 +89,20 @@ def check_limits(conn: Connection, settings: Settings, owner: str, now: float, n
                 "Wait a minute and send it again."
             )
     spends = (
-        (settings.daily_usd, day_start(now), None, "today, by everyone together", "CHAT_DAILY_USD", _next_day(now)),
-        (settings.monthly_usd, month_start(now), None, "this month, by everyone together", "CHAT_MONTHLY_USD",
+        (settings.daily_usd, day_start(now), None, "Today everyone together has spent", "CHAT_DAILY_USD", _next_day(now)),
+        (settings.monthly_usd, month_start(now), None, "This month everyone together has spent", "CHAT_MONTHLY_USD",
          _next_month(now)),
-        (settings.user_daily_usd, day_start(now), owner, "by you today", "CHAT_USER_DAILY_USD", _next_day(now)),
+        (settings.user_daily_usd, day_start(now), owner, "Today you have spent", "CHAT_USER_DAILY_USD", _next_day(now)),
     )
-    for limit, since, who, whose, name, frees in spends:
+    for limit, since, who, lead, name, frees in spends:
         if limit is None:
             continue
         used = spent(conn, since, who)
         if used >= limit or used + next_cost > limit:
             more = f", and this request would cost at least {_usd(next_cost)}" if used < limit else ""
             raise SpendingLimitError(
-                f"{_usd(used)} was spent {whose} of the {_usd(limit)} that {name} allows{more}. "
-                f"Nothing was sent. The limit starts afresh on {frees}."
+                f"{lead} {_usd(used)} of the {_usd(limit)} that {name} allows{more}. "
+                f"Nothing was sent; the limit starts afresh on {frees}."
             )
 
 

@@ -168,7 +168,8 @@ def test_the_daily_limit_refuses_once_reached_and_when_the_request_would_cross_i
     logged(store, 1, time=NOW, cost_usd=5.0, cost_source="demo")  # demo figures are no spending
     logged(store, 2, time=budget.day_start(NOW) - 10, cost_usd=5.0)  # yesterday's
     begin_request(store, RequestRow(id="ok", model="m", time=NOW), limits(daily_usd=1.0), next_cost=0.2)
-    with pytest.raises(SpendingLimitError, match=r"\$0\.75 was spent today.*CHAT_DAILY_USD.*at least \$0\.30"):
+    said = r"Today everyone together has spent \$0\.75 of the \$1\.00 that CHAT_DAILY_USD allows, .*at least \$0\.30"
+    with pytest.raises(SpendingLimitError, match=said):
         begin_request(store, RequestRow(id="no", model="m", time=NOW), limits(daily_usd=1.0), next_cost=0.3)
     assert load_request(store, "no") is None
     logged(store, 3, time=NOW, cost_usd=0.25)
@@ -188,7 +189,7 @@ def test_per_person_limits_count_only_that_persons_requests(store: Store) -> Non
     # A minute later alice may send again.
     begin_request(store, RequestRow(id="a4", model="m", owner="alice", time=NOW + 61), settings)
     logged(store, 9, owner="bob", time=NOW, cost_usd=1.5)
-    with pytest.raises(SpendingLimitError, match="by you today.*CHAT_USER_DAILY_USD"):
+    with pytest.raises(SpendingLimitError, match="Today you have spent .* CHAT_USER_DAILY_USD"):
         begin_request(store, RequestRow(id="b1", model="m", owner="bob", time=NOW + 120), settings)
     begin_request(store, RequestRow(id="a5", model="m", owner="alice", time=NOW + 120), settings)
 
