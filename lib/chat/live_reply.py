@@ -177,9 +177,10 @@ class LiveReply:
                 stats.usage = estimate_usage(self.body.get("messages") or [], "".join(self._parts))
             if stats.cost is None:
                 stats.cost = estimate_cost(stats.usage, settings.price_input_per_m, settings.price_output_per_m)
-            self._log_end(ledger)
             self._ended.set()
             self._changed.set()
+            # After the end is shown (the page draws the whole text on _ended), before wait() returns.
+            self._log_end(ledger)
             if self.on_done is not None:
                 try:
                     self.on_done(self)

@@ -57,6 +57,11 @@ def installed() -> Store | None:
         return _installed
 
 
+def limited(settings: Settings) -> bool:
+    """Whether any spending or request limit is set (then each request is checked and logged before it leaves)."""
+    return any(v is not None for v in (settings.daily_usd, settings.monthly_usd, settings.user_rpm, settings.user_daily_usd))
+
+
 def next_cost(body: dict[str, Any], settings: Settings) -> float:
     """The least ``body`` can cost, as known before sending: its prompt at the input price (0 without one)."""
     if settings.price_input_per_m is None:
@@ -66,13 +71,16 @@ def next_cost(body: dict[str, Any], settings: Settings) -> float:
 
 
 def begin(store: Store | None, tag: RequestTag, body: dict[str, Any], request_id: str, settings: Settings) -> RequestRow:
-    """The row of a request about to leave, logged now; raises SpendingLimitError when a limit is reached."""
+    """The row of a request about to leave; with limits set, checked and logged now (SpendingLimitError
+    when a limit is reached), else logged by :func:`finish` only."""
     row = RequestRow(
         id=request_id, model=str(body.get("model") or ""), source=tag.source, owner=tag.owner, time=time.time(),
         conversation_id=tag.conversation_id, comparison_id=tag.comparison_id, lab_run_id=tag.lab_run_id,
         label=tag.label,
     )
-    if store is None:
+    if store is None or not limited(settings):
+        # Logged when it ends: no write stands between the user and the request (Compare's columns
+        # leave together). Only a limit needs the row in the log before the request leaves.
         return row
     try:
         begin_request(store, row, settings, next_cost(body, settings))

@@ -1,9 +1,10 @@
 """The request log (#15): one row per request sent to the API, whatever sent it and however it ended.
 
-A row is written when the request is about to leave (status ``sending``), inside the same
-transaction that checks the spending and request limits (:mod:`lib.store.budget`), so that two
-replicas cannot both slip under a limit; it is rewritten with the figures when the request ends.
-A row still ``sending`` long after is one whose server died mid-request.
+With limits set, a row is written when the request is about to leave (status ``sending``), inside
+the same transaction that checks the spending and request limits (:mod:`lib.store.budget`), so
+that two replicas cannot both slip under a limit; it is rewritten with the figures when the request
+ends. Without limits it is written only then, so that no write delays a request. A row still
+``sending`` long after is one whose server died mid-request.
 
 The table is created by migration 12 (:func:`migration_12`); :mod:`lib.store.database` imports
 the schema from here so that the queries and the migration share one definition.
@@ -121,13 +122,10 @@ def begin_request(store: Store, row: RequestRow, settings: Settings | None = Non
     """
     from lib.store.budget import check_limits, lock_limits
 
-    limited = settings is not None and any(
-        v is not None for v in (settings.daily_usd, settings.monthly_usd, settings.user_rpm, settings.user_daily_usd)
-    )
     with store._transaction(write=True) as conn:
-        if limited:
+        if settings is not None:
             lock_limits(conn, store.is_sqlite)
-            check_limits(conn, settings, row.owner, row.time, next_cost)  # type: ignore[arg-type]
+            check_limits(conn, settings, row.owner, row.time, next_cost)
         conn.execute(insert(request_log).values(row.values()))
 
 

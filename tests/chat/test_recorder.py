@@ -51,6 +51,19 @@ def ended(client: ChatClient, store: Store | None, body: dict | None = None, **k
     return reply
 
 
+def test_without_limits_nothing_is_written_before_the_request_leaves(
+    fake_api: FakeAPI, client: ChatClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Compare's columns leave together: no database write may stand before a request.
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("written before sending")
+
+    monkeypatch.setattr(recorder, "begin_request", forbidden)
+    fake_api.plan(Behaviour(reply=REPLY))
+    reply = ended(client, store)
+    assert reply.outcome().error is None and load_request(store, reply.request_id).status == "ok"
+
+
 def test_a_reply_is_logged_with_the_servers_cost_and_our_request_id(
     fake_api: FakeAPI, client: ChatClient, store: Store
 ) -> None:
@@ -107,8 +120,9 @@ def test_a_stopped_reply_is_logged_with_its_partial_cost(fake_api: FakeAPI, sett
 
 
 def test_a_store_that_fails_never_fails_the_reply(
-    fake_api: FakeAPI, client: ChatClient, store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    fake_api: FakeAPI, settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    client = ChatClient(replace(settings, user_rpm=100))  # a limit: the request is logged before it leaves too
     def broken(*args: object, **kwargs: object) -> None:
         raise StoreError("The database is down.")
 
@@ -118,7 +132,7 @@ def test_a_store_that_fails_never_fails_the_reply(
     with caplog.at_level(logging.ERROR, logger="lib.chat.recorder"):
         reply = ended(client, store)
     assert reply.outcome().text == REPLY and reply.outcome().error is None
-    assert "logging the request" in caplog.text
+    assert "logging the request" in caplog.text and "logging the end of request" in caplog.text
 
 
 def test_a_limit_reached_sends_nothing_and_says_why(fake_api: FakeAPI, settings: Settings, store: Store) -> None:
