@@ -27,14 +27,15 @@ if store is None:
     st.info("History is off (`CHAT_HISTORY=off`), so no request is logged.", icon=":material/info:")
     st.stop()
 
+version = usage.log_version(store, store.owner)  # the figures below are kept until it changes
 with st.sidebar:
     sidebar.budget_gauge(store, settings)
-    where = charts.filters(charts.choices(store, store.owner), store.owner)
+    where = charts.filters(charts.choices(store, store.owner, version), store.owner)
 
 # A click on a bar picks its models: every figure below but the two pickers follows it.
 clicked = charts.clicked_models()
 size = usage.bucket_size(where)
-data = usage.page_data(store, where, clicked, size)
+data = charts.page_data(store, where, clicked, size, version)
 if data.everything.totals.requests == 0:
     st.info("No requests in these filters yet. Every request the Chat, Compare and lab pages send is counted "
             "here, with its cost as the API reported it.", icon=":material/monitoring:")

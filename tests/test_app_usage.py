@@ -90,3 +90,15 @@ def test_the_daily_budget_refuses_the_request_and_says_why(
     assert "Limit reached: not sent" in text and "CHAT_DAILY_USD" in text
     assert fake_api.requests == []
     assert any("Today: $0.00 of" in (p.proto.text if hasattr(p, "proto") else "") for p in at.sidebar.get("progress"))
+
+
+def test_the_page_shows_a_new_request_at_once(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="One."), Behaviour(reply="Two."))
+    at = new_app()
+    send(at, "first")
+    at.switch_page(USAGE).run()
+    assert {m.label: m.value for m in at.main.metric}["Requests"] == "1"
+    at.switch_page("app.py").run()
+    send(at, "second")
+    at.switch_page(USAGE).run()  # the figures were kept for an unchanged log; this one changed
+    assert {m.label: m.value for m in at.main.metric}["Requests"] == "2"

@@ -31,13 +31,26 @@ def usd(value: float) -> str:
 
 
 @st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
-def _choices(_store: Store, url: str, owner: str | None, newest: float | None) -> Choices:
+def _choices(_store: Store, url: str, owner: str | None, version: tuple) -> Choices:
     return usage.choices(_store, owner, include_demo=True)
 
 
-def choices(store: Store, owner: str | None) -> Choices:
-    """What the filters offer, read again only when a request was logged since (a scan of every row)."""
-    return _choices(store, store.url, owner, usage.newest(store, owner))
+def choices(store: Store, owner: str | None, version: tuple) -> Choices:
+    """What the filters offer, read again only when the log changed (a scan of every row)."""
+    return _choices(store, store.url, owner, version)
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def _page_data(
+    _store: Store, url: str, where: UsageFilter, clicked: tuple[str, ...], size: int, version: tuple
+) -> usage.PageData:
+    return usage.page_data(_store, where, clicked, size)
+
+
+def page_data(store: Store, where: UsageFilter, clicked: tuple[str, ...], size: int, version: tuple) -> usage.PageData:
+    """The page's figures, computed again only when the log or the filters changed: a reload, another
+    tab or another person looking at the same figures costs one pass over an index."""
+    return _page_data(store, store.url, where, clicked, size, version)
 
 
 def filters(options: Choices, owner: str | None) -> UsageFilter:

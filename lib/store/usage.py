@@ -282,13 +282,16 @@ def choices(store: Store, owner: str | None = None, include_demo: bool = False) 
     return Choices(models, sources, labels[:500], first, last)
 
 
-def newest(store: Store, owner: str | None = None) -> float | None:
-    """The time of the latest request logged (one step down an index): whether :func:`choices` may have changed."""
-    query = select(func.max(r.time))
+def log_version(store: Store, owner: str | None = None) -> tuple[int, int, float | None]:
+    """What changes whenever the log does (a request logged, one ending): the rows, those still in
+    flight, the latest time. One pass over an index: cheap beside the page's queries, which a
+    page may therefore keep until it changes."""
+    query = select(func.count(), _sum(case((r.status == "sending", 1), else_=0)), func.max(r.time))
     if owner is not None:
         query = query.where(r.owner == owner)
     with store._transaction(write=False) as conn:
-        return conn.scalar(query)
+        rows, sending, latest = conn.execute(query).one()
+    return int(rows), int(sending), latest
 
 
 CSV_COLUMNS = [f.name for f in fields(RequestRow)]
