@@ -66,6 +66,7 @@ address.follow(chat)
 
 with st.sidebar:
     page_links()
+    sidebar.budget_gauge(chat.store, settings)
     sidebar.api_key(settings)
     sidebar.model(chat)
     sidebar.system_prompt(chat)

@@ -258,3 +258,11 @@ class CheckError(ChatError):
 
     title = "The check is invalid"
     retryable = False
+
+
+class SpendingLimitError(ChatError):
+    """A spending or request limit (CHAT_DAILY_USD, CHAT_MONTHLY_USD, CHAT_USER_RPM,
+    CHAT_USER_DAILY_USD) is reached: the request was not sent. The message names the limit,
+    what was counted, and when it frees up."""
+
+    title = "Limit reached: not sent"

@@ -98,6 +98,11 @@ SETTINGS: tuple[Setting, ...] = (
         "With sign-in: who may enter, as e-mail addresses or `@domain`s, comma-separated. Empty: anyone the provider signs in.",
     ),
     Setting("CHAT_ADMINS", "", "With sign-in: the e-mail addresses of admins, who see where the database lives."),
+
+    Setting("CHAT_DAILY_USD", "", "Spending limit per day (local time), in USD, for everyone together; then nothing is sent."),
+    Setting("CHAT_MONTHLY_USD", "", "Spending limit per calendar month, in USD, for everyone together."),
+    Setting("CHAT_USER_RPM", "", "Most requests one person may send in a minute (counted in the database, across replicas)."),
+    Setting("CHAT_USER_DAILY_USD", "", "Spending limit per person per day, in USD."),
 )
 
 
@@ -136,6 +141,12 @@ class Settings:
     allowed_emails: tuple[str, ...] = ()
     #: with sign-in, the admins' addresses, lower case
     admins: tuple[str, ...] = ()
+
+    #: spending and request limits, counted from the request log (lib.store.budget); None: no limit
+    daily_usd: float | None = None
+    monthly_usd: float | None = None
+    user_rpm: int | None = None
+    user_daily_usd: float | None = None
     #: what loading changed in the settings as given, for the sidebar to say
     notes: tuple[str, ...] = ()
 
@@ -225,6 +236,12 @@ def _optional_price(raw: dict[str, str], name: str) -> float | None:
     return _number(raw, name, 0.0)
 
 
+def _optional_whole(raw: dict[str, str], name: str) -> int | None:
+    if not raw.get(name, "").strip():
+        return None
+    return _whole(raw, name, 0)
+
+
 def _switch(raw: dict[str, str], name: str, default: bool) -> bool:
     text = raw.get(name, "").strip().lower()
     if not text:
@@ -299,4 +316,9 @@ def load_settings(raw: dict[str, str] | None = None) -> Settings:
         lab_concurrency=_whole(raw, "CHAT_LAB_CONCURRENCY", DEFAULT_LAB_CONCURRENCY, maximum=32),
         allowed_emails=parse_addresses(raw.get("CHAT_ALLOWED_EMAILS", ""), "CHAT_ALLOWED_EMAILS", domains=True),
         admins=parse_addresses(raw.get("CHAT_ADMINS", ""), "CHAT_ADMINS", domains=False),
+
+        daily_usd=_optional_price(raw, "CHAT_DAILY_USD"),
+        monthly_usd=_optional_price(raw, "CHAT_MONTHLY_USD"),
+        user_rpm=_optional_whole(raw, "CHAT_USER_RPM"),
+        user_daily_usd=_optional_price(raw, "CHAT_USER_DAILY_USD"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.errors import ChatError
-from ui import attach, compare
+from ui import attach, compare, sidebar
 from ui.nav import PAGE_ICON, page_links
 from ui.people import require_sign_in
 from ui.settings import page_settings
@@ -32,6 +32,7 @@ compare.follow(session)
 
 with st.sidebar:
     page_links()
+    sidebar.budget_gauge(store, settings)
     st.toggle("Blind: hide the set-ups until I vote", key="compare_blind", value=session.comparison.blind,
               disabled=not session.comparison.is_empty(), on_change=compare.set_blind, args=(session,))
     st.toggle("Differ in one thing", key="compare_one_difference", value=session.one_difference,

@@ -16,4 +16,6 @@ def page_links() -> None:
     st.page_link("pages/2_Compare.py", label="Compare set-ups side by side", icon=":material/compare_arrows:")
     st.page_link("pages/3_Leaderboard.py", label="Leaderboard of your votes", icon=":material/leaderboard:")
     st.page_link("pages/4_Lab.py", label="Lab: a template over a test set", icon=":material/science:")
+
+    st.page_link("pages/5_Usage.py", label="Usage: cost, tokens, speed", icon=":material/monitoring:")
     st.divider()

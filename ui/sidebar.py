@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import streamlit as st
@@ -25,6 +26,8 @@ from lib.chat.session import ChatSession
 from lib.chat.usage import SessionTotals
 from lib.errors import ChatError
 from lib.settings import Settings
+from lib.store import budget
+from lib.store.database import Store
 from ui import attach, structured, typed_key
 from ui.share import share_button
 
@@ -372,3 +375,18 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
             help=f"{summary.message_count} messages · {summary.cost_text()}",
             width="stretch",
         )
+
+
+def budget_gauge(store: Store | None, settings: Settings) -> None:
+    """What is spent of each spending limit set (CHAT_DAILY_USD …); nothing when none is."""
+    if store is None:
+        return
+    try:
+        gauges = budget.gauges(store, settings, store.owner, time.time())
+    except ChatError as exc:
+        st.caption(f":material/warning: Spending could not be read: {exc}")
+        return
+    for each in gauges:
+        st.progress(each.fraction, text=each.text())
+    if any(each.fraction >= 1 for each in gauges):
+        st.caption(":material/block: A spending limit is reached: no request is sent until it starts afresh.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lib.chat.recorder import install
 from lib.settings import Settings
 from lib.store.database import Store, database_url
 from ui.people import current_owner
@@ -21,5 +22,10 @@ def cached_store(settings: Settings) -> Store | None:
     """The store the settings name, bound to this session's person (the signed-in person, else
     the local one), or None when CHAT_HISTORY=off; raises StoreError or ConfigurationError."""
     if not settings.history:
+        install(None)
         return None
-    return _store_at(database_url(settings)).for_owner(current_owner())
+    store = _store_at(database_url(settings))
+    # Requests sent without a store of their own are logged here, as the local person's: a page
+    # that sends for a signed-in person hands its requests that person's store (see LabRun.ledger).
+    install(store)
+    return store.for_owner(current_owner())

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ReadTime
 from urllib3.util import Retry
 
 from lib.api.sse import iter_sse_events
-from lib.chat.usage import Cost, Usage, reported_cost
+from lib.chat.usage import Cost, Usage, header_cost, reported_cost
 from lib.errors import (
     APIConnectionError,
     APIStatusError,
@@ -282,6 +283,7 @@ class ChatClient:
         body: dict[str, Any],
         on_retry: RetryHook | None = None,
         cancel: threading.Event | None = None,
+        request_id: str | None = None,
     ) -> ChatStream:
         """Send ``body`` and return the open stream; raises a :class:`ChatError` on failure.
 
@@ -290,9 +292,14 @@ class ChatClient:
         """
         if cancel is not None:
             with cancelled_by(cancel):
-                return self.stream(body, on_retry)
+                return self.stream(body, on_retry, request_id=request_id)
         key = self.settings.api_key
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        # Ours, on every request (retries too), so that a logged row can be found in the API's logs.
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "X-Client-Request-Id": request_id or str(uuid.uuid4()),
+        }
         if key:
             headers["Authorization"] = f"Bearer {key.reveal()}"
         self._on_retry = on_retry
@@ -637,7 +644,7 @@ class ChatStream:
             text=message.get("content") or "",
             finish_reason=first.get("finish_reason") or "stop",
             usage=Usage.from_api(data.get("usage")),
-            cost=reported_cost(data.get("usage"), data.get("meta")),
+            cost=reported_cost(data.get("usage"), data.get("meta")) or header_cost(self.response.headers),
             model=data.get("model"),
             provider=data.get("provider"),
             id=data.get("id"),

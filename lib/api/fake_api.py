@@ -36,6 +36,7 @@ from typing import Any, Literal
 from lib.api.demo_model import demo_reply
 from lib.api.models import content_part_types, model_info
 from lib.chat.context_gauge import TOKENS_PER_IMAGE
+from lib.chat.usage import USD_SPENT_HEADER
 from lib.images.image import MEDIA_TYPES
 
 #: how a body is framed on the wire: "chunked" (Transfer-Encoding: chunked); "close" (HTTP/1.0
@@ -102,8 +103,11 @@ class Behaviour:
     #: "docs": last chunk choices [] with usage, no [DONE]; "done": the same plus data: [DONE];
     #: "usage_in_choice": usage on the chunk with finish_reason, then [DONE]; "bare": no usage at all
     ending: Literal["docs", "done", "usage_in_choice", "bare"] = "docs"
-    #: where the cost goes: "usage" (usage.cost), "meta" (meta.usage.usd_spent only), "none"
-    cost_in: Literal["usage", "meta", "none"] = "usage"
+    #: where the cost goes: "usage" (usage.cost), "meta" (meta.usage.usd_spent only), "header"
+    #: (only the x-aimlapi-usd-spent header of a reply that is not streamed), "none"; every one
+    #: but "none" also sends meta.usage.usd_spent in a stream's last chunk and the header on a
+    #: reply that is not streamed, as the API does
+    cost_in: Literal["usage", "meta", "header", "none"] = "usage"
     finish_reason: str = "stop"
     #: "sse" normally; "json" ignores stream: true; "no_choices" answers JSON with choices []
     body: Literal["sse", "json", "no_choices"] = "sse"
@@ -456,10 +460,11 @@ class _Handler(BaseHTTPRequestHandler):
             data = {**base, "object": "chat.completion", "choices": choices, "usage": usage}
             if behaviour.cost_in == "meta":
                 data["meta"] = meta
-            self._send(
-                200, json.dumps(data).encode(), "application/json", {"x-request-id": request_id}, framing,
-                keep_length=False,
-            )
+            extra = {"x-request-id": request_id}
+            if behaviour.cost_in != "none":
+                # As the API does for a reply that is not streamed: the cost in a header too.
+                extra[USD_SPENT_HEADER] = f"{cost:.9f}"
+            self._send(200, json.dumps(data).encode(), "application/json", extra, framing, keep_length=False)
             return
         self._begin_stream(framing, behaviour.write_size, {"x-request-id": request_id})
         try:

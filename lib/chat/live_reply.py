@@ -13,15 +13,19 @@ import logging
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from lib.api.client import ChatClient, ChatStream, cancelled_by
+from lib.chat import recorder
 from lib.chat.context_gauge import estimate_usage
+from lib.chat.recorder import RequestTag
 from lib.chat.usage import ReplyStats, estimate_cost
 from lib.errors import ChatError
 from lib.secret import redact
+from lib.store.request_log import RequestRow
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,15 @@ class LiveReply:
     #: what arrived can be kept (a server killed mid-reply loses at most those seconds)
     on_progress: Callable[[LiveReply], None] | None = None
     progress_every: float = 2.0
+    #: where the request comes from, for the request log
+    tag: RequestTag = field(default_factory=RequestTag)
+    #: the store that logs it and checks the limits; None: the one installed (:func:`recorder.install`)
+    ledger: Any = None
+    #: ours, sent as X-Client-Request-Id and logged, so that a row can be matched with the API's logs
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    retries: int = 0
+    _row: RequestRow | None = None
+    _completion_id: str | None = None
 
     def start(self) -> LiveReply:
         self._started = time.monotonic()
@@ -90,6 +103,7 @@ class LiveReply:
 
     def _on_retry(self, seconds: float, status: int) -> None:
         reason = "Rate limited (429)" if status == 429 else f"Server error ({status})"
+        self.retries += 1
         with self._lock:
             self._note = reason
             self._retry_at = time.monotonic() + seconds
@@ -111,10 +125,14 @@ class LiveReply:
     def _run(self) -> None:
         stats = self.stats
         kept_at = 0.0
+        ledger = self.ledger if self.ledger is not None else recorder.installed()
+        settings = self.client.settings
         try:
+            # Refused here (a limit reached) nothing is sent and nothing logged.
+            self._row = recorder.begin(ledger, self.tag, self.body, self.request_id, settings)
             # A context, not an argument of stream(): the stream's signature stays as callers know it.
             with cancelled_by(self._cancel):
-                stream = self.client.stream(self.body, on_retry=self._on_retry)
+                stream = self.client.stream(self.body, on_retry=self._on_retry, request_id=self.request_id)
             with self._lock:
                 self._stream = stream
                 self._note = ""
@@ -132,6 +150,7 @@ class LiveReply:
                     stats.finish_reason = chunk.finish_reason or stats.finish_reason
                     stats.usage = chunk.usage or stats.usage
                     stats.cost = chunk.cost or stats.cost
+                    self._completion_id = chunk.id or self._completion_id
                     if chunk.text:
                         stats.last_token_time = time.monotonic() - self._started
                         with self._lock:
@@ -152,7 +171,6 @@ class LiveReply:
                     self._error = ChatError(f"Unexpected error: {redact(type(exc).__name__, key)}. It was logged.")
         finally:
             stats.total_time = time.monotonic() - self._started
-            settings = self.client.settings
             if stats.usage is None and self._parts:
                 # Stopped or cut off: the server never sent its count, yet the tokens were generated
                 # (and billed). Counted here, marked as an estimate, so that totals do not undercount.
@@ -161,6 +179,8 @@ class LiveReply:
                 stats.cost = estimate_cost(stats.usage, settings.price_input_per_m, settings.price_output_per_m)
             self._ended.set()
             self._changed.set()
+            # After the end is shown (the page draws the whole text on _ended), before wait() returns.
+            self._log_end(ledger)
             if self.on_done is not None:
                 try:
                     self.on_done(self)
@@ -168,6 +188,19 @@ class LiveReply:
                     log.error("recording a finished reply failed: %s", redact(repr(exc), settings.api_key))
             self._done.set()
             self._changed.set()
+
+    def _log_end(self, ledger: Any) -> None:
+        if self._row is None:
+            return  # refused before sending: no request to log
+        try:
+            with self._lock:
+                error, stopped = self._error, self._stopped
+            recorder.finish(
+                ledger, self._row, self.stats, error=error, stopped=stopped, retries=self.retries,
+                demo=self.client.settings.key_source == "demo", completion_id=self._completion_id,
+            )
+        except Exception as exc:  # noqa: BLE001 - the reply must end whatever the log does
+            log.error("logging the request failed: %s", redact(repr(exc), self.client.settings.api_key))
 
     # -- page thread -----------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lib.api.client import ChatClient
@@ -18,6 +18,7 @@ from lib.api.models import model_info
 from lib.api.request import api_messages, build_body
 from lib.chat.conversation import Conversation, Message, new_id
 from lib.chat.live_reply import LiveReply
+from lib.chat.recorder import RequestTag
 from lib.chat.sent_request import SentRequest, sent_request
 from lib.chat.usage import SessionTotals
 from lib.errors import ChatError, ConversationNotFoundError, ImageError, TemplateError
@@ -108,6 +109,10 @@ class ChatSession:
     # A reply is recorded by its worker thread when it ends, or by the page (Stop); both may
     # try at once, and a script run may read the conversation meanwhile.
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    #: what the request log says sent this session's requests (a Compare column says so); None: the chat
+    request_source: RequestTag | None = None
+    #: the store that logs this session's requests when it saves none itself (a Compare column)
+    request_log: Store | None = None
 
     @classmethod
     def start(cls, settings: Settings, store: Store | None = None) -> ChatSession:
@@ -294,6 +299,16 @@ class ChatSession:
         body = build_body(chat.model, messages, chat.params)
         return body, sent_request(body, prompt, chat.instruction_role, images)
 
+    def request_tag(self) -> RequestTag:
+        """The request log's tag for the next request: who sent it, from which conversation, with which preset."""
+        store = self.request_log or self.store
+        tag = self.request_source or RequestTag(label=self._preset_name())
+        return replace(tag, owner=store.owner if store is not None else tag.owner, conversation_id=self.conversation.id)
+
+    def _preset_name(self) -> str | None:
+        preset = self.presets.find_by_prompt(self.conversation.system_prompt)
+        return preset.name if preset is not None else None
+
     def reply_in_flight(self) -> LiveReply | None:
         """The reply streaming into the conversation on screen, if any: a new script run re-attaches to it."""
         with self._lock:
@@ -355,7 +370,9 @@ class ChatSession:
                 chat.fail(f"The system prompt's template: {exc}", "Not sent")
                 return None
             flight = _Flight(
-                live=LiveReply(self.client(settings), body),
+                live=LiveReply(
+                    self.client(settings), body, tag=self.request_tag(), ledger=self.request_log or self.store
+                ),
                 conversation=chat,
                 question_id=chat.leaf,
                 model=chat.model,

@@ -40,7 +40,8 @@ class Usage:
 @dataclass
 class Cost:
     usd: float
-    #: "reported" (usage.cost), "meta" (meta.usage.usd_spent) or "estimate" (configured prices)
+    #: "reported" (usage.cost), "meta" (meta.usage.usd_spent), "header" (x-aimlapi-usd-spent)
+    #: or "estimate" (configured prices)
     source: str
 
     @property
@@ -116,6 +117,19 @@ def reported_cost(usage: dict[str, Any] | None, meta: dict[str, Any] | None) -> 
     if isinstance(meta_usage, dict) and (usd := _as_float(meta_usage.get("usd_spent"))) is not None:
         return Cost(usd, "meta")
     return None
+
+
+#: the header in which the API reports the cost of a reply that was not streamed
+USD_SPENT_HEADER = "x-aimlapi-usd-spent"
+
+
+def header_cost(headers: Any) -> Cost | None:
+    """The cost in a non-streamed reply's ``x-aimlapi-usd-spent`` header, if it holds a sane one."""
+    try:
+        usd = sane_cost(float(headers.get(USD_SPENT_HEADER) or "nan"))
+    except (TypeError, ValueError):
+        return None
+    return None if usd is None else Cost(usd, "header")
 
 
 def estimate_cost(usage: Usage | None, price_in_per_m: float | None, price_out_per_m: float | None) -> Cost | None:

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field, replace
 
 from lib.chat.conversation import Conversation, new_id
 from lib.chat.live_reply import LiveReply
+from lib.chat.recorder import RequestTag
 from lib.chat.session import ChatSession, message_fingerprint
 from lib.errors import ChatError, ImageError
 from lib.experiments.compare import Comparison, Outcome, Setup, another_gemma, differ_in_one_thing
 from lib.images.image import Image
+from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
 from lib.store.database import Store
 
@@ -107,6 +109,12 @@ class CompareSession:
 
     def begin_replies(self, settings: Settings) -> list[LiveReply | None]:
         """Each column's reply in flight (started now if due): all requests leave before any is drawn."""
+        for column, setup in zip(self.columns, self.comparison.setups, strict=True):
+            column.request_source = RequestTag(
+                "compare", comparison_id=self.comparison.id, label=setup.label(),
+                owner=self.store.owner if self.store is not None else LOCAL_OWNER,
+            )
+            column.request_log = self.store
         in_flight = [column.reply_in_flight() for column in self.columns]
         lives = [column.begin_reply(settings, start=False) for column in self.columns]
         for live, was in zip(lives, in_flight, strict=True):

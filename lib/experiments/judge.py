@@ -115,6 +115,7 @@ class JudgeRun:
             {"rubric": judge.rubric, "question": _question(result, c.row, c.setup), "answer": c.text}
             for c in self.judged
         ]
+        kw = {"source": "judge", "logged_as": result.id, **kw}
         self.run = LabRun(Template(JUDGE_MESSAGE, JUDGE_SYSTEM), [judge.setup], rows, settings, **kw)
 
     def start(self) -> JudgeRun:

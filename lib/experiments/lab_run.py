@@ -25,11 +25,13 @@ from lib.api.request import api_messages, build_body
 from lib.chat.context_gauge import estimate_message
 from lib.chat.conversation import new_id
 from lib.chat.live_reply import LiveReply
+from lib.chat.recorder import RequestTag
 from lib.chat.usage import Cost, ReplyStats, format_cost
 from lib.errors import TemplateError
 from lib.experiments.checks import Check, CheckResult, pass_rate, run_checks
 from lib.experiments.compare import Setup
 from lib.experiments.templates import fill
+from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
 
 CellStatus = Literal["pending", "running", "done", "failed", "cancelled", "skipped"]
@@ -278,6 +280,14 @@ class LabRun:
     test_set: str = ""
     #: a client per worker; tests may pass their own
     client_factory: Callable[[Settings], ChatClient] = ChatClient
+    #: for the request log: "lab", or "judge" for a judge's requests
+    source: str = "lab"
+    #: whose requests these are (the request log and the per-person limits count by it)
+    owner: str = LOCAL_OWNER
+    #: the store that logs the requests; None: the one installed (lib.chat.recorder.install)
+    ledger: Any = None
+    #: the run id the log files the requests under (a judge's: the run it judges); None: this run's
+    logged_as: str | None = None
     cells: list[LabCell] = field(default_factory=list)
     status: RunStatus = "ready"
     note: str = ""
@@ -355,7 +365,8 @@ class LabRun:
         except TemplateError as exc:
             self._record(cell, "failed", error=exc.message)
             return
-        reply = LiveReply(client, body)
+        tag = RequestTag(self.source, owner=self.owner, lab_run_id=self.logged_as or self.id, label=setup.label())
+        reply = LiveReply(client, body, tag=tag, ledger=self.ledger)
         with self._lock:
             if self._stop.is_set():
                 return  # cancelled between taking the job and sending it

@@ -308,10 +308,15 @@ class LabSession:
             raise ChatError(problems[0])
         self.run = LabRun(
             self.template, self.run_setups(), self.run_rows(), self.settings, list(self.checks),
-            cost_cap=cost_cap, test_set=self.saved_name(), **kw,
+            cost_cap=cost_cap, test_set=self.saved_name(), **self._logged_by(), **kw,
         ).start()
         self.judge_run, self.result = None, None
         return self.run
+
+    def _logged_by(self) -> dict[str, Any]:
+        # The run's requests are logged as this person's, in their store (with no store, in the
+        # one the page installed, as the local person's).
+        return {"owner": self.store.owner, "ledger": self.store} if self.store is not None else {}
 
     def running(self) -> bool:
         return self.run is not None
@@ -336,7 +341,7 @@ class LabSession:
         if self.judge_run is None:
             result = self.run.result()
             if self.judge is not None and result.status == "finished" and any(c.status == "done" for c in result.cells):
-                self.judge_run = self.judge.run_over(result, self.settings).start()
+                self.judge_run = self.judge.run_over(result, self.settings, **self._logged_by()).start()
                 self.result = result
                 return False
             self._keep(result)

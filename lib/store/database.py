@@ -175,6 +175,7 @@ from lib.images.thumbnail import Thumbnail, make_thumbnail
 from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
 from lib.store.folding import find_folded, fold
+from lib.store.request_log import migration_12
 
 log = logging.getLogger(__name__)
 
@@ -613,6 +614,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "the request behind each reply", _migration_9),
     Migration(10, "an owner for every person's rows", _migration_10),
     Migration(11, "read-only share links", _migration_11),
+
+    Migration(12, "the request log (#15)", migration_12),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
@@ -838,6 +841,7 @@ class Store:
         self._generation = 0
         self._notice: str | None = None
         self._recreating = threading.Lock()
+        self.owner: str = LOCAL_OWNER
         if self.is_sqlite:
             self._engine = self._sqlite_engine(parsed)
         else:
@@ -977,6 +981,14 @@ class Store:
             return 0
         return conn.scalar(select(func.max(schema_version.c.version))) or 0
 
+    def _applied(self, conn: Connection | None = None) -> set[int]:
+        if conn is None:
+            with self._transaction(write=False) as own:
+                return self._applied(own)
+        if not inspect(conn).has_table(schema_version.name):
+            return set()
+        return set(conn.scalars(select(schema_version.c.version)))
+
     def migrate(self) -> None:
         """Apply the migrations this database lacks, each in its own transaction."""
         latest = MIGRATIONS[-1].number
@@ -986,15 +998,18 @@ class Store:
                 f"The chat history database at {self.location} has schema version {current}, made by a newer "
                 f"version of this app (this one knows up to {latest}). Update the app to open it."
             )
+        applied = self._applied()
         for migration in MIGRATIONS:
-            if migration.number <= current:
+            # By number, not only above the highest: migrations numbered apart in branches
+            # merged later (9–11 after 12) still run on a database that has 12.
+            if migration.number in applied:
                 continue
             with self._transaction(write=True) as conn:
                 if not self.is_sqlite:
                     conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
                 VERSION_METADATA.create_all(conn)
                 # Another process may have migrated while this one waited for the lock.
-                if self._version(conn) >= migration.number:
+                if migration.number in self._applied(conn):
                     continue
                 migration.apply(conn)
                 conn.execute(insert(schema_version).values(version=migration.number, applied=time.time()))

@@ -300,7 +300,7 @@ def test_unexpected_exception_becomes_a_chat_error_without_the_key(
     key = "sk-live-reply-0f1e2d3c4b5a69788796a5b4"
     client = ChatClient(settings.with_key(key))
 
-    def broken(body: dict, on_retry: object = None) -> None:
+    def broken(body: dict, on_retry: object = None, request_id: object = None) -> None:
         raise RuntimeError(f"kaput while holding {key}")
 
     monkeypatch.setattr(client, "stream", broken)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from lib.api.fake_api import Behaviour, FakeAPI
 from lib.errors import ChatError, ImportFormatError
@@ -13,6 +14,7 @@ from lib.experiments.lab_session import EXAMPLE_SCHEMA, LabSession, Output, desc
 from lib.experiments.templates import variables
 from lib.settings import Settings
 from lib.store.database import Store
+from lib.store.request_log import request_log
 
 pytest_plugins = ("tests.store_fixtures",)
 BIG, MID = "google/gemma-3-27b-it", "google/gemma-3-12b-it"
@@ -150,3 +152,20 @@ def test_json_mode_without_asking_for_json_is_pointed_out(settings: Settings) ->
         "the model writes JSON only when a message asks for it."]
     session.template = Template("Say {{x}} as JSON")
     assert session.advice() == []
+
+
+def test_a_run_and_its_judge_are_logged_as_the_person_who_ran_them(
+    fake_api: FakeAPI, settings: Settings, store: Store
+) -> None:
+    fake_api.plan(Behaviour(reply='{"a": 1}'), Behaviour(reply='{"score": 4, "reason": "Good."}'))
+    bob = store.for_owner("https://issuer.example bob")
+    session = lab(settings, store=bob)
+    session.set_rows([{"animal": "cat", "tone": "formal"}])
+    session.judge = Judge(Setup(BIG), "Be right.")
+    assert session.start().wait(30)
+    session.advance()
+    assert session.judge_run is not None and session.judge_run.wait(30)
+    session.advance()
+    with store._transaction(write=False) as conn:
+        logged = sorted(conn.execute(select(request_log.c.source, request_log.c.owner)).all())
+    assert logged == [("judge", bob.owner), ("lab", bob.owner)]
