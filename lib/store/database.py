@@ -1311,7 +1311,7 @@ class Store:
         )
 
     def list(
-        self, limit: int = 100, ids: Iterable[str] | None = None, *, after: Cursor | None = None,
+        self, limit: int | None = 100, ids: Iterable[str] | None = None, *, after: Cursor | None = None,
         through: Cursor | None = None,
     ) -> list[ConversationSummary]:
         """Saved conversations, most recently updated first, with their totals over all branches.
@@ -1573,7 +1573,7 @@ class Store:
         return comparison
 
     def list_comparisons(
-        self, limit: int = 100, ids: Iterable[str] | None = None, *, after: Cursor | None = None,
+        self, limit: int | None = 100, ids: Iterable[str] | None = None, *, after: Cursor | None = None,
         through: Cursor | None = None,
     ) -> list[ComparisonSummary]:
         """Saved comparisons, most recently updated first, with their columns, turns, votes and totals.
