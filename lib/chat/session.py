@@ -22,6 +22,7 @@ from lib.chat.usage import SessionTotals
 from lib.errors import ChatError, ConversationNotFoundError, ImageError
 from lib.experiments.presets import PresetError, Presets
 from lib.images.image import Image
+from lib.memory import release_when_gone
 from lib.settings import Settings
 from lib.store.database import Merged, Store
 
@@ -103,6 +104,7 @@ class ChatSession:
     def start(cls, settings: Settings, store: Store | None = None) -> ChatSession:
         session = cls(Conversation(system_prompt=settings.system_prompt, model=settings.model), store=store)
         session.reload_presets()
+        release_when_gone(session)
         return session
 
     def change_presets(self, change: Callable[[Presets], Presets]) -> None:
@@ -387,6 +389,9 @@ class ChatSession:
                 flight.reply = self._finish(flight)
             finally:
                 flight.recorded = True
+                # The callbacks point back at this session: without them a closed session is freed
+                # at once, not at Python's next full collection.
+                flight.live.on_done = flight.live.on_progress = None
                 with _streaming_lock:
                     if _streaming.get(flight.conversation.id) is flight:
                         del _streaming[flight.conversation.id]
