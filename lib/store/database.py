@@ -11,7 +11,7 @@ What pages call (a page gets its shared, cached store from ``ui.store.cached_sto
     store.list(limit=100)               # -> list[ConversationSummary], most recently updated first
     store.list(ids=some_ids)            # -> the summaries of just those, however old
     store.list(limit=50, after=Cursor.of(last))   # -> the next page (keyset: by time, then id)
-    store.list(limit=500, through=cursor)         # -> the newest down to that cursor (a grown list)
+    store.list(limit=None, through=cursor)        # -> the newest down to that cursor (a grown list)
     store.rename(conversation_id, title)
     store.delete(conversation_id)       # -> bool (False when it was already gone)
     store.search(text, limit=50)        # -> list[SearchHit]: titles and message text, any case
@@ -508,7 +508,9 @@ def _migration_13(conn: Connection) -> None:
     ``pomegranate``), and over the folded copies, so that both backends still compare as
     :func:`lib.store.folding.fold` does. PostgreSQL keeps its GIN index in step by itself;
     SQLite's FTS5 tables hold no text of their own (``content=``) and are kept in step by
-    triggers, so that every save, delete and import, in any code path, updates them.
+    triggers, so that every save, delete and import, in any code path, updates them. They find
+    rows by rowid, which only a VACUUM run by hand can renumber (the app runs none); then
+    ``INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')`` (and ``conversations_fts``) mends them.
     """
     if conn.dialect.name == "sqlite":
         for table_name, column in SEARCHED.items():
