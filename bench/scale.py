@@ -47,7 +47,7 @@ MODEL = "google/gemma-3-27b-it"
 PROBES = {
     "rare word (1 conversation)": "quetzal",
     "title of one": "bench chat 4321",
-    "phrase in 1 in 100": "explain item 7 in",
+    "phrase in 1 of 10 messages": "explain item 3 in",
     "in every answer": "sixty to eighty words",
     "nowhere": "no such words here",
     "two characters": "ok",

@@ -497,6 +497,8 @@ def _migration_8(conn: Connection) -> None:
 
 #: the shortest folded query the trigram indexes of migration 13 can answer; a shorter one scans
 TRIGRAM = 3
+#: the newest conversations search reads whole before it asks the index (see Store._newest_message_hits)
+RECENT_SCAN = 300
 #: the folded columns migration 13 indexes, by table
 SEARCHED = {"conversations": "title_folded", "messages": "content_folded"}
 
@@ -1395,16 +1397,17 @@ class Store:
             .order_by(*newest)
             .limit(limit)
         )
-        message_query = (
-            select(c.c.id, c.c.title, c.c.updated, *placed, m.c.id.label("message_id"), m.c.role, m.c.content, m.c.created)
-            .select_from(m.join(c, m.c.conversation_id == c.c.id).outerjoin(k, k.c.id == c.c.comparison_id))
-            .where(self._contains(m, needle))
-            .order_by(*newest, _time(m.c.created).nulls_last(), m.c.id)
-            .limit(limit)
-        )
         with self._transaction(write=False) as conn:
             title_rows = conn.execute(title_query).mappings().all()
-            message_rows = conn.execute(message_query).mappings().all()
+            found = self._newest_message_hits(conn, needle, limit)
+            message_rows = conn.execute(
+                select(c.c.id, c.c.title, c.c.updated, *placed, m.c.id.label("message_id"), m.c.role, m.c.content,
+                       m.c.created)
+                .select_from(m.join(c, m.c.conversation_id == c.c.id).outerjoin(k, k.c.id == c.c.comparison_id))
+                # The conversations' ids too: SQLite would read every message for the pairs alone.
+                .where(m.c.conversation_id.in_(sorted({pair[0] for pair in found})),
+                       tuple_(m.c.conversation_id, m.c.id).in_(found))
+            ).mappings().all() if found else []
         ranked: list[tuple[tuple[Any, ...], SearchHit]] = []
         for r in title_rows:
             cut, start, end = snippet(r["title"], text)
@@ -1421,6 +1424,33 @@ class Store:
         ranked.sort(key=lambda pair: pair[0])
         return _once_per_comparison([hit for _, hit in ranked])[:limit]
 
+    def _newest_message_hits(self, conn: Connection, needle: str, limit: int) -> list[tuple[str, str]]:
+        """The (conversation id, message id) of the first ``limit`` messages containing ``needle``,
+        newest conversation first; by their keys alone, so that the sort never carries the text.
+
+        A word in every message costs the trigram index most (each of its trigrams is in every
+        row) and a plain scan least (the newest conversations hold enough hits): the newest
+        :data:`RECENT_SCAN` conversations are read first, and the index asked only when they
+        hold fewer than ``limit``. Either way the hits are the newest: a hit outside those
+        conversations ranks after every hit within them.
+        """
+        c, m = conversations, messages
+        order = (*_newest(c), _time(m.c.created).nulls_last(), m.c.id)
+
+        def keys(where: ColumnElement[bool]) -> list[tuple[str, str]]:
+            return [tuple(row) for row in conn.execute(  # type: ignore[misc]
+                select(m.c.conversation_id, m.c.id).select_from(m.join(c, m.c.conversation_id == c.c.id))
+                .where(where).order_by(*order).limit(limit)
+            )]
+
+        recent = select(c.c.id).order_by(*_newest(c)).limit(RECENT_SCAN).scalar_subquery()
+        found = keys(and_(m.c.conversation_id.in_(recent), self._substring(m, needle)))
+        return found if len(found) >= limit else keys(self._contains(m, needle))
+
+    def _substring(self, table: Table, needle: str) -> ColumnElement[bool]:
+        """The plain substring test of the table's folded text, which both backends count alike: a scan."""
+        return (func.instr if self.is_sqlite else func.strpos)(table.c[SEARCHED[table.name]], needle) > 0
+
     def _contains(self, table: Table, needle: str) -> ColumnElement[bool]:
         """Whether the table's folded text (see :data:`SEARCHED`) contains the folded ``needle``.
 
@@ -1429,17 +1459,17 @@ class Store:
         """
         column = table.c[SEARCHED[table.name]]
         if len(needle) < TRIGRAM:
-            return (func.instr if self.is_sqlite else func.strpos)(column, needle) > 0
+            return self._substring(table, needle)
         if not self.is_sqlite:
             escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             return column.like(f"%{escaped}%", escape="\\")
         fts = f"{table.name}_fts"
-        # A phrase of trigrams is the substring; instr checks each row found once more, cheaply.
+        # A phrase of trigrams, each following the last, is exactly the substring: no row needs reading again.
         phrase = '"' + needle.replace('"', '""') + '"'
         indexed = select(literal_column("rowid")).select_from(sql_table(fts)).where(
             literal_column(fts).op("MATCH")(phrase)
         )
-        return and_(literal_column(f"{table.name}.rowid").in_(indexed), func.instr(column, needle) > 0)
+        return literal_column(f"{table.name}.rowid").in_(indexed)
 
     # -- comparisons (#12) ---------------------------------------------------------------
 

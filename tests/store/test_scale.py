@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, text
 
 from lib.chat.conversation import Message
@@ -67,13 +68,15 @@ def assert_index_in_step(store: Store) -> None:
 
 def test_search_is_answered_from_trigram_indexes(store: Store) -> None:
     store.save(make_conversation(1))
-    title_plan, message_plan = search_plans(store, "bananas")
+    # Few hits among the newest conversations: the index is asked (a word in every message is
+    # found by reading the newest conversations first).
+    plans = "\n".join(search_plans(store, "bananas"))
     if store.is_sqlite:
-        assert "conversations_fts VIRTUAL TABLE INDEX" in title_plan
-        assert "messages_fts VIRTUAL TABLE INDEX" in message_plan
+        assert "conversations_fts VIRTUAL TABLE INDEX" in plans
+        assert "messages_fts VIRTUAL TABLE INDEX" in plans
     else:
-        assert "ix_conversations_title_folded_trgm" in title_plan
-        assert "ix_messages_content_folded_trgm" in message_plan
+        assert "ix_conversations_title_folded_trgm" in plans
+        assert "ix_messages_content_folded_trgm" in plans
 
 
 def test_index_kept_in_step_after_save_edit_delete_and_import(store: Store) -> None:
@@ -170,3 +173,21 @@ def test_a_hit_older_than_any_page_opens(store: Store) -> None:
     listing = history_listing(store, "KUMQUAT", limit=5)
     assert [s.id for s in listing.summaries] == [old.id]
     assert store.load(listing.hits[0].conversation_id).messages["c00060-a1"].content == "the oldest kumquat"
+
+
+def test_a_word_in_every_message_finds_the_same_newest_hits_by_scan_as_by_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lib.store.database as store_module
+
+    for seed in range(80, 90):
+        chat = make_conversation(seed)
+        if seed % 3 == 0:
+            chat.updated = T0 + 500  # ties: the id decides
+        store.save(chat)
+    for query, limit in (("answer", 4), ("answer", 50), ("question 8", 3), ("bananas", 2), ("up", 5)):
+        monkeypatch.setattr(store_module, "RECENT_SCAN", 0)  # the index alone
+        by_index = store.search(query, limit=limit)
+        monkeypatch.setattr(store_module, "RECENT_SCAN", 3)  # the newest three read first
+        assert store.search(query, limit=limit) == by_index, query
+        assert len(by_index) == min(limit, len(store.search(query, limit=1000)))
