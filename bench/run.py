@@ -54,7 +54,7 @@ ROOT = HERE.parent
 KEY = "sk-bench-0123456789abcdef"
 SECTIONS = ("turn1", "turn100", "rerun", "fast", "load")
 #: sections of results.md written by their own scripts (bench/draw_cost.py, bench/long_chats.py)
-SECTION_FILES = ("draw_cost.md", "long_chats.md", "image_chat.md", "compare.md", "usage.md")
+SECTION_FILES = ("draw_cost.md", "long_chats.md", "image_chat.md", "compare.md", "usage.md", "scale.md")
 
 # -- the fake: per-request replies with markers, and the time of each stream's last byte ---------
 

@@ -19,7 +19,13 @@ from lib.store.exporting import (
     comparison_title,
     filename,
 )
-from lib.store.history import comparison_caption, comparison_options, comparison_rows, history_listing
+from lib.store.history import (
+    comparison_caption,
+    comparison_options,
+    comparison_rows,
+    history_listing,
+    next_page_end,
+)
 from lib.store.importing import ImportedComparison, import_file
 from lib.words import count
 from ui.nav import PAGE_ICON, page_links
@@ -31,7 +37,11 @@ from ui.store import cached_store
 st.set_page_config(page_title="History · Gemma Chat", page_icon=PAGE_ICON)
 require_sign_in()
 
-LIST_LIMIT = 500
+#: rows a page of the list adds; "Show more" adds another
+PAGE_SIZE = 100
+#: where the list ends after "Show more" (a Cursor; absent: the first page)
+THROUGH = "history_through"
+COMPARISONS_THROUGH = "history_comparisons_through"
 SHOWN_HITS = 20
 SELECTED = "history_selected"
 CONFIRM_DELETE = "history_confirm_delete"
@@ -217,12 +227,29 @@ def selected_comparison_section(store: Store, summary: ComparisonSummary) -> Non
     delete_comparison_controls(store, summary)
 
 
-def comparisons_section(store: Store, comparisons: list[ComparisonSummary], searched: bool) -> None:
+def show_more(store: Store, shown: list[ConversationSummary] | list[ComparisonSummary], key: str) -> None:
+    """Grow the list by a page, as a callback: the list is drawn again with it."""
+    page = store.list if key == THROUGH else store.list_comparisons
+    if (end := next_page_end(page, PAGE_SIZE, shown)) is not None:
+        st.session_state[key] = end
+
+
+def show_more_button(store: Store, shown: list[ConversationSummary] | list[ComparisonSummary], key: str) -> None:
+    label = "Show more" if key == THROUGH else "Show more comparisons"
+    st.button(
+        label, key=f"{key}_more", on_click=show_more, args=(store, shown, key), icon=":material/expand_more:",
+        help=f"The next {PAGE_SIZE}, older ones",
+    )
+
+
+def comparisons_section(store: Store, comparisons: list[ComparisonSummary], searched: bool, more: bool) -> None:
     st.subheader("Comparisons")
     if not comparisons:
         st.caption("No comparison contains that text." if searched else "No saved comparisons yet: Compare saves them here.")
         return
     st.dataframe(comparison_rows(comparisons), hide_index=True)
+    if more:
+        show_more_button(store, comparisons, COMPARISONS_THROUGH)
     ids = [c.id for c in comparisons]
     if st.session_state.get(SELECTED_COMPARISON) not in ids:
         st.session_state[SELECTED_COMPARISON] = ids[0]
@@ -247,8 +274,9 @@ def main() -> None:
     query = st.text_input("Search all conversations", key="history_search", placeholder="a word from any title or message")
     # The conversations a search found are fetched by id, so a hit in the oldest one opens too.
     listing = history_listing(
-        store, query, limit=LIST_LIMIT, selected=st.session_state.get(SELECTED),
+        store, query, limit=PAGE_SIZE, selected=st.session_state.get(SELECTED),
         selected_comparison=st.session_state.get(SELECTED_COMPARISON),
+        through=st.session_state.get(THROUGH), comparisons_through=st.session_state.get(COMPARISONS_THROUGH),
     )
     summaries = listing.summaries
     if listing.searched:
@@ -270,6 +298,8 @@ def main() -> None:
             ],
             hide_index=True,
         )
+        if listing.more:
+            show_more_button(store, summaries, THROUGH)
         ids = [s.id for s in summaries]
         if st.session_state.get(SELECTED) not in ids:
             st.session_state[SELECTED] = ids[0]
@@ -288,7 +318,7 @@ def main() -> None:
         st.info("No saved conversations yet. Chats are saved here as you have them.")
 
     st.divider()
-    comparisons_section(store, listing.comparisons, listing.searched)
+    comparisons_section(store, listing.comparisons, listing.searched, listing.more_comparisons)
     st.divider()
     shared_links(store, PAGE_PATH)
     st.divider()

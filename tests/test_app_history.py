@@ -194,3 +194,24 @@ def test_a_long_conversation_opens_on_its_latest_part_and_shows_earlier_ones_on_
     at.session_state["open_conversation_id"] = long_id
     at.run()
     assert len(drawn(at)) == 200  # the latest part again, not the whole conversation left open before
+
+
+def test_the_sidebar_lists_a_page_at_a_time_and_opens_the_oldest(app_env: FakeAPI) -> None:
+    store = Store(f"sqlite:///{app_env_db()}")
+    for number in range(15):
+        conversation = Conversation(system_prompt="", model="google/gemma-3-27b-it", title=f"Sidebar chat {number}")
+        conversation.add_user(f"Question {number}")
+        conversation.add_reply(f"Answer {number}")
+        conversation.updated = 1_700_000_000 + number
+        store.save(conversation)
+    at = new_app()
+
+    def listed() -> list[str]:
+        return [b.label for b in at.sidebar.button if b.label.startswith("Sidebar chat")]
+
+    assert listed() == [f"Sidebar chat {n}" for n in range(14, 2, -1)]
+    click_label(at, "Show more")
+    assert listed() == [f"Sidebar chat {n}" for n in range(14, -1, -1)]
+    assert "Show more" not in [b.label for b in at.sidebar.button]
+    click_label(at, "Sidebar chat 0")
+    assert [text for _, text in bubbles(at)] == ["Question 0", "Answer 0"]

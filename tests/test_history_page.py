@@ -267,7 +267,8 @@ def test_the_uploader_states_the_import_limit_and_only_that(db: Store, monkeypat
 
 # -- more conversations than the page lists ----------------------------------------------
 
-#: the page lists the newest LIST_LIMIT (500) conversations
+#: the page lists the newest PAGE_SIZE (100) conversations, then 100 more for each "Show more"
+PAGE_SIZE = 100
 CROWD = 505
 
 
@@ -286,7 +287,7 @@ def crowd(db: Store) -> list[Conversation]:
 def test_a_hit_in_a_conversation_older_than_the_listed_ones_opens_it(crowd: list[Conversation]) -> None:
     oldest = crowd[0]
     at = page()
-    assert len(table(at)) == 500 and "Chat 0" not in {r["Title"] for r in table(at)}
+    assert len(table(at)) == PAGE_SIZE and "Chat 0" not in {r["Title"] for r in table(at)}
     at.text_input(key="history_search").input("QUETZALS").run()
     assert not at.exception
     assert not at.info, "no 'No conversation contains that text' beside a hit"
@@ -298,6 +299,32 @@ def test_a_hit_in_a_conversation_older_than_the_listed_ones_opens_it(crowd: list
     assert not at.exception
     assert at.session_state["chat"].conversation.id == oldest.id
     assert "Where do quetzals live?" in [m.markdown[0].value for m in at.chat_message if m.markdown]
+
+
+def test_the_list_pages_and_every_conversation_opens_whatever_its_age(crowd: list[Conversation]) -> None:
+    at = page()
+    newest_first = [c.title for c in reversed(crowd)]
+    assert [r["Title"] for r in table(at)] == newest_first[:PAGE_SIZE]
+    for shown in (200, 300, 400, 500, 505):
+        at.button(key="history_through_more").click().run()
+        assert not at.exception
+        assert [r["Title"] for r in table(at)] == newest_first[:shown]
+    assert not [b for b in at.button if b.key == "history_through_more"], "no more to show"
+    # the oldest, listed at last, opens
+    oldest = crowd[0]
+    at.selectbox(key="history_selected").select(oldest.id).run()
+    at.button(key="history_open").click().run()
+    assert not at.exception
+    assert at.session_state["chat"].conversation.id == oldest.id
+
+
+def test_a_chat_saved_after_the_list_grew_pushes_none_out_of_sight(crowd: list[Conversation], db: Store) -> None:
+    at = page()
+    at.button(key="history_through_more").click().run()
+    db.save(chat("Brand new", "New question", "New answer", T0 + 10_000))
+    at.run()
+    titles = [r["Title"] for r in table(at)]
+    assert titles == ["Brand new", *[c.title for c in reversed(crowd)][:200]]
 
 
 def test_an_import_older_than_the_listed_ones_is_listed_and_selected(crowd: list[Conversation]) -> None:

@@ -27,7 +27,8 @@ from lib.chat.usage import SessionTotals
 from lib.errors import ChatError
 from lib.settings import Settings
 from lib.store import budget
-from lib.store.database import Store
+from lib.store.database import ConversationSummary, Store
+from lib.store.history import grown_list, next_page_end
 from ui import attach, structured, typed_key
 from ui.share import share_button
 
@@ -339,6 +340,15 @@ def _rename(chat: ChatSession) -> None:
         chat.autosave()
 
 
+#: where the sidebar's list ends after "Show more" (a Cursor; absent: the first page)
+SIDEBAR_THROUGH = "sidebar_through"
+
+
+def _show_more(chat: ChatSession, shown: list[ConversationSummary], size: int) -> None:
+    if chat.store is not None and (end := next_page_end(chat.store.list, size, shown)) is not None:
+        st.session_state[SIDEBAR_THROUGH] = end
+
+
 def conversations(chat: ChatSession, limit: int = 12) -> None:
     """The latest saved conversations, newest first; a click continues one."""
     st.subheader("Conversations")
@@ -352,7 +362,7 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
     if error := st.session_state.get("open_error"):
         st.error(error)
     try:
-        summaries = chat.store.list(limit=limit)
+        summaries, more = grown_list(chat.store.list, limit, st.session_state.get(SIDEBAR_THROUGH))
     except ChatError as exc:
         st.error(str(exc))
         return
@@ -374,6 +384,11 @@ def conversations(chat: ChatSession, limit: int = 12) -> None:
             args=(chat, summary.id),
             help=f"{summary.message_count} messages · {summary.cost_text()}",
             width="stretch",
+        )
+    if more:
+        st.button(
+            "Show more", key="sidebar_more", on_click=_show_more, args=(chat, summaries, limit),
+            icon=":material/expand_more:", type="tertiary", width="stretch",
         )
 
 

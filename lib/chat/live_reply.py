@@ -117,8 +117,11 @@ class LiveReply:
         return f"{self._note}: retrying in {math.ceil(left)} s…" if left >= 0.5 else f"{self._note}: retrying…"
 
     def _progress(self) -> None:
+        callback = self.on_progress  # None once the reply was recorded
+        if callback is None:
+            return
         try:
-            self.on_progress(self)  # type: ignore[misc]
+            callback(self)
         except Exception as exc:  # noqa: BLE001 - keeping a draft must never cut the reply
             log.error("keeping the reply so far failed: %s", redact(repr(exc), self.client.settings.api_key))
 

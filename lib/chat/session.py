@@ -25,6 +25,7 @@ from lib.errors import ChatError, ConversationNotFoundError, ImageError, Templat
 from lib.experiments.presets import PresetError, Presets
 from lib.experiments.templates import Variable, fill, missing, variables
 from lib.images.image import Image
+from lib.memory import release_when_gone
 from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
 from lib.store.database import Merged, Store
@@ -118,6 +119,7 @@ class ChatSession:
     def start(cls, settings: Settings, store: Store | None = None) -> ChatSession:
         session = cls(Conversation(system_prompt=settings.system_prompt, model=settings.model), store=store)
         session.reload_presets()
+        release_when_gone(session)
         return session
 
     def change_presets(self, change: Callable[[Presets], Presets]) -> None:
@@ -454,6 +456,9 @@ class ChatSession:
                 flight.reply = self._finish(flight)
             finally:
                 flight.recorded = True
+                # The callbacks point back at this session: without them a closed session is freed
+                # at once, not at Python's next full collection.
+                flight.live.on_done = flight.live.on_progress = None
                 with _streaming_lock:
                     if _streaming.get(flight.conversation.id) is flight:
                         del _streaming[flight.conversation.id]

@@ -27,9 +27,14 @@ THUMBNAIL_SIDE = 320
 #: messages per HTML block: big enough to keep the element count low, small enough that
 #: the browser's diff of a block stays cheap
 BLOCK_SIZE = 50
-_CACHE_LIMIT = 50_000
+#: characters of rendered HTML (and of the text it was made from) the cache keeps, for every
+#: session of the process together: the least recently drawn go first. Bounded by size, not by a
+#: count of messages, so that the sessions that came and went leave the server's memory flat (#16);
+#: 8 M characters hold a few thousand messages, several times what the chats on screen draw.
+CACHE_CHARS = 8_000_000
 
 _cache: OrderedDict[str, tuple[tuple, str]] = OrderedDict()
+_cached_chars = 0
 _lock = threading.Lock()
 
 def _icon(path: str) -> str:
@@ -170,11 +175,20 @@ def cached_message_html(message: Message) -> str:
             _cache.move_to_end(message.id)
             return hit[1]
     rendered = message_html(message)
+    global _cached_chars
     with _lock:
+        if (old := _cache.pop(message.id, None)) is not None:
+            _cached_chars -= _size(*old)
         _cache[message.id] = (key, rendered)
-        if len(_cache) > _CACHE_LIMIT:
-            _cache.popitem(last=False)
+        _cached_chars += _size(key, rendered)
+        while _cached_chars > CACHE_CHARS and len(_cache) > 1:
+            _cached_chars -= _size(*_cache.popitem(last=False)[1])
     return rendered
+
+
+def _size(key: tuple, rendered: str) -> int:
+    # The key holds the message's text: kept alive by the cache after its session has gone.
+    return len(rendered) + len(key[0])
 
 
 def settled_blocks(messages: list[Message], size: int = BLOCK_SIZE) -> list[str]:

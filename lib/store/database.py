@@ -10,6 +10,8 @@ What pages call (a page gets its shared, cached store from ``ui.store.cached_sto
     store.exists(conversation_id)       # -> bool
     store.list(limit=100)               # -> list[ConversationSummary], most recently updated first
     store.list(ids=some_ids)            # -> the summaries of just those, however old
+    store.list(limit=50, after=Cursor.of(last))   # -> the next page (keyset: by time, then id)
+    store.list(limit=None, through=cursor)        # -> the newest down to that cursor (a grown list)
     store.rename(conversation_id, title)
     store.delete(conversation_id)       # -> bool (False when it was already gone)
     store.search(text, limit=50)        # -> list[SearchHit]: titles and message text, any case
@@ -118,6 +120,8 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal_column,
+    or_,
     select,
     tuple_,
     update,
@@ -602,6 +606,60 @@ def _migration_11(conn: Connection) -> None:
     metadata.create_all(conn, tables=[_schema_v11(metadata)])
 
 
+#: the shortest folded query the trigram indexes of migration 13 can answer; a shorter one scans
+TRIGRAM = 3
+#: the newest conversations search reads whole before it asks the index (see Store._newest_message_hits)
+RECENT_SCAN = 300
+#: the folded columns migration 13 indexes, by table
+SEARCHED = {"conversations": "title_folded", "messages": "content_folded"}
+
+
+def _migration_13(conn: Connection) -> None:
+    """Trigram indexes over the folded text (#16): substring search without reading every message.
+
+    Trigrams rather than words, because search finds any substring (``granat`` in
+    ``pomegranate``), and over the folded copies, so that both backends still compare as
+    :func:`lib.store.folding.fold` does. PostgreSQL keeps its GIN index in step by itself;
+    SQLite's FTS5 tables hold no text of their own (``content=``) and are kept in step by
+    triggers, so that every save, delete and import, in any code path, updates them. They find
+    rows by rowid, which only a VACUUM run by hand can renumber (the app runs none); then
+    ``INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')`` (and ``conversations_fts``) mends them.
+    """
+    if conn.dialect.name == "sqlite":
+        for table_name, column in SEARCHED.items():
+            _sqlite_trigram_index(conn, table_name, column)
+        return
+    try:
+        # pg_trgm ships with PostgreSQL and is trusted (since 13): a database owner may create it.
+        with conn.begin_nested():
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except SQLAlchemyError as exc:
+        log.warning("search stays a scan: the pg_trgm extension cannot be created (%s)", exc)
+        return
+    for table_name, column in SEARCHED.items():
+        conn.exec_driver_sql(
+            f"CREATE INDEX ix_{table_name}_{column}_trgm ON {table_name} USING gin ({column} gin_trgm_ops)"
+        )
+
+
+def _sqlite_trigram_index(conn: Connection, table_name: str, column: str) -> None:
+    fts = f"{table_name}_fts"
+    conn.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE {fts} USING fts5({column}, content='{table_name}', content_rowid='rowid', "
+        # The text is folded already; case_sensitive keeps a match an exact substring of it.
+        "tokenize='trigram case_sensitive 1')"
+    )
+    add = f"INSERT INTO {fts}(rowid, {column}) VALUES (new.rowid, new.{column});"
+    remove = f"INSERT INTO {fts}({fts}, rowid, {column}) VALUES ('delete', old.rowid, old.{column});"
+    conn.exec_driver_sql(f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table_name} BEGIN {add} END")
+    conn.exec_driver_sql(f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table_name} BEGIN {remove} END")
+    conn.exec_driver_sql(
+        f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {column} ON {table_name} "
+        f"WHEN old.{column} IS NOT new.{column} BEGIN {remove} {add} END"
+    )
+    conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and messages", _migration_1),
     Migration(2, "preferences", _migration_2),
@@ -614,8 +672,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "the request behind each reply", _migration_9),
     Migration(10, "an owner for every person's rows", _migration_10),
     Migration(11, "read-only share links", _migration_11),
-
     Migration(12, "the request log (#15)", migration_12),
+    Migration(13, "trigram indexes for search", _migration_13),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.
@@ -647,6 +705,18 @@ class ConversationSummary:
 
     def cost_text(self) -> str:
         return self.totals.cost_text()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of a list ends (its last row's time and id): the next page starts after it."""
+
+    updated: float | None
+    id: str
+
+    @classmethod
+    def of(cls, summary: ConversationSummary | ComparisonSummary) -> Cursor:
+        return cls(summary.updated, summary.id)
 
 
 @dataclass(frozen=True)
@@ -1449,25 +1519,41 @@ class Store:
             cost_estimated=bool(row["cost_estimated"]),
         )
 
-    def list(self, limit: int = 100, ids: Iterable[str] | None = None) -> list[ConversationSummary]:
+    def list(
+        self, limit: int | None = 100, ids: Iterable[str] | None = None, *, after: Cursor | None = None,
+        through: Cursor | None = None,
+    ) -> list[ConversationSummary]:
         """Saved conversations, most recently updated first, with their totals over all branches.
 
-        With ``ids``, only those conversations, however old (the ones a search found, say).
+        With ``ids``, only those conversations, however old (the ones a search found, say). A page
+        at a time (#16): ``after`` the :class:`Cursor` of the last one listed, the next ``limit``;
+        ``through`` one, every conversation from the newest down to it (a list grown page by page,
+        drawn again).
         """
-        c = conversations
+        c, m = conversations, messages
+        # A comparison's columns are not chats: the History page lists them as its comparison.
+        where = [self._mine(c), c.c.comparison_id.is_(None)]
+        if ids is not None:
+            where.append(c.c.id.in_(sorted(set(ids))))
+        where.extend(_paged(c, after, through))
+        # The page first, from the conversations alone; then the sums of just its messages.
         query = (
-            select(c.c.id, c.c.title, c.c.created, c.c.updated, c.c.model, *self._aggregates())
-            .select_from(c.outerjoin(messages, messages.c.conversation_id == c.c.id))
-            # A comparison's columns are not chats: the History page lists them as its comparison.
-            .where(self._mine(c), c.c.comparison_id.is_(None))
-            .group_by(c.c.id)
-            .order_by(_time(c.c.updated).desc().nulls_last(), c.c.id)
+            select(c.c.id, c.c.title, c.c.created, c.c.updated, c.c.model)
+            .where(*where)
+            .order_by(*_newest(c))
             .limit(limit)
         )
-        if ids is not None:
-            query = query.where(c.c.id.in_(sorted(set(ids))))
         with self._transaction(write=False) as conn:
             rows = conn.execute(query).mappings().all()
+            found = [r["id"] for r in rows]
+            sums = {
+                r["conversation_id"]: r
+                for r in conn.execute(
+                    select(m.c.conversation_id, *self._aggregates())
+                    .where(m.c.conversation_id.in_(found))
+                    .group_by(m.c.conversation_id)
+                ).mappings()
+            } if found else {}
         return [
             ConversationSummary(
                 id=r["id"],
@@ -1475,9 +1561,9 @@ class Store:
                 created=sane_time(r["created"]),
                 updated=sane_time(r["updated"]),
                 model=r["model"],
-                message_count=int(r["message_count"]),
-                total_tokens=int(r["total_tokens"] or 0),
-                totals=self._totals_from(r),
+                message_count=int(sums[r["id"]]["message_count"]) if r["id"] in sums else 0,
+                total_tokens=int(sums[r["id"]]["total_tokens"] or 0) if r["id"] in sums else 0,
+                totals=self._totals_from(sums[r["id"]]) if r["id"] in sums else SessionTotals(),
             )
             for r in rows
         ]
@@ -1505,8 +1591,6 @@ class Store:
         needle = fold(text)
         if not needle:
             return []
-        # A plain substring test of the folded copies: both backends count it alike.
-        position = func.instr if self.is_sqlite else func.strpos
         c, m, k = conversations, messages, comparisons
         newest = (_time(c.c.updated).desc().nulls_last(), c.c.id)
         # A column's hit names its comparison, and the comparison's title where it has its own.
@@ -1514,20 +1598,21 @@ class Store:
         title_query = (
             select(c.c.id, c.c.title, c.c.updated, *placed)
             .select_from(c.outerjoin(k, k.c.id == c.c.comparison_id))
-            .where(self._mine(c), position(c.c.title_folded, needle) > 0)
+            .where(self._mine(c), self._contains(c, needle))
             .order_by(*newest)
-            .limit(limit)
-        )
-        message_query = (
-            select(c.c.id, c.c.title, c.c.updated, *placed, m.c.id.label("message_id"), m.c.role, m.c.content, m.c.created)
-            .select_from(m.join(c, m.c.conversation_id == c.c.id).outerjoin(k, k.c.id == c.c.comparison_id))
-            .where(self._mine(c), position(m.c.content_folded, needle) > 0)
-            .order_by(*newest, _time(m.c.created).nulls_last(), m.c.id)
             .limit(limit)
         )
         with self._transaction(write=False) as conn:
             title_rows = conn.execute(title_query).mappings().all()
-            message_rows = conn.execute(message_query).mappings().all()
+            found = self._newest_message_hits(conn, needle, limit)
+            message_rows = conn.execute(
+                select(c.c.id, c.c.title, c.c.updated, *placed, m.c.id.label("message_id"), m.c.role, m.c.content,
+                       m.c.created)
+                .select_from(m.join(c, m.c.conversation_id == c.c.id).outerjoin(k, k.c.id == c.c.comparison_id))
+                # The conversations' ids too: SQLite would read every message for the pairs alone.
+                .where(m.c.conversation_id.in_(sorted({pair[0] for pair in found})),
+                       tuple_(m.c.conversation_id, m.c.id).in_(found))
+            ).mappings().all() if found else []
         ranked: list[tuple[tuple[Any, ...], SearchHit]] = []
         for r in title_rows:
             cut, start, end = snippet(r["title"], text)
@@ -1543,6 +1628,53 @@ class Store:
             ranked.append(((*_newest_first(updated), r["id"], 1, *_oldest_first(sane_time(r["created"])), r["message_id"]), hit))
         ranked.sort(key=lambda pair: pair[0])
         return _once_per_comparison([hit for _, hit in ranked])[:limit]
+
+    def _newest_message_hits(self, conn: Connection, needle: str, limit: int) -> list[tuple[str, str]]:
+        """The (conversation id, message id) of the first ``limit`` messages containing ``needle``,
+        newest conversation first; by their keys alone, so that the sort never carries the text.
+
+        A word in every message costs the trigram index most (each of its trigrams is in every
+        row) and a plain scan least (the newest conversations hold enough hits): the newest
+        :data:`RECENT_SCAN` conversations are read first, and the index asked only when they
+        hold fewer than ``limit``. Either way the hits are the newest: a hit outside those
+        conversations ranks after every hit within them.
+        """
+        c, m = conversations, messages
+        order = (*_newest(c), _time(m.c.created).nulls_last(), m.c.id)
+
+        def keys(where: ColumnElement[bool]) -> list[tuple[str, str]]:
+            return [tuple(row) for row in conn.execute(  # type: ignore[misc]
+                select(m.c.conversation_id, m.c.id).select_from(m.join(c, m.c.conversation_id == c.c.id))
+                .where(self._mine(c), where).order_by(*order).limit(limit)
+            )]
+
+        recent = select(c.c.id).where(self._mine(c)).order_by(*_newest(c)).limit(RECENT_SCAN).scalar_subquery()
+        found = keys(and_(m.c.conversation_id.in_(recent), self._substring(m, needle)))
+        return found if len(found) >= limit else keys(self._contains(m, needle))
+
+    def _substring(self, table: Table, needle: str) -> ColumnElement[bool]:
+        """The plain substring test of the table's folded text, which both backends count alike: a scan."""
+        return (func.instr if self.is_sqlite else func.strpos)(table.c[SEARCHED[table.name]], needle) > 0
+
+    def _contains(self, table: Table, needle: str) -> ColumnElement[bool]:
+        """Whether the table's folded text (see :data:`SEARCHED`) contains the folded ``needle``.
+
+        A plain substring test, which both backends count alike, found through migration 13's
+        trigram index when the needle is long enough to have a trigram; a shorter one scans.
+        """
+        column = table.c[SEARCHED[table.name]]
+        if len(needle) < TRIGRAM:
+            return self._substring(table, needle)
+        if not self.is_sqlite:
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            return column.like(f"%{escaped}%", escape="\\")
+        fts = f"{table.name}_fts"
+        # A phrase of trigrams, each following the last, is exactly the substring: no row needs reading again.
+        phrase = '"' + needle.replace('"', '""') + '"'
+        indexed = select(literal_column("rowid")).select_from(sql_table(fts)).where(
+            literal_column(fts).op("MATCH")(phrase)
+        )
+        return literal_column(f"{table.name}.rowid").in_(indexed)
 
     # -- comparisons (#12) ---------------------------------------------------------------
 
@@ -1686,20 +1818,25 @@ class Store:
         comparison.revision = Revision(row["version"], _stored_comparison_head(row))
         return comparison
 
-    def list_comparisons(self, limit: int = 100, ids: Iterable[str] | None = None) -> list[ComparisonSummary]:
+    def list_comparisons(
+        self, limit: int | None = 100, ids: Iterable[str] | None = None, *, after: Cursor | None = None,
+        through: Cursor | None = None,
+    ) -> list[ComparisonSummary]:
         """Saved comparisons, most recently updated first, with their columns, turns, votes and totals.
 
-        With ``ids``, only those comparisons, however old (the ones a search found, say).
+        With ``ids``, only those comparisons, however old (the ones a search found, say); ``after``
+        and ``through`` page as :meth:`list` does.
         """
         k, c, m = comparisons, conversations, messages
+        where = [self._mine(k), *_paged(k, after, through)]
+        if ids is not None:
+            where.append(k.c.id.in_(sorted(set(ids))))
         query = (
             select(k.c.id, k.c.title, k.c.created, k.c.updated, k.c.setups, k.c.blind)
-            .where(self._mine(k))
-            .order_by(_time(k.c.updated).desc().nulls_last(), k.c.id)
+            .where(*where)
+            .order_by(*_newest(k))
             .limit(limit)
         )
-        if ids is not None:
-            query = query.where(k.c.id.in_(sorted(set(ids))))
         with self._transaction(write=False) as conn:
             rows = conn.execute(query).mappings().all()
             found = [r["id"] for r in rows]
@@ -1969,6 +2106,28 @@ def _within(value: ColumnElement[Any], low: float, high: float) -> ColumnElement
 def _time(value: ColumnElement[Any]) -> ColumnElement[Any]:
     """A time column, NULL where no conversation could be from then: to sort by, as :func:`sane_time` reads it."""
     return _within(value, EARLIEST_TIME, LATEST_TIME)
+
+
+def _newest(table: Table) -> tuple[ColumnElement[Any], ...]:
+    """The order lists and pages follow: newest first, unknown times last, then by id."""
+    return (_time(table.c.updated).desc().nulls_last(), table.c.id)
+
+
+def _after(table: Table, cursor: Cursor) -> ColumnElement[bool]:
+    """The rows that come after ``cursor`` in the order of :func:`_newest`: keyset paging, which
+    stays as fast at the last page as at the first and skips or repeats no row when others are saved."""
+    when = _time(table.c.updated)
+    if cursor.updated is None:
+        return and_(when.is_(None), table.c.id > cursor.id)
+    return or_(when < cursor.updated, and_(when == cursor.updated, table.c.id > cursor.id), when.is_(None))
+
+
+def _paged(table: Table, after: Cursor | None, through: Cursor | None) -> list[ColumnElement[bool]]:
+    """The conditions of a page: the rows after one cursor, and up to another."""
+    return [
+        *([_after(table, after)] if after is not None else []),
+        *([~_after(table, through)] if through is not None else []),
+    ]
 
 
 def _newest_first(when: float | None) -> tuple[bool, float]:

@@ -3,12 +3,14 @@ found, however old."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from lib.api.models import model_info
 from lib.chat.markdown_html import literal
 from lib.chat.usage import format_time
-from lib.store.database import ComparisonSummary, ConversationSummary, SearchHit, Store
+from lib.store.database import ComparisonSummary, ConversationSummary, Cursor, SearchHit, Store
 from lib.store.exporting import COLUMN_NAMES
 from lib.words import count
 
@@ -22,6 +24,9 @@ class Listing:
     hits: list[SearchHit] = field(default_factory=list)
     #: the comparisons to list, as ``summaries`` are listed (a search's: those its hits are in)
     comparisons: list[ComparisonSummary] = field(default_factory=list)
+    #: whether older conversations (comparisons) than those listed exist: the page offers "Show more"
+    more: bool = False
+    more_comparisons: bool = False
 
     def matches_text(self) -> str:
         """What a search found, in a few words."""
@@ -29,14 +34,38 @@ class Listing:
         return f"{text} and {count(len(self.comparisons), 'comparison')}" if self.comparisons else text
 
 
+Summary = TypeVar("Summary", ConversationSummary, ComparisonSummary)
+
+
+def grown_list(page: Callable[..., list[Summary]], size: int, through: Cursor | None) -> tuple[list[Summary], bool]:
+    """A list that grows a page at a time: the newest ``size`` rows, or every row from the newest
+    down to ``through`` (where the last "Show more" ended); and whether there are older ones.
+
+    ``page`` is :meth:`Store.list` or :meth:`Store.list_comparisons`. Keyset bounds rather than a
+    count of rows: a chat saved meanwhile moves to the top without pushing another out of sight.
+    """
+    if through is None:
+        rows = page(limit=size + 1)
+        return rows[:size], len(rows) > size
+    return page(limit=None, through=through), bool(page(limit=1, after=through))
+
+
+def next_page_end(page: Callable[..., list[Any]], size: int, shown: list[Summary]) -> Cursor | None:
+    """Where the list ends after one more page below ``shown``; None when there is none."""
+    older = page(limit=size, after=Cursor.of(shown[-1])) if shown else []
+    return Cursor.of(older[-1]) if older else None
+
+
 def history_listing(
-    store: Store, query: str, *, limit: int, selected: str | None = None, selected_comparison: str | None = None
+    store: Store, query: str, *, limit: int, selected: str | None = None, selected_comparison: str | None = None,
+    through: Cursor | None = None, comparisons_through: Cursor | None = None,
 ) -> Listing:
     """The conversations and comparisons to list for ``query`` (blank: no search).
 
     A search lists the conversations and comparisons its hits are in, fetched by id: never looked
     up among the newest ``limit``, where an older one would be missing and its hit could not be
-    opened. Without a search the newest ``limit`` of each are listed, and ``selected`` and
+    opened. Without a search the newest page of ``limit`` of each is listed, or as many pages as
+    "Show more" asked for (down to ``through`` and ``comparisons_through``); and ``selected`` and
     ``selected_comparison`` too (one just imported with its old dates, say) when they are older
     than those and still exist.
     """
@@ -47,13 +76,13 @@ def history_listing(
         summaries = store.list(limit=limit, ids=chats) if chats else []
         comparisons = store.list_comparisons(limit=limit, ids=compared) if compared else []
         return Listing(summaries, searched=True, hits=hits, comparisons=comparisons)
-    summaries = store.list(limit=limit)
+    summaries, more = grown_list(store.list, limit, through)
     if selected is not None and selected not in {s.id for s in summaries}:
         summaries = [*store.list(limit=1, ids=[selected]), *summaries]
-    comparisons = store.list_comparisons(limit=limit)
+    comparisons, more_comparisons = grown_list(store.list_comparisons, limit, comparisons_through)
     if selected_comparison is not None and selected_comparison not in {c.id for c in comparisons}:
         comparisons = [*store.list_comparisons(limit=1, ids=[selected_comparison]), *comparisons]
-    return Listing(summaries, comparisons=comparisons)
+    return Listing(summaries, comparisons=comparisons, more=more, more_comparisons=more_comparisons)
 
 
 def comparison_rows(comparisons: list[ComparisonSummary]) -> list[dict[str, object]]:

@@ -385,3 +385,31 @@ def test_a_chat_with_images_goes_on_with_a_model_that_reads_none(settings: Setti
     assert all(isinstance(m["content"], str) for m in body["messages"]), "no image_url part for a text-only model"
     assert LEFT_OUT in body["messages"][0]["content"]
     assert chat.conversation.last.role == "assistant" and not chat.conversation.last.error
+
+
+def test_a_closed_session_is_freed_at_once_and_memory_given_back(
+    settings: Settings, fake_api: FakeAPI, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import threading
+    import weakref
+
+    from lib import memory
+
+    given = threading.Event()
+    monkeypatch.setattr(memory, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(memory, "give_back", given.set)
+    chat = ChatSession.start(settings, store)
+    for number in range(3):
+        fake_api.plan(Behaviour(reply=f"Reply {number}"))
+        turn(chat, settings, f"question {number}")
+    conversation = weakref.ref(chat.conversation)
+    gone = weakref.ref(chat)
+    # As Streamlit drops a closed session's state: only reference counting, no full collection.
+    gc.disable()
+    try:
+        del chat
+        assert gone() is None and conversation() is None, "nothing keeps a closed session's chat alive"
+    finally:
+        gc.enable()
+    assert given.wait(5), "memory is given back once a session has gone"

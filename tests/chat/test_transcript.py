@@ -1,3 +1,6 @@
+import pytest
+
+from lib.chat import transcript
 from lib.chat.conversation import Conversation
 from lib.chat.transcript import COPY_ROWS, CSS, cached_message_html, copy_box, message_html, settled_blocks
 from lib.chat.usage import Cost, ReplyStats, Usage
@@ -46,6 +49,21 @@ def test_the_cache_follows_changes_to_a_message() -> None:
     assert cached_message_html(user) is first
     user.content = "changed"
     assert "changed" in cached_message_html(user)
+
+
+def test_the_cache_keeps_a_bounded_size_whatever_the_sessions_drew(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Sessions come and go; what they drew must not pile up in the server for good (#16).
+    monkeypatch.setattr(transcript, "CACHE_CHARS", 200_000)
+    for number in range(300):
+        chat = Conversation("", "m")
+        chat.add_user(f"question {number} " + "x" * 1000)
+        chat.add_reply(f"answer {number} " + "y" * 1000)
+        for message in chat.path():
+            cached_message_html(message)
+    assert transcript._cached_chars == sum(transcript._size(*entry) for entry in transcript._cache.values())
+    assert 150_000 < transcript._cached_chars <= 200_000
+    latest = chat.path()[-1]
+    assert cached_message_html(latest) is cached_message_html(latest), "the latest stay cached"
 
 
 # -- older turns look like recent ones -------------------------------------------------

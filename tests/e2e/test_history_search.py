@@ -17,7 +17,7 @@ from tests.samples import T0, save_spoiled
 
 pytestmark = pytest.mark.browser
 
-#: the History page lists the newest 500
+#: more than five pages of the History page (100 a page)
 CROWD = 505
 
 
@@ -59,5 +59,26 @@ def test_a_search_finds_opens_and_shows_the_oldest_of_many_conversations(page: A
     expect(page.get_by_text("No conversation contains that text")).to_have_count(0)
 
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Open").click()  # not the select's "Open"
+    shown = wait_for(lambda: len(messages(page)) == 2 and messages(page), 30, what="the oldest chat", page=page)
+    assert shown == [("user", "Where do quetzals live?"), ("assistant", "In the cloud forests of Central America.")]
+
+
+def test_history_pages_with_show_more_and_opens_the_oldest(page: Any, crowded_server: StreamlitServer) -> None:
+    page.goto(crowded_server.url + "/History")
+    expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("textbox", name="Title")).to_have_value("Chat 504")
+    more = page.get_by_role("button", name="Show more", exact=True)
+    # 100 a page: 506 conversations (the crowd and the spoiled one) take five more pages
+    for _ in range(5):
+        expect(more).to_be_visible(timeout=20_000)
+        more.click()
+        page.wait_for_timeout(300)
+    expect(more).to_have_count(0, timeout=20_000)
+    chooser = page.get_by_role("combobox", name="Conversation")
+    chooser.click()
+    chooser.fill("Chat 0 ·")
+    page.get_by_role("option", name="Chat 0 ·").click()
+    expect(page.get_by_role("textbox", name="Title")).to_have_value("Chat 0", timeout=20_000)
+    page.get_by_test_id("stBaseButton-primary").filter(has_text="Open").click()
     shown = wait_for(lambda: len(messages(page)) == 2 and messages(page), 30, what="the oldest chat", page=page)
     assert shown == [("user", "Where do quetzals live?"), ("assistant", "In the cloud forests of Central America.")]
