@@ -9,7 +9,7 @@ from lib.experiments.leaderboard import leaderboard, table_rows
 from ui.nav import PAGE_ICON, page_links
 from ui.people import require_sign_in
 from ui.settings import page_settings
-from ui.store import cached_store
+from ui.store import store_or_stop
 
 st.set_page_config(page_title="Leaderboard · Gemma Chat", page_icon=PAGE_ICON, layout="wide")
 require_sign_in()
@@ -18,14 +18,11 @@ with st.sidebar:
     page_links()
 
 st.title(":material/leaderboard: Leaderboard")
+store = store_or_stop(settings, "The votes could not be read.", "History is off (`CHAT_HISTORY=off`), so no votes are kept.")
 try:
-    store = cached_store(settings)
-    board = leaderboard(store.votes()) if store is not None else None
+    board = leaderboard(store.votes())
 except ChatError as exc:
     st.error(f"**The votes could not be read.** {exc}")
-    st.stop()
-if board is None:
-    st.info("History is off (`CHAT_HISTORY=off`), so no votes are kept.", icon=":material/info:")
     st.stop()
 if not board.votes:
     st.info("No votes yet. On the **Compare** page, send a message to two or more set-ups and say which "

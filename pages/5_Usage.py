@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.errors import ChatError
 from lib.store import usage
 from ui import sidebar
 from ui import usage as charts
 from ui.nav import PAGE_ICON, page_links
+from ui.people import require_sign_in
 from ui.settings import page_settings
-from ui.store import cached_store
+from ui.store import store_or_stop
 
 st.set_page_config(page_title="Usage · Gemma Chat", page_icon=PAGE_ICON, layout="wide")
+require_sign_in()
 settings = page_settings()
 with st.sidebar:
     page_links()
 
 st.title(":material/monitoring: Usage")
-try:
-    store = cached_store(settings)
-except ChatError as exc:
-    st.error(f"**The request log could not be read.** {exc}")
-    st.stop()
-if store is None:
-    st.info("History is off (`CHAT_HISTORY=off`), so no request is logged.", icon=":material/info:")
-    st.stop()
+store = store_or_stop(
+    settings, "The request log could not be read.", "History is off (`CHAT_HISTORY=off`), so no request is logged."
+)
 
 version = usage.log_version(store, store.owner)  # the figures below are kept until it changes
 with st.sidebar:

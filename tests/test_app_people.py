@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from lib.api.fake_api import FakeAPI
 from tests.apptest_helpers import ROOT
 
-PAGES = ("app.py", "pages/1_History.py", "pages/2_Compare.py", "pages/3_Leaderboard.py", "pages/4_Lab.py")
+PAGES = ("app.py", "pages/1_History.py", "pages/2_Compare.py", "pages/3_Leaderboard.py", "pages/4_Lab.py", "pages/5_Usage.py")
 SHARED = "Anyone who can reach this server can read, change and delete every saved chat."
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.chat.recorder import install
+from lib.errors import ChatError
 from lib.settings import Settings
 from lib.store.database import Store, database_url
 from ui.people import current_owner
@@ -29,3 +30,27 @@ def cached_store(settings: Settings) -> Store | None:
     # that sends for a signed-in person hands its requests that person's store (see LabRun.ledger).
     install(store)
     return store.for_owner(current_owner())
+
+
+def store_or_stop(settings: Settings, unreadable: str, history_off: str) -> Store:
+    """The page's store, for a page that shows nothing without it: when it cannot be read, or
+    history is off, the page says so (``unreadable`` / ``history_off``) and stops there."""
+    try:
+        store = cached_store(settings)
+    except ChatError as exc:
+        st.error(f"**{unreadable}** {exc}")
+        st.stop()
+    if store is None:
+        st.info(history_off, icon=":material/info:")
+        st.stop()
+    return store
+
+
+def store_or_warn(settings: Settings, unsaved: str) -> Store | None:
+    """The page's store, for a page that works without it: when it cannot be read, the page
+    warns (``unsaved``, then why) and goes on with None, as it does with history off."""
+    try:
+        return cached_store(settings)
+    except ChatError as exc:
+        st.warning(f"**{unsaved}** {exc}", icon=":material/save:")
+        return None

@@ -15,7 +15,7 @@ from lib.api.fake_api import Behaviour, FakeAPI
 from tests.e2e.harness import CHAT_INPUT, StreamlitServer, idle, send, wait_for, wait_for_reply
 from tests.e2e.oidc import SIGN_IN_BUTTON, sign_in, sign_out
 
-PAGES = ("/", "/History", "/Compare", "/Leaderboard", "/Lab")
+PAGES = ("/", "/History", "/Compare", "/Leaderboard", "/Lab", "/Usage")
 SECRET = "quetzal"
 NOT_OPENED = "That conversation could not be opened."
 
