@@ -4,6 +4,9 @@ Cells are matched by row and set-up position: a run again after editing the temp
 set-up compares each row's reply with the one before. Checks are matched by label, so a check
 added or removed shows as a check with no result on one side. Rows whose values changed in the
 test set meanwhile are listed, since their replies answer different prompts.
+
+A cell that was never sent (skipped after a cancel or the cost cap) is no change: cells sent in
+neither run are left out, and a cell sent in one run only is counted apart ("not run in Before").
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from lib.experiments.lab_run import LabCell, LabResult
 
 #: costs closer than this (USD) count as the same
 COST_TOLERANCE = 1e-9
+#: the statuses of a cell whose request was sent (a reply stopped half-way was sent too)
+SENT = ("done", "failed", "cancelled")
+
+
+def _sent(cell: LabCell | None) -> bool:
+    return cell is not None and cell.status in SENT
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,17 @@ class CellDiff:
         return (self.cost_before is None) != (self.cost_after is None) or (delta is not None and abs(delta) > COST_TOLERANCE)
 
     @property
+    def sent_before(self) -> bool:
+        return _sent(self.before)
+
+    @property
+    def sent_after(self) -> bool:
+        return _sent(self.after)
+
+    @property
     def changed(self) -> bool:
+        if not (self.sent_before and self.sent_after):
+            return False  # not run in one run or both: see RunDiff.not_run_before / not_run_after
         return self.text_changed or self.status_changed or bool(self.checks_changed) or self.cost_changed
 
 
@@ -66,8 +85,21 @@ class RunDiff:
     setups_changed: tuple[int, ...]
 
     @property
+    def compared(self) -> tuple[CellDiff, ...]:
+        """The cells sent in both runs: the only ones that can have changed."""
+        return tuple(c for c in self.cells if c.sent_before and c.sent_after)
+
+    @property
     def changed(self) -> tuple[CellDiff, ...]:
         return tuple(c for c in self.cells if c.changed)
+
+    @property
+    def not_run_before(self) -> tuple[CellDiff, ...]:
+        return tuple(c for c in self.cells if c.sent_after and not c.sent_before)
+
+    @property
+    def not_run_after(self) -> tuple[CellDiff, ...]:
+        return tuple(c for c in self.cells if c.sent_before and not c.sent_after)
 
     @property
     def newly_passing(self) -> int:
