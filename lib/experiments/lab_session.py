@@ -302,14 +302,15 @@ class LabSession:
         return found
 
     def _rows_off_choice(self) -> str:
-        """"row 3: tone must be formal or casual" for each value that is not one of its choices."""
+        """"row 3: tone must be formal or casual, not “angry”" for each value that is not one of its choices."""
         choices = self.choice_columns()
         wrong = []
         for number, row in enumerate(self.run_rows(), 1):
             for name, offered in choices.items():
                 value = (row.get(name) or "").strip()
                 if value and value.casefold() not in {c.casefold() for c in offered}:
-                    wrong.append(f"row {number}: {name} must be {_either(offered)}")
+                    # the value is named: a choice column's cell does not show a value off its choices
+                    wrong.append(f"row {number}: {name} must be {_either(offered)}, not “{value}”")
         if not wrong:
             return ""
         shown = "; ".join(wrong[:5]) + (f"; and {len(wrong) - 5} more" if len(wrong) > 5 else "")

@@ -86,9 +86,9 @@ def test_a_new_import_replaces_the_columns_of_the_last_and_the_name_follows_the_
 def test_a_value_that_is_not_a_choice_stops_the_run_before_anything_is_sent(settings: Settings) -> None:
     session = lab(settings)
     note = session.import_csv(b"animal,tone\ncat,formal\ndog,Casual\nowl,angry\n", "animals.csv")
-    assert note.endswith("Values not among the choices: row 3: tone must be formal or casual.")
+    assert note.endswith("Values not among the choices: row 3: tone must be formal or casual, not “angry”.")
     assert session.choice_columns() == {"tone": ("formal", "casual")}
-    assert session.problems() == ["Values not among the choices: row 3: tone must be formal or casual."]
+    assert session.problems() == ["Values not among the choices: row 3: tone must be formal or casual, not “angry”."]
     with pytest.raises(ChatError, match="row 3: tone must be formal or casual"):
         session.start()
     assert session.run is None
