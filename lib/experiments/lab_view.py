@@ -185,7 +185,7 @@ def run_label(result: LabResult) -> str:
 
 
 def diff_summary(change: RunDiff) -> str:
-    """"3 cells changed of 4 run in both · … · 16 not run in Before": cells sent in neither run are left out."""
+    """"3 cells changed of 4 run in both · … · 16 not run in Before": cells run in neither are left out."""
     changed = len(change.changed)
     text = (f"{count(changed, 'cell')} changed of {len(change.compared)} run in both · "
             f"{change.newly_passing} newly passing · {change.newly_failing} newly failing")
