@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -200,7 +201,44 @@ def test_cancel_keeps_the_finished_cells_and_says_so(app_env: FakeAPI) -> None:
     assert run.wait(10)
     ok(at.run())
     assert any("Cancelled: 1 of 4 cells finished and are kept" in w.value for w in at.warning), page_text(at)
+    assert not any("Cancelled." in w.value for w in at.warning), "the banner says it once"
     assert session.result is not None and [c.status for c in session.result.cells].count("done") == 1
+    totals = table(at, "pass rate")
+    assert sum(t["replies"] for t in totals) == 1, "a reply stopped half-way is not a reply"
+    assert "request errors" in totals[0] and "failed" not in totals[0]
+
+
+def test_the_cost_cap_keeps_and_shows_six_decimals(app_env: FakeAPI) -> None:
+    at = ready(lab_page())
+    cap = at.number_input(key=key(at, "cap")).set_value(0.00005).run().number_input(key=key(at, "cap"))
+    assert cap.value == 0.00005
+    assert cap.proto.format == "%.6f", "the field shows what it holds, not 0.0001"
+    assert cap.proto.step <= 0.00001
+
+
+def grid_config(at: AppTest) -> dict[str, Any]:
+    grid = next(d for d in at.dataframe if "animal" in d.value.columns)
+    return json.loads(grid.proto.columns)
+
+
+def test_a_new_import_replaces_the_last_ones_columns_and_name(app_env: FakeAPI) -> None:
+    at = import_csv(write_template(lab_page(), TEMPLATE), b"species,mood,extra\n", "wrongcols.csv")
+    assert at.session_state[key(at, "name")] == "wrongcols"
+    assert grid_config(at)["extra"]["label"] == "extra (not used)"
+    import_csv(at, CSV, "animals.csv")
+    assert list(table(at, "animal")[0]) == ["animal", "tone"]
+    assert at.session_state[key(at, "name")] == "animals"
+    at.text_input(key=key(at, "name")).set_value("Zoo").run()
+    import_csv(at, b"animal,tone\nowl,casual\n", "more.csv")
+    assert at.session_state[key(at, "name")] == "Zoo" and lab(at).saved_name() == "Zoo"
+
+
+def test_a_choice_column_offers_its_choices_and_a_value_off_them_stops_the_run(app_env: FakeAPI) -> None:
+    at = import_csv(write_template(lab_page(), TEMPLATE), b"animal,tone\ncat,formal\ndog,casual\nowl,angry\n")
+    assert grid_config(at)["tone"]["type_config"] == {"type": "selectbox", "options": ["formal", "casual"]}
+    assert any("row 3: tone must be formal or casual" in w.value for w in at.warning), page_text(at)
+    assert [b for b in at.button if b.label == "Run"][0].disabled
+    assert app_env.bodies() == []
 
 
 def test_a_cost_cap_reached_says_so(app_env: FakeAPI) -> None:
@@ -239,7 +277,7 @@ def test_saved_runs_reopen_run_again_and_diff(app_env: FakeAPI) -> None:
     app_env.default = Behaviour(reply="no JSON now")
     wait_for_the_end(click(at, "Run again"))
     assert "Compare two runs cell by cell" in page_text(at)
-    assert any("4 cells changed of 4 · 0 newly passing · 4 newly failing" in m.value for m in at.markdown)
+    assert any("4 cells changed of 4 run in both · 0 newly passing · 4 newly failing" in m.value for m in at.markdown)
     changed = table(at, "checks")
     assert len(changed) == 4 and changed[0]["checks"] == "Valid JSON: pass → fail"
     at.selectbox(key=key(at, "saved-run")).select_index(1).run()

@@ -121,6 +121,25 @@ def _run_store(where: str, action: Callable[..., object], *args: object, done: s
         _say(where, "success", done)
 
 
+def _type_name(session: LabSession) -> None:
+    session.type_name(st.session_state.get(_k(session, "name"), ""))
+
+
+def _grid_columns(session: LabSession) -> dict[str, st.column_config.Column]:
+    """A choice variable's column offers its choices; a column the template does not use says so."""
+    choices, unused = session.choice_columns(), session.unused_columns()
+    config: dict[str, st.column_config.Column] = {}
+    for column in session.test_set.columns:
+        if column in choices:
+            config[column] = st.column_config.SelectboxColumn(column, options=list(choices[column]))
+        elif column in unused:
+            config[column] = st.column_config.TextColumn(
+                f"{column} (not used)", help="The template has no {{" + column + "}}: this column is not sent.")
+        else:
+            config[column] = st.column_config.TextColumn(column)
+    return config
+
+
 def _save_set(session: LabSession) -> None:
     session.rename(st.session_state.get(_k(session, "name"), ""))
     _run_store("set", session.save_test_set, done=f"Saved as “{session.saved_name()}”.")
@@ -149,7 +168,7 @@ def test_set_editor(session: LabSession) -> None:
         edited = st.data_editor(
             data, key=_k(session, f"grid-{session.grid_version}"), num_rows="dynamic", width="stretch",
             # no index: it counts from 0 (and shows None on a typed row), while the results count from 1
-            hide_index=True, column_config={c: st.column_config.TextColumn(c) for c in columns},
+            hide_index=True, column_config=_grid_columns(session),
         )
         session.set_rows(edited.to_dict("records"))
         st.caption(f"{count(len(session.test_set.rows), 'row')} · type, paste from a spreadsheet, or import a CSV file "
@@ -160,7 +179,8 @@ def test_set_editor(session: LabSession) -> None:
     st.file_uploader("Import a CSV file", type=["csv"], key=upload_key, on_change=_import, args=(session, upload_key))
     notes("set")
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.text_input("Test set name", key=_k(session, "name"), placeholder=session.saved_name())
+        st.text_input("Test set name", key=_k(session, "name"), placeholder=session.saved_name(),
+                      on_change=_type_name, args=(session,))
         st.button("Save test set", icon=":material/save:", on_click=_save_set, args=(session,),
                   disabled=session.store is None)
     if session.store is None:
@@ -305,7 +325,8 @@ def before_run(session: LabSession) -> None:
     st.markdown(f"**{count(requests, 'request')}**{judged} · {count(len(session.run_rows()), 'row')} × "
                 f"{count(len(session.setups), 'set-up')} · estimated cost **{cost}**")
     st.number_input("Cost cap (USD): stop once the replies have cost this much", min_value=0.0, value=None,
-                    step=0.01, format="%.4f", placeholder="no cap", key=_k(session, "cap"))
+                    # a request can cost $0.00001: the field keeps (and shows) six decimals
+                    step=0.00001, format="%.6f", placeholder="no cap", key=_k(session, "cap"))
     problems = session.problems()
     for problem in problems:
         st.warning(problem, icon=":material/warning:")

@@ -49,7 +49,9 @@ class Setup:
     def label(self) -> str:
         """A short name: the model's, and what else is set."""
         parts = [model_info(self.model).label]
-        parts += [f"{name} {value}" for name, value in sorted(self.params.items())]
+        # a dict (response_format) as JSON, not as Python's repr: the label goes into exports
+        parts += [f"{name} {value if isinstance(value, str | int | float) else json.dumps(value)}"
+                  for name, value in sorted(self.params.items())]
         if self.system_prompt.strip():
             prompt = " ".join(self.system_prompt.split())
             parts.append(f"“{prompt[:40]}{'…' if len(prompt) > 40 else ''}”")

@@ -4,6 +4,10 @@ Cells are matched by row and set-up position: a run again after editing the temp
 set-up compares each row's reply with the one before. Checks are matched by label, so a check
 added or removed shows as a check with no result on one side. Rows whose values changed in the
 test set meanwhile are listed, since their replies answer different prompts.
+
+A cell without a finished reply (never sent after a cancel or the cost cap, or stopped half-way)
+was not run, as the run's banner and label count: cells run in neither run are left out, and a
+cell run in one only is counted apart ("not run in Before"), not as a change.
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ from lib.experiments.lab_run import LabCell, LabResult
 
 #: costs closer than this (USD) count as the same
 COST_TOLERANCE = 1e-9
+#: the statuses of a cell that was run: its reply came to an end (done, or a request error)
+RAN = ("done", "failed")
+
+
+def _ran(cell: LabCell | None) -> bool:
+    return cell is not None and cell.status in RAN
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,17 @@ class CellDiff:
         return (self.cost_before is None) != (self.cost_after is None) or (delta is not None and abs(delta) > COST_TOLERANCE)
 
     @property
+    def ran_before(self) -> bool:
+        return _ran(self.before)
+
+    @property
+    def ran_after(self) -> bool:
+        return _ran(self.after)
+
+    @property
     def changed(self) -> bool:
+        if not (self.ran_before and self.ran_after):
+            return False  # not run in one run or both: see RunDiff.not_run_before / not_run_after
         return self.text_changed or self.status_changed or bool(self.checks_changed) or self.cost_changed
 
 
@@ -66,8 +86,21 @@ class RunDiff:
     setups_changed: tuple[int, ...]
 
     @property
+    def compared(self) -> tuple[CellDiff, ...]:
+        """The cells run in both runs: the only ones that can have changed."""
+        return tuple(c for c in self.cells if c.ran_before and c.ran_after)
+
+    @property
     def changed(self) -> tuple[CellDiff, ...]:
         return tuple(c for c in self.cells if c.changed)
+
+    @property
+    def not_run_before(self) -> tuple[CellDiff, ...]:
+        return tuple(c for c in self.cells if c.ran_after and not c.ran_before)
+
+    @property
+    def not_run_after(self) -> tuple[CellDiff, ...]:
+        return tuple(c for c in self.cells if c.ran_before and not c.ran_after)
 
     @property
     def newly_passing(self) -> int:

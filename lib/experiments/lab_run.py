@@ -173,7 +173,9 @@ class LabCell:
 
 @dataclass(frozen=True)
 class SetupTotals:
+    #: replies that came to an end (done, or ended in an error); a reply stopped half-way is not one
     requests: int
+    #: replies that ended in an error (request errors, not failed checks)
     failed: int
     cost_usd: float
     #: whether any cost was only estimated from the price settings, or unknown
@@ -183,6 +185,8 @@ class SetupTotals:
     completion_tokens: int
     mean_first_token: float | None
     pass_rate: float | None
+    #: replies stopped half-way by a cancel or the cost cap (their cost is counted: it was spent)
+    stopped: int = 0
 
 
 def setup_totals(cells: Sequence[LabCell], setup: int) -> SetupTotals:
@@ -190,7 +194,8 @@ def setup_totals(cells: Sequence[LabCell], setup: int) -> SetupTotals:
     stats = [c.stats for c in mine if c.stats is not None]
     firsts = [s.time_to_first_token for s in stats if s.time_to_first_token is not None]
     return SetupTotals(
-        requests=len(mine),
+        requests=sum(c.status != "cancelled" for c in mine),
+        stopped=sum(c.status == "cancelled" for c in mine),
         failed=sum(c.status == "failed" for c in mine),
         cost_usd=sum(s.cost.usd for s in stats if s.cost),
         cost_estimated=any(s.cost and s.cost.is_estimate for s in stats),

@@ -77,6 +77,11 @@ def describe(variable: Variable) -> str:
     return kind
 
 
+def _either(choices: tuple[str, ...]) -> str:
+    """"formal or casual", "a, b or c"."""
+    return " or ".join([", ".join(choices[:-1]), choices[-1]] if len(choices) > 1 else list(choices))
+
+
 def _cell_text(value: Any) -> str:
     """A grid cell as text: an empty cell (None, NaN) is ""."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -113,6 +118,8 @@ class LabSession:
     grid_version: int = 0
     #: the rows the data editor started from at this version
     grid_base: list[dict[str, str]] = field(default_factory=list)
+    #: whether the person typed the test set's name (else it follows the last file imported)
+    name_typed: bool = False
 
     def __post_init__(self) -> None:
         if not self.setups:
@@ -139,6 +146,15 @@ class LabSession:
         except TemplateError:
             wanted = []
         return wanted + [c for c in self.test_set.columns if c not in wanted]
+
+    def choice_columns(self) -> dict[str, tuple[str, ...]]:
+        """The grid's columns that are choice variables, with their choices."""
+        return {v.name: v.choices for v in self._variables_or_none() if v.kind == "choice"}
+
+    def unused_columns(self) -> list[str]:
+        """The grid's columns the template does not use (a CSV file's extras): shown, never sent."""
+        used = {v.name for v in self._variables_or_none()}
+        return [c for c in self.test_set.columns if c not in used]
 
     def sync_grid(self) -> None:
         """Start the grid afresh when its columns changed (the template gained or lost a variable)."""
@@ -171,19 +187,32 @@ class LabSession:
     # -- test sets --------------------------------------------------------------------------
 
     def import_csv(self, data: bytes, file_name: str = "") -> str:
-        """The CSV's rows into the grid (ImportFormatError leaves the grid as it was); what was read."""
-        name = self.test_set.name or file_name.rsplit(".", 1)[0]
+        """The CSV's rows in place of the grid's (ImportFormatError leaves the grid as it was); what was read.
+
+        The grid's columns become the template's variables, then the file's others (shown as not
+        used); columns of an earlier import go. The test set is named after the file unless the
+        person typed a name.
+        """
+        stem = file_name.rsplit(".", 1)[0]
+        name = self.test_set.name if self.name_typed or not stem else stem
         imported = read_csv(data, name)
-        columns = self.columns()
-        self._replace_rows(TestSet(name, columns + [c for c in imported.columns if c not in columns], imported.rows))
-        unknown = [c for c in imported.columns if c not in columns]
+        wanted = [v.name for v in self._variables_or_none() if not v.builtin]
+        unknown = [c for c in imported.columns if c not in wanted]
+        self._replace_rows(TestSet(name, wanted + unknown, imported.rows))
         note = f"{count(len(imported.rows), 'row')} imported from {file_name or 'the file'}."
         if unknown:
-            note += f" Not in the template: {', '.join(unknown)} (kept as columns)."
+            note += f" Not used by the template (shown, not sent): {', '.join(unknown)}."
+        if off := self._rows_off_choice():
+            note += f" {off}"
         return note
 
     def rename(self, name: str) -> None:
         self.test_set.name = name.strip()
+
+    def type_name(self, name: str) -> None:
+        """The name as the person typed it; typed empty, the name follows imported files again."""
+        self.rename(name)
+        self.name_typed = bool(self.test_set.name)
 
     def saved_name(self) -> str:
         return self.test_set.name or UNTITLED
@@ -268,7 +297,24 @@ class LabSession:
         lacking = self._rows_lacking()
         if lacking:
             found.append(lacking)
+        if off := self._rows_off_choice():
+            found.append(off)
         return found
+
+    def _rows_off_choice(self) -> str:
+        """"row 3: tone must be formal or casual, not “angry”" for each value that is not one of its choices."""
+        choices = self.choice_columns()
+        wrong = []
+        for number, row in enumerate(self.run_rows(), 1):
+            for name, offered in choices.items():
+                value = (row.get(name) or "").strip()
+                if value and value.casefold() not in {c.casefold() for c in offered}:
+                    # the value is named: a choice column's cell does not show a value off its choices
+                    wrong.append(f"row {number}: {name} must be {_either(offered)}, not “{value}”")
+        if not wrong:
+            return ""
+        shown = "; ".join(wrong[:5]) + (f"; and {len(wrong) - 5} more" if len(wrong) > 5 else "")
+        return f"Values not among the choices: {shown}."
 
     def advice(self) -> list[str]:
         """What may go wrong without stopping the run: JSON mode with a prompt that never asks for JSON."""

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from markdown_it import MarkdownIt
+
 from lib.api.models import model_info
 from lib.chat.usage import Cost, format_cost, format_seconds
 from lib.experiments.judge import OPINION_NOTE
@@ -68,9 +70,24 @@ def reply_view(text: str) -> tuple[str, bool]:
     return (pretty, True) if pretty is not None else (text, False)
 
 
+def _plain(text: str) -> str:
+    """Markdown's words without its marks (``**bold**`` is bold, a link its text), for a one-line label."""
+    words = []
+    for block in MarkdownIt("commonmark").parse(text):
+        if block.type == "fence" or block.type == "code_block":
+            words.append(block.content)
+        for token in block.children or []:
+            if token.type in ("text", "code_inline"):
+                words.append(token.content)
+            elif token.type in ("softbreak", "hardbreak"):
+                words.append(" ")
+        words.append(" ")
+    return "".join(words)
+
+
 def reply_preview(text: str, length: int = 60) -> str:
-    """The reply's start on one line, for the label of its folded box."""
-    flat = " ".join(text.split())
+    """The reply's start on one line, without its Markdown, for the label of its folded box."""
+    flat = " ".join(_plain(text).split())
     return flat[:length] + ("…" if len(flat) > length else "")
 
 
@@ -81,15 +98,19 @@ def status_note(cell: LabCell) -> str | None:
 
 
 def totals_records(result: LabResult, totals: list[SetupTotals] | None = None) -> list[dict[str, Any]]:
-    """One line per set-up: requests, failures, pass rate, cost, mean first token, tokens."""
+    """One line per set-up: replies, request errors, (stopped replies,) pass rate, cost, first token, tokens."""
     out = []
-    for index, total in enumerate(totals if totals is not None else result.totals()):
+    totals = totals if totals is not None else result.totals()
+    any_stopped = any(t.stopped for t in totals)
+    for index, total in enumerate(totals):
         cost = "unknown" if total.cost_unknown and not total.cost_usd else format_cost(
             Cost(total.cost_usd, "estimate" if total.cost_estimated else "reported"))
         out.append({
             "set-up": setup_name(result, index),
             "replies": total.requests,
-            "failed": total.failed,
+            # request errors: a reply that fails a check is counted in the pass rate, not here
+            "request errors": total.failed,
+            **({"stopped half-way": total.stopped} if any_stopped else {}),
             "pass rate": "—" if total.pass_rate is None else f"{total.pass_rate:.0%}",
             "cost": cost,
             "mean first token": format_seconds(total.mean_first_token),
@@ -99,13 +120,22 @@ def totals_records(result: LabResult, totals: list[SetupTotals] | None = None) -
     return out
 
 
+def time_left(seconds: float) -> str:
+    """"about 26 s left", "about 2 min left": a guess from the pace so far, said as roughly as it is."""
+    if seconds < 59.5:
+        return f"about {max(1, round(seconds))} s left"
+    if seconds < 3570:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left".replace(".0 h", " h")
+
+
 def progress_line(progress: Progress) -> str:
     """"12 of 20 done · about 8 s left · $0.0012 so far"."""
     parts = [f"{progress.done} of {progress.total} done"]
     if progress.failed:
-        parts.append(f"{progress.failed} failed")
+        parts.append(f"{count(progress.failed, 'request error')}")
     if progress.time_left is not None and progress.status == "running":
-        parts.append(f"about {format_seconds(progress.time_left)} left")
+        parts.append(time_left(progress.time_left))
     elif progress.status == "running":
         parts.append("time left: after the first reply")
     parts.append(f"{format_cost(Cost(progress.cost_usd, 'reported'))} so far")
@@ -116,7 +146,9 @@ def ended_note(result: LabResult) -> tuple[str, str]:
     """("info" | "warning", what to say) of how a run ended."""
     done = sum(c.status in ("done", "failed") for c in result.cells)
     if result.status == "cancelled":
-        return "warning", f"Cancelled: {done} of {len(result.cells)} cells finished and are kept. {result.note}".strip()
+        # the note of a cancel is "Cancelled." (kept in saved runs): the sentence says it already
+        note = result.note.removeprefix("Cancelled.").strip()
+        return "warning", f"Cancelled: {done} of {len(result.cells)} cells finished and are kept. {note}".strip()
     if result.status == "capped":
         return "warning", f"{result.note} {done} of {len(result.cells)} cells finished and are kept."
     return "info", f"Finished: {count(len(result.cells), 'cell')}. {result.note}".strip()
@@ -147,13 +179,19 @@ def run_label(result: LabResult) -> str:
     when = datetime.fromtimestamp(result.created).strftime("%Y-%m-%d %H:%M:%S")
     rates = [t.pass_rate for t in result.totals() if t.pass_rate is not None]
     passed = f" · {sum(rates) / len(rates):.0%} passed" if rates else ""
-    return f"{when} · {result.status} · {count(len(result.cells), 'cell')}{passed}"
+    done = sum(c.status in ("done", "failed") for c in result.cells)
+    size = count(len(result.cells), "cell") if done == len(result.cells) else f"{done} of {len(result.cells)} done"
+    return f"{when} · {result.status} · {size}{passed}"
 
 
 def diff_summary(change: RunDiff) -> str:
+    """"3 cells changed of 4 run in both · … · 16 not run in Before": cells run in neither are left out."""
     changed = len(change.changed)
-    text = (f"{count(changed, 'cell')} changed of {len(change.cells)} · "
+    text = (f"{count(changed, 'cell')} changed of {len(change.compared)} run in both · "
             f"{change.newly_passing} newly passing · {change.newly_failing} newly failing")
+    for side, cells in (("Before", change.not_run_before), ("After", change.not_run_after)):
+        if cells:
+            text += f" · {count(len(cells), 'cell')} not run in {side}"
     if change.rows_changed:
         text += f" · rows {', '.join(str(r + 1) for r in change.rows_changed)} hold other values"
     if change.setups_changed:

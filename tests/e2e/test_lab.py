@@ -110,6 +110,12 @@ def test_cancel_keeps_what_finished_and_says_the_run_was_cancelled(
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Cancelled: 4 of 20 cells finished and are kept.")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("✓ pass: Valid JSON", exact=True).filter(visible=True)).to_have_count(4)
+    expect(page.get_by_text("are kept. Cancelled.")).to_have_count(0)  # said once
+    runs = page.get_by_role("combobox", name="Runs of “animals”")
+    runs.evaluate("element => element.scrollIntoView({block: 'center'})")
+    runs.click()  # the saved run's label says how far it went
+    expect(page.get_by_role("option", name=re.compile(r"· cancelled · 4 of 20 done"))).to_be_visible()
+    page.keyboard.press("Escape")
     wait_for(lambda: e2e_fake.in_flight == 0, what="the stopped requests to end", timeout=20)
     assert len(e2e_fake.requests) <= 8, "nothing more was sent after Cancel"
 
@@ -133,3 +139,48 @@ def test_a_row_typed_into_the_grid_is_sent(page: Any, app_server: StreamlitServe
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.get_by_text("Finished: 1 cell.")).to_be_visible(timeout=30_000)
     assert e2e_fake.requests[-1].body["messages"][-1]["content"].endswith("Say hello twice")
+
+
+def import_file(page: Any, tmp_path: Path, name: str, text: str) -> None:
+    data = tmp_path / name
+    data.write_text(text)
+    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(data))
+
+
+def grid_headers(page: Any) -> list[str]:
+    """The grid's column names, as its table for screen readers has them (the grid itself is a canvas)."""
+    grid = page.get_by_test_id("stDataFrame").first  # the test set's, above any table of results
+    return [h.strip() for h in grid.locator("th[role=columnheader]").all_text_contents()]
+
+
+def test_a_second_csv_replaces_the_first_and_a_value_off_the_choices_stops_the_run(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    open_lab(page, app_server)
+    type_into(page, "Message", TEMPLATE)
+    name = page.get_by_role("textbox", name="Test set name")
+    import_file(page, tmp_path, "wrongcols.csv", "species,mood,extra\n")
+    expect(page.get_by_text("Not used by the template (shown, not sent): species, mood, extra.")).to_be_visible(
+        timeout=30_000)
+    idle(page)
+    expect(name).to_have_value("wrongcols")
+    wait_for(lambda: "extra (not used)" in grid_headers(page), what="the unused column marked")
+    tones = ["formal", "casual", "angry"] + ["casual"] * 7
+    rows = "".join(f"{a},{t}\n" for a, t in zip(ANIMALS, tones, strict=True))
+    import_file(page, tmp_path, "animals.csv", "animal,tone\n" + rows)
+    expect(page.get_by_text("10 rows imported from animals.csv")).to_be_visible(timeout=30_000)
+    idle(page)
+    expect(name).to_have_value("animals")
+    try:
+        wait_for(lambda: grid_headers(page) == ["animal", "tone"], what="the grid to hold only the new file's columns")
+    except TimeoutError:
+        raise AssertionError(f"the grid's columns: {grid_headers(page)}") from None
+    expect(page.get_by_text("row 3: tone must be formal or casual").first).to_be_visible()
+    expect(page.get_by_role("button", name="Run", exact=True)).to_be_disabled()
+
+    cap = page.get_by_role("spinbutton", name=re.compile("Cost cap"))
+    cap.fill("0.00005")
+    cap.press("Enter")
+    idle(page)
+    expect(cap).to_have_value("0.000050")
+    assert e2e_fake.requests == []

@@ -53,3 +53,19 @@ def test_runs_of_different_test_sets_are_not_compared() -> None:
     other.test_set = "plants"
     with pytest.raises(RunsNotComparableError, match="animals and plants"):
         diff(make_run(1), other)
+
+
+def test_cells_not_run_are_no_change_and_cells_run_in_one_run_only_are_counted_apart() -> None:
+    before, after = make_run(1), make_run(2)
+    for cell in before.cells[2:]:  # the first run was cancelled after row 1
+        cell.status, cell.text, cell.stats, cell.checks = "skipped", "", None, []
+    before.cells[2].status = "cancelled"  # stopped half-way: no reply to compare
+    after.cells[3].status, after.cells[3].text, after.cells[3].stats, after.cells[3].checks = "skipped", "", None, []
+    changes = diff(before, after)
+    assert changes.changed == ()
+    assert len(changes.compared) == 2
+    assert [(c.row, c.setup) for c in changes.not_run_before] == [(1, 0)]
+    assert changes.not_run_after == ()
+    from lib.experiments import lab_view
+    assert lab_view.diff_summary(changes) == (
+        "0 cells changed of 2 run in both · 0 newly passing · 0 newly failing · 1 cell not run in Before")

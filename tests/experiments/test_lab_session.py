@@ -61,8 +61,37 @@ def test_a_bad_csv_leaves_the_rows_and_a_good_one_names_what_it_brought(settings
     assert session.test_set.rows == [{"animal": "cat", "tone": "formal"}]
     assert session.test_set.name == "animals"
     note = session.import_csv(b"animal,legs\nowl,2\n", "more.csv")
-    assert note == "1 row imported from more.csv. Not in the template: legs (kept as columns)."
+    assert note == "1 row imported from more.csv. Not used by the template (shown, not sent): legs."
     assert session.test_set.columns == ["animal", "tone", "legs"]
+    assert session.unused_columns() == ["legs"]
+
+
+def test_a_new_import_replaces_the_columns_of_the_last_and_the_name_follows_the_file(settings: Settings) -> None:
+    session = lab(settings)
+    session.import_csv(b"species,mood,extra\n", "wrongcols.csv")
+    assert session.test_set.columns == ["animal", "tone", "species", "mood", "extra"]
+    assert session.test_set.name == "wrongcols"
+    session.import_csv(b"animal,tone\n" + b"cat,formal\n" * 10, "animals.csv")
+    assert session.test_set.columns == ["animal", "tone"], "the columns of the file before are gone"
+    assert session.unused_columns() == []
+    assert session.test_set.name == "animals"
+    session.type_name("My set")
+    session.import_csv(b"animal,tone\ndog,casual\n", "more.csv")
+    assert session.test_set.name == "My set", "a name the person typed stays"
+    session.type_name("")
+    session.import_csv(b"animal,tone\ndog,casual\n", "more.csv")
+    assert session.test_set.name == "more"
+
+
+def test_a_value_that_is_not_a_choice_stops_the_run_before_anything_is_sent(settings: Settings) -> None:
+    session = lab(settings)
+    note = session.import_csv(b"animal,tone\ncat,formal\ndog,Casual\nowl,angry\n", "animals.csv")
+    assert note.endswith("Values not among the choices: row 3: tone must be formal or casual, not “angry”.")
+    assert session.choice_columns() == {"tone": ("formal", "casual")}
+    assert session.problems() == ["Values not among the choices: row 3: tone must be formal or casual, not “angry”."]
+    with pytest.raises(ChatError, match="row 3: tone must be formal or casual"):
+        session.start()
+    assert session.run is None
 
 
 def test_what_stops_a_run_is_said(settings: Settings) -> None:

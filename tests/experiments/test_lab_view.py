@@ -22,6 +22,8 @@ def test_json_replies_are_formatted_and_others_shown_as_they_are() -> None:
     assert lab_view.reply_view('```json\n{"a":1}\n```') == ('{\n  "a": 1\n}', True)
     assert lab_view.reply_view("plain") == ("plain", False)
     assert lab_view.reply_preview("one\n two " + "x" * 80, 10) == "one two xx…"
+    assert lab_view.reply_preview("This is the **offline demo model**, see [the docs](http://x).\n\n- `a` *b*") == (
+        "This is the offline demo model, see the docs. a b")
 
 
 def test_the_judge_is_marked_as_an_opinion() -> None:
@@ -40,13 +42,16 @@ def test_totals_per_setup() -> None:
 
 def test_progress_and_how_a_run_ended_are_said() -> None:
     running = Progress(5, 20, 1, 2.0, 6.0, 0.0012, "running", "")
-    assert lab_view.progress_line(running) == "5 of 20 done · 1 failed · about 6.00 s left · $0.0012 so far"
+    assert lab_view.progress_line(running) == "5 of 20 done · 1 request error · about 6 s left · $0.0012 so far"
+    assert [lab_view.time_left(s) for s in (0.2, 26.42, 59.4, 61, 150, 5400)] == [
+        "about 1 s left", "about 26 s left", "about 59 s left", "about 1 min left", "about 2 min left",
+        "about 1.5 h left"]
     assert "time left: after the first reply" in lab_view.progress_line(Progress(0, 20, 0, 0.1, None, 0, "running", ""))
     run = make_run()
     run.status = "cancelled"
     run.note = "Cancelled."
     run.cells[3].status = "cancelled"
-    assert lab_view.ended_note(run) == ("warning", "Cancelled: 3 of 4 cells finished and are kept. Cancelled.")
+    assert lab_view.ended_note(run) == ("warning", "Cancelled: 3 of 4 cells finished and are kept.")
     run.status, run.note = "capped", "Stopped at the cost cap: $0.003000 spent of $0.002000."
     assert lab_view.ended_note(run)[1].startswith("Stopped at the cost cap")
 
@@ -60,10 +65,23 @@ def test_rows_come_a_page_at_a_time() -> None:
 def test_two_runs_differ_in_the_cells_that_changed() -> None:
     before, after = make_run(0), make_run(1, replies={(1, 0): "no JSON"})
     change = diff(before, after)
-    assert lab_view.diff_summary(change) == "1 cell changed of 4 · 0 newly passing · 1 newly failing"
+    assert lab_view.diff_summary(change) == "1 cell changed of 4 run in both · 0 newly passing · 1 newly failing"
     assert lab_view.diff_records(change, before, after) == [{
         "row": 2, "set-up": "A", "changed": "reply, checks",
         "checks": "Valid JSON: pass → fail",
         "before": '{"animal": "dog"}', "after": "no JSON",
     }]
     assert lab_view.run_label(before).endswith("· finished · 4 cells · 75% passed")
+
+
+def test_after_a_cancel_the_figures_count_the_replies_that_finished() -> None:
+    run = make_run(replies={(0, 0): "no JSON", (0, 1): "no JSON"})
+    run.status, run.note = "cancelled", "Cancelled."
+    run.cells[2].status = "cancelled"  # stopped half-way: sent and paid, but no reply
+    run.cells[3].status, run.cells[3].stats = "skipped", None
+    records = lab_view.totals_records(run)
+    assert [(r["replies"], r["request errors"], r["stopped half-way"]) for r in records] == [(1, 0, 1), (1, 0, 0)]
+    assert "failed" not in records[0]
+    assert lab_view.ended_note(run) == ("warning", "Cancelled: 2 of 4 cells finished and are kept.")
+    assert lab_view.run_label(run).endswith("· cancelled · 2 of 4 done · 0% passed")
+    assert "stopped half-way" not in lab_view.totals_records(make_run())[0]

@@ -95,3 +95,14 @@ def test_formulas_are_not_run_by_a_spreadsheet() -> None:
     result = LabResult(Template("{{x}}"), [Setup("google/gemma-3-27b-it")], [], [{"x": "=1+1"}], cells)
     row = next(csv.DictReader(io.StringIO(results_csv(result))))
     assert row["x"] == "'=1+1" and row["reply"] == "'@SUM(A1)"
+
+
+def test_the_csv_names_a_structured_output_set_up_in_json_not_python() -> None:
+    from lib.experiments.compare import Setup
+    from lib.experiments.test_sets import result_records
+    from tests.lab_samples import make_run
+
+    run = make_run()
+    run.setups[1] = Setup("google/gemma-3-4b-it", params={"response_format": {"type": "json_object"}})
+    label = result_records(run)[1]["set-up"]
+    assert label == 'Gemma 3 4B · response_format {"type": "json_object"}'
