@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.errors import ChatError
 from ui import compare, lab
 from ui.nav import PAGE_ICON, page_links
 from ui.people import require_sign_in
 from ui.settings import page_settings
-from ui.store import cached_store
+from ui.store import store_or_warn
 
 st.set_page_config(page_title="Lab · Gemma Chat", page_icon=PAGE_ICON, layout="wide")
 require_sign_in()
 settings = page_settings()
-try:
-    store = cached_store(settings)
-except ChatError as exc:
-    store = None
-    st.warning(f"**Test sets and runs are not saved this session.** {exc}", icon=":material/save:")
+store = store_or_warn(settings, "Test sets and runs are not saved this session.")
 session = lab.session(settings, store)
 chat = st.session_state.get("chat")
 presets = chat.presets if chat is not None else compare.stored_presets(store)
