@@ -109,7 +109,8 @@ def test_view_code_shows_the_request_with_the_key_from_the_environment(app_env: 
     send(at, "hello")
     at.run()
     reply = at.session_state["chat"].conversation.path()[-1]
-    open_panel(at, f"code-{reply.id}")
+    at.button(key=f"code-{reply.id}").click().run()  # opens its dialog
+    assert not at.exception, at.exception
     codes = [c.value for c in at.code]
     assert any("requests.post(" in c for c in codes) and any("curl " in c for c in codes)
     assert all(CANARY_KEY not in c for c in codes) and any("AIMLAPI_API_KEY" in c for c in codes)

@@ -87,7 +87,8 @@ def _revoke_buttons(store: Store, share: Share) -> None:
                   on_click=st.session_state.__setitem__, args=(asked, True),
                   help="The link shows not-found from now on; this cannot be undone")
         return
-    st.caption("Anyone holding the link will see not-found. This cannot be undone.")
+    st.caption("It already shows not-found; this takes it off the list." if is_expired(share)
+               else "Anyone holding the link will see not-found. This cannot be undone.")
     with st.container(horizontal=True):
         st.button("Revoke for good", key=f"revoke-sure-{share.token}", type="primary", icon=":material/link_off:",
                   on_click=_revoke, args=(store, share))
