@@ -19,7 +19,7 @@ from lib.store.database import Store
 from lib.store.shares import DAY, DEFAULT_EXPIRY, share_conversation
 from tests.comparison_samples import BIG, SMALL, make_comparison
 from tests.e2e.conftest import EXTRA_ARGS
-from tests.e2e.harness import CHAT_INPUT, StreamlitServer, clean_env, idle, open_chat, send, wait_for_reply
+from tests.e2e.harness import CHAT_INPUT, StreamlitServer, clean_env, idle, open_chat, send, wait_for, wait_for_reply
 from tests.image_samples import photo
 from tests.samples import stats
 
@@ -224,20 +224,21 @@ def test_the_link_made_near_the_window_foot_shows_without_scrolling(new_page: An
         send(owner, f"Fill the page {n} qv{n}")
         wait_for_reply(owner, "")
         idle(owner)
-    for width in (1280, 390):
-        owner.set_viewport_size({"width": width, "height": 900})
-        owner.wait_for_timeout(400)
-        if width < 600:  # a phone: the sidebar is folded away
-            owner.get_by_test_id("stExpandSidebarButton").click()
-        share = owner.get_by_role("button", name="Share this chat", exact=True)
+    address = wait_for(lambda: "c=" in owner.url and owner.url, what="the chat's address")
+    phone = new_page()  # the same chat on a phone
+    phone.set_viewport_size({"width": 390, "height": 900})
+    phone.goto(address)
+    expect(phone.get_by_text("Fill the page 2 qv2")).to_be_visible(timeout=30_000)
+    idle(phone)
+    phone.get_by_test_id("stExpandSidebarButton").click()
+    for width, page in ((1280, owner), (390, phone)):
+        share = page.get_by_role("button", name="Share this chat", exact=True)
         share.scroll_into_view_if_needed()
         share.click()
-        popover = owner.get_by_test_id("stPopoverBody")
-        popover.get_by_role("button", name=re.compile(r"^Make (a|another) read-only link$")).click()
+        popover = page.get_by_test_id("stPopoverBody")
+        popover.get_by_role("button", name="Make a read-only link").click()
         code = popover.get_by_test_id("stCode")
         expect(code).to_contain_text("/Shared?token=")
         expect(code).to_be_in_viewport()
-        owner.wait_for_timeout(300)
-        owner.screenshot(path=SCREENSHOTS / f"wt-fixa-share-popover-{width}.png")
-        owner.keyboard.press("Escape")
-        idle(owner)
+        page.wait_for_timeout(300)
+        page.screenshot(path=SCREENSHOTS / f"wt-fixa-share-popover-{width}.png")
