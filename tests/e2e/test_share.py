@@ -228,7 +228,7 @@ def test_the_link_made_near_the_window_foot_shows_without_scrolling(new_page: An
     phone = new_page()  # the same chat on a phone
     phone.set_viewport_size({"width": 390, "height": 900})
     phone.goto(address)
-    expect(phone.get_by_text("Fill the page 2 qv2")).to_be_visible(timeout=30_000)
+    expect(phone.get_by_text("Fill the page 2 qv2", exact=True).first).to_be_visible(timeout=30_000)
     idle(phone)
     phone.get_by_test_id("stExpandSidebarButton").click()
     for width, page in ((1280, owner), (390, phone)):
