@@ -586,7 +586,7 @@ class LoadResult:
 async def load_test(fake: FakeAPI, tmp: Path, sessions: int, seconds: float, name: str = "app") -> LoadResult:
     from playwright.async_api import async_playwright
 
-    fake_api.demo_reply = echo_reply  # the fake's default answer names the question's tag
+    fake_api.fake_reply = echo_reply  # the fake's default answer names the question's tag
     fake.reset()
     fake.default = Behaviour(first_token_delay=0.3, token_rate=50)
     script = "app.py" if name == "app" else "bench/floor_app.py"
@@ -687,7 +687,7 @@ async def load_test(fake: FakeAPI, tmp: Path, sessions: int, seconds: float, nam
         result.rss_peak_kib = max(samples, default=0)
         result.rss_hwm_kib = app.server.peak_rss_kib() or 0
         app.server.stop()
-        fake_api.demo_reply = history_free_demo_reply
+        fake_api.fake_reply = history_free_demo_reply
     result.requests = len(fake.requests)
     for body in fake.bodies():
         tags = {t[:3] for m in body["messages"] if m["role"] != "system" for t in TAG.findall(m["content"])}
@@ -697,7 +697,7 @@ async def load_test(fake: FakeAPI, tmp: Path, sessions: int, seconds: float, nam
     return result
 
 
-history_free_demo_reply = fake_api.demo_reply
+history_free_demo_reply = fake_api.fake_reply
 
 
 # -- report --------------------------------------------------------------------------------------------

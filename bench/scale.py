@@ -154,7 +154,7 @@ def memory(fake: FakeAPI, tmp: Path, turns: int, sessions: int, session_turns: i
 
     from lib.api import fake_api
 
-    fake_api.demo_reply = None
+    fake_api.fake_reply = None
     app = start_server("memory", "app.py", fake, tmp, STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL=str(ttl))
     server = app.server
 

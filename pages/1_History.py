@@ -170,16 +170,17 @@ def selected_section(store: Store, summary: ConversationSummary) -> None:
         st.warning("This conversation was just deleted, perhaps in another tab.")
         return
     share_button(store, conversation, key="history_share", page_path=PAGE_PATH)
-    for column, export in zip(st.columns(len(EXPORT_FORMATS)), EXPORT_FORMATS, strict=True):
-        column.download_button(
-            export.label,
-            # Made on the click: the three of a conversation of 10,000 messages took 2 s of every run.
-            data=partial(export.render, conversation),
-            file_name=filename(conversation, export.extension),
-            mime=export.mime,
-            key=f"history_download_{export.extension}",
-            on_click="ignore",
-        )
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        for export in EXPORT_FORMATS:
+            st.download_button(
+                f"Export {export.label}",
+                # Made on the click: the three of a conversation of 10,000 messages took 2 s of every run.
+                data=partial(export.render, conversation),
+                file_name=filename(conversation, export.extension),
+                mime=export.mime,
+                key=f"history_download_{export.extension}",
+                on_click="ignore",
+            )
     delete_controls(store, summary)
 
 
@@ -215,15 +216,16 @@ def selected_comparison_section(store: Store, summary: ComparisonSummary) -> Non
         st.warning("This comparison was just deleted, perhaps in another tab.")
         return
     share_button(store, comparison, key="history_cmp_share", page_path=PAGE_PATH, label="Share comparison")
-    for column, export in zip(st.columns(len(COMPARISON_EXPORT_FORMATS)), COMPARISON_EXPORT_FORMATS, strict=True):
-        column.download_button(
-            export.label,
-            data=partial(export.render, comparison),
-            file_name=comparison_filename(comparison, export.extension),
-            mime=export.mime,
-            key=f"history_cmp_download_{export.extension}",
-            on_click="ignore",
-        )
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        for export in COMPARISON_EXPORT_FORMATS:
+            st.download_button(
+                f"Export {export.label}",
+                data=partial(export.render, comparison),
+                file_name=comparison_filename(comparison, export.extension),
+                mime=export.mime,
+                key=f"history_cmp_download_{export.extension}",
+                on_click="ignore",
+            )
     delete_comparison_controls(store, summary)
 
 

@@ -109,7 +109,8 @@ def test_view_code_shows_the_request_with_the_key_from_the_environment(app_env: 
     send(at, "hello")
     at.run()
     reply = at.session_state["chat"].conversation.path()[-1]
-    open_panel(at, f"code-{reply.id}")
+    at.button(key=f"code-{reply.id}").click().run()  # opens its dialog
+    assert not at.exception, at.exception
     codes = [c.value for c in at.code]
     assert any("requests.post(" in c for c in codes) and any("curl " in c for c in codes)
     assert all(CANARY_KEY not in c for c in codes) and any("AIMLAPI_API_KEY" in c for c in codes)
@@ -146,3 +147,18 @@ def test_a_reply_from_a_model_that_was_not_sent_the_format_is_shown_as_text(app_
     assert "response_format" not in app_env.bodies()[0]
     assert "Plain **words**." in [m.value for m in at.chat_message[-1].markdown]
     assert "Not JSON" not in page_text(at)
+
+
+def test_the_sidebar_does_not_say_a_broken_schema_is_sent(app_env: FakeAPI) -> None:
+    at = new_app()
+    at.radio(key="response_mode").set_value("JSON schema").run()  # the example schema: valid, sent
+    at.run()  # the sidebar's line is drawn above the choice: it shows the format from the next run
+    captions = [c.value for c in at.sidebar.caption]
+    assert any(c.startswith("Sent: ") and "response_format=json_schema" in c for c in captions)
+    at.text_area(key="response_schema").input('{"type": "object", "properties": ').run()
+    captions = [c.value for c in at.sidebar.caption]
+    assert not any(c.startswith("Sent: ") and "response_format" in c for c in captions)
+    assert any("`response_format=json_schema` is not sent until the schema is fixed" in c for c in captions)
+    at.text_area(key="response_schema").input(json.dumps(SCHEMA)).run()
+    at.run()
+    assert any(c.startswith("Sent: ") and "response_format=json_schema" in c for c in at.sidebar.caption.values)

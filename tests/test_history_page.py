@@ -148,7 +148,7 @@ def test_delete_asks_first(three: list[Conversation], db: Store) -> None:
 
 def test_download_buttons_for_the_selected_conversation(three: list[Conversation]) -> None:
     at = page()
-    assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML"]
+    assert [b.label for b in at.download_button] == ["Export JSON", "Export Markdown", "Export HTML"]
 
 
 def test_the_exports_are_made_when_clicked_not_on_every_run(
@@ -168,7 +168,7 @@ def test_the_exports_are_made_when_clicked_not_on_every_run(
     monkeypatch.setattr(exporting, "EXPORT_FORMATS", tuple(counting(e) for e in exporting.EXPORT_FORMATS))
     at = page()
     at.run()
-    assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML"]
+    assert [b.label for b in at.download_button] == ["Export JSON", "Export Markdown", "Export HTML"]
     assert made == []
 
 
@@ -360,7 +360,7 @@ def test_a_row_with_impossible_figures_shows_them_as_unknown(spoiled: Store) -> 
     at.selectbox(key="history_selected").select("conv-00040").run()
     assert not at.exception, at.exception
     assert any("started —" in c.value for c in at.caption)
-    assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML"]
+    assert [b.label for b in at.download_button] == ["Export JSON", "Export Markdown", "Export HTML"]
     at.text_input(key="history_search").input("question 40").run()
     assert not at.exception and [r["Title"] for r in table(at)] == ["Conversation 40: bananas & <tags>"]
 
@@ -405,7 +405,8 @@ def test_comparisons_are_listed_apart_from_the_conversations(compared: list[Comp
     assert at.selectbox(key="history_selected_comparison").value == compared[0].id
     [caption] = [c.value for c in at.caption if "3 set-ups · 3 turns · 1 vote · $0.02 · blind" in c.value]
     assert f"C: {literal(MIDDLE.label())}" in caption and f"A: {literal(BIG.label())}" in caption
-    assert [b.label for b in at.download_button] == ["JSON", "Markdown", "HTML", "JSON", "HTML"]
+    labels = [b.label for b in at.download_button]
+    assert labels == ["Export JSON", "Export Markdown", "Export HTML", "Export JSON", "Export HTML"]
 
 
 def test_no_comparisons_yet_says_so_quietly(three: list[Conversation]) -> None:

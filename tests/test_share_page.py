@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.chat.conversation import Conversation
 from lib.chat.usage import Cost
+from lib.experiments.compare import Setup
 from lib.store.database import Store
 from lib.store.shares import DAY, share_comparison, share_conversation
 from tests.comparison_samples import BIG, SMALL, make_comparison
@@ -84,6 +85,16 @@ def test_a_shared_comparison_shows_its_columns_without_controls(db: Store) -> No
     assert not at.chat_input and not at.button and not at.sidebar.children
 
 
+def test_a_shared_comparison_shows_no_system_prompt_not_even_in_its_column_names(db: Store) -> None:
+    secret = Setup("google/gemma-3-27b-it", "You are a helpful assistant with our secret launch plan.")
+    comparison = make_comparison(1, setups=(secret, SMALL))
+    db.save_comparison(comparison)
+    at = open_link(share_comparison(db, comparison).token)
+    shown = "\n".join(e.value for e in [*at.markdown, *at.caption, *at.title, *at.info])
+    assert "A · Gemma 3 27B" in shown  # the column still names its model
+    assert "You are a helpful" not in shown and "Be brief" not in shown
+
+
 @pytest.mark.parametrize("case", ["unknown", "revoked", "expired", "missing"])
 def test_unknown_revoked_expired_and_missing_tokens_show_the_same_plain_not_found(db: Store, case: str) -> None:
     conversation = chat()
@@ -105,6 +116,8 @@ def test_history_shares_a_conversation_lists_the_link_and_revokes_it(db: Store) 
     assert "No shared links." in "\n".join(c.value for c in at.caption)
     at.session_state["history_share_open"] = True  # the Share popover, opened
     at.run()
+    assert at.selectbox(key="history_share_expiry").value == "30 days"  # a forgotten link ends on its own
+    assert "Never" in at.selectbox(key="history_share_expiry").options
     at.selectbox(key="history_share_expiry").set_value("7 days")
     at.button(key="history_share_make").click().run()
     assert not at.exception, at.exception
@@ -116,6 +129,39 @@ def test_history_shares_a_conversation_lists_the_link_and_revokes_it(db: Store) 
 
     at.button(key=f"revoke-{share.token}").click().run()
     assert not at.exception, at.exception
+    assert [s.token for s in db.list_shares()] == [share.token]  # asked first: not revoked yet
+    at.button(key=f"revoke-keep-{share.token}").click().run()
+    assert [s.token for s in db.list_shares()] == [share.token]
+    assert f"revoke-sure-{share.token}" not in [b.key for b in at.button]
+    at.button(key=f"revoke-{share.token}").click().run()
+    at.button(key=f"revoke-sure-{share.token}").click().run()
+    assert not at.exception, at.exception
     assert db.list_shares() == []
     assert "it shows not-found now" in at.success[0].value
     assert open_link(share.token).title[0].value == "Not found"
+
+
+def test_an_expired_link_is_listed_as_expired_without_its_address_and_can_be_removed(db: Store) -> None:
+    share = share_conversation(db, chat(), -DAY)
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page("pages/1_History.py").run()
+    captions = "\n".join(c.value for c in at.caption)
+    assert "Expired " in captions and "expires expired" not in captions
+    assert not [c for c in at.code if share.token in c.value]  # nothing to copy: the link shows not-found
+    at.button(key=f"revoke-{share.token}").click().run()
+    at.button(key=f"revoke-sure-{share.token}").click().run()
+    assert db.list_shares() == [] and "No shared links." in "\n".join(c.value for c in at.caption)
+
+
+def test_the_share_popover_shows_the_link_it_made_first(db: Store) -> None:
+    conversation = chat()
+    db.save(conversation)
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page("pages/1_History.py").run()
+    at.session_state["history_share_open"] = True
+    at.run()
+    at.button(key="history_share_make").click().run()
+    [share] = db.list_shares()
+    link = next(i for i, c in enumerate(at.main) if c.type == "code" and share.token in c.value)
+    form = next(i for i, c in enumerate(at.main) if c.type == "selectbox" and c.key == "history_share_expiry")
+    assert link < form  # the link is on top, where a short popover still shows it

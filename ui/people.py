@@ -14,7 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.chat.markdown_html import literal
-from lib.people.access import Person, is_admin, may_enter, owner_of_person, shared_without_sign_in
+from lib.people.access import Person, conversation_asked_for, is_admin, may_enter, owner_of_person, shared_without_sign_in
 from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
 from ui.settings import page_settings
@@ -83,7 +83,13 @@ def _forget_other_owner(owner: str) -> None:
 
 def _sign_in_screen() -> None:
     st.title(":material/forum: Gemma Chat")
-    st.write("Sign in to chat. Your conversations are yours alone: no one else who signs in sees them.")
+    address = conversation_asked_for(st.context.url or "", st.query_params.to_dict())
+    what = "open this conversation" if address else "chat"
+    st.write(f"Sign in to {what}. Your conversations are yours alone: no one else who signs in sees them.")
+    if address:
+        st.caption(":material/info: Signing in brings you to a new chat: open this conversation again "
+                   "afterwards, at this address:")
+        st.code(address, language=None, wrap_lines=True)
     st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login, key="people_sign_in")
 
 

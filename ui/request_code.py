@@ -21,11 +21,15 @@ FILE_NAMES = {"curl": "request.sh", "python": "request.py", "javascript": "reque
 
 
 def view_code(message: Message, chat: ChatSession) -> None:
-    """A View code popover, drawn only while open: closed, it costs no code."""
-    panel = st.popover("View code", icon=":material/code:", type="tertiary", on_change="rerun", key=f"code-{message.id}")
-    with panel:
-        if panel.open:
-            _code_panel(message, chat)
+    """A View code button opening a wide dialog: a popover under the last reply opened in the few
+    pixels left above the window's foot, too short to read the code in."""
+    if st.button("View code", icon=":material/code:", type="tertiary", key=f"code-{message.id}"):
+        _code_dialog(message, chat)
+
+
+@st.dialog("View code: the request behind this reply", width="large", icon=":material/code:")
+def _code_dialog(message: Message, chat: ChatSession) -> None:
+    _code_panel(message, chat)
 
 
 def _code_panel(message: Message, chat: ChatSession) -> None:

@@ -14,9 +14,11 @@ from lib.experiments.compare_session import CompareSession
 from lib.store.database import Share, Store
 from lib.store.shares import (
     COMPARISON,
+    DEFAULT_EXPIRY,
     EXPIRY_CHOICES,
     Snapshot,
     expiry_text,
+    is_expired,
     share_address,
     share_comparison,
     share_conversation,
@@ -37,7 +39,7 @@ def link_to(share: Share, page_path: str) -> str:
 
 
 def _make(store: Store, source: Conversation | Comparison, key: str, page_path: str) -> None:
-    expires_in = EXPIRY_CHOICES[st.session_state.get(f"{key}_expiry", "Never")]
+    expires_in = EXPIRY_CHOICES[st.session_state.get(f"{key}_expiry", DEFAULT_EXPIRY)]
     if isinstance(source, Comparison):
         share = share_comparison(store, source, expires_in)
     else:
@@ -53,19 +55,44 @@ def share_button(store: Store, source: Conversation | Comparison, *, key: str, p
     with popover:
         if not popover.open:  # drawn only while open: a closed popover costs nothing
             return
+        # The link just made comes first: near the window's foot the popover is short, and the
+        # link is what the person came for.
+        if made := st.session_state.get(MADE, {}).get(key):
+            st.code(made, language=None, wrap_lines=True)
+            st.caption(COPY_HINT)
         st.caption(f"Anyone with the link sees this {what} as it is now, read-only, without signing in; "
                    "nothing else of yours. Revoke it under **Shared links** on the History page.")
-        st.selectbox("Link expires", list(EXPIRY_CHOICES), key=f"{key}_expiry")
-        st.button("Make a read-only link", key=f"{key}_make", type="primary", icon=":material/add_link:",
+        choices = list(EXPIRY_CHOICES)
+        st.selectbox("Link expires", choices, index=choices.index(DEFAULT_EXPIRY), key=f"{key}_expiry")
+        st.button("Make another read-only link" if made else "Make a read-only link", key=f"{key}_make",
+                  type="secondary" if made else "primary", icon=":material/add_link:",
                   on_click=_make, args=(store, source, key, page_path))
-        if made := st.session_state.get(MADE, {}).get(key):
-            st.caption(COPY_HINT)
-            st.code(made, language=None, wrap_lines=True)
 
 
 def _revoke(store: Store, share: Share) -> None:
     if store.revoke_share(share.token):
         st.session_state["history_flash"] = f"Revoked the link to “{literal(share.title or 'untitled')}”: it shows not-found now."
+
+
+def _confirm_key(share: Share) -> str:
+    return f"revoke-asked-{share.token}"
+
+
+def _revoke_buttons(store: Store, share: Share) -> None:
+    """Revoke, then "Revoke for good" to be sure: a revoked link cannot be brought back."""
+    asked = _confirm_key(share)
+    if not st.session_state.get(asked):
+        label = "Remove" if is_expired(share) else "Revoke"
+        st.button(label, key=f"revoke-{share.token}", icon=":material/link_off:",
+                  on_click=st.session_state.__setitem__, args=(asked, True),
+                  help="The link shows not-found from now on; this cannot be undone")
+        return
+    st.caption("It already shows not-found; this takes it off the list." if is_expired(share)
+               else "Anyone holding the link will see not-found. This cannot be undone.")
+    with st.container(horizontal=True):
+        st.button("Revoke for good", key=f"revoke-sure-{share.token}", type="primary", icon=":material/link_off:",
+                  on_click=_revoke, args=(store, share))
+        st.button("Keep it", key=f"revoke-keep-{share.token}", on_click=st.session_state.__setitem__, args=(asked, False))
 
 
 def shared_links(store: Store, page_path: str) -> None:
@@ -80,11 +107,11 @@ def shared_links(store: Store, page_path: str) -> None:
         with st.container(border=True):
             kind = "Comparison" if share.kind == COMPARISON else "Conversation"
             st.markdown(f"**{literal(share.title or '(untitled)')}** · {kind.lower()}")
-            st.caption(f"Created {format_time(share.created)} · expires {expiry_text(share)}")
-            st.code(link_to(share, page_path), language=None, wrap_lines=True)
-            st.caption(COPY_HINT)
-            st.button("Revoke", key=f"revoke-{share.token}", icon=":material/link_off:",
-                      on_click=_revoke, args=(store, share), help="The link shows not-found from now on")
+            st.caption(f"Created {format_time(share.created)} · {expiry_text(share)}")
+            if not is_expired(share):  # an expired link shows not-found: nothing to copy
+                st.code(link_to(share, page_path), language=None, wrap_lines=True)
+                st.caption(COPY_HINT)
+            _revoke_buttons(store, share)
 
 
 def _conversation(conversation: Conversation) -> None:

@@ -213,8 +213,13 @@ def sampling_parameters(chat: ChatSession) -> None:
             st.button("Reset to API defaults", on_click=_reset_params, args=(chat,), icon=":material/restart_alt:")
     if dropped := unsupported_params(conversation.model, conversation.params):
         st.caption(f"Not sent to this model: {', '.join(dropped)}")
-    if conversation.params:
-        st.caption("Sent: " + ", ".join(f"`{k}={_sent_value(k, v)}`" for k, v in conversation.params.items()))
+    # While the schema being edited is invalid nothing is sent, least of all the format it replaces.
+    held = structured.schema_problem(chat) is not None
+    sent = {k: v for k, v in conversation.params.items() if not (held and k == "response_format")}
+    if sent:
+        st.caption("Sent: " + ", ".join(f"`{k}={_sent_value(k, v)}`" for k, v in sent.items()))
+    if held:
+        st.caption(":material/block: `response_format=json_schema` is not sent until the schema is fixed.")
 
 
 def _sent_value(name: str, value: Any) -> Any:

@@ -24,7 +24,7 @@ def demo_server() -> FakeAPI:
     global _server
     with _lock:
         if _server is None:
-            server = FakeAPI(record_requests=False)
+            server = FakeAPI(record_requests=False, demo=True)
             server.default = Behaviour(first_token_delay=DEMO_FIRST_TOKEN_DELAY, token_rate=DEMO_TOKEN_RATE)
             _server = server.start()
         return _server

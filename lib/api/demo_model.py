@@ -67,8 +67,27 @@ def _instructions(messages: list[dict]) -> str:
     return ""
 
 
+#: who answers, first thing in the reply: the offline demo (no key) or the fake API (the tests' server)
+DEMO_INTRO = ("This is the **offline demo model**: no request left this machine, "
+              "so this answer is canned rather than written by Gemma.")
+FAKE_INTRO = ("This is the **fake AI/ML API**, a test server on this machine: your request reached it, "
+              "and this answer is canned rather than written by Gemma.")
+#: the demo's last word; the fake API is reached with a key already, so it has none
+_KEY_HINT = ["To talk to Gemma 3 for real, put your key in `AIMLAPI_API_KEY` (environment, `.env` "
+             "or `.streamlit/secrets.toml`), or paste it in the sidebar.", ""]
+
+
 def demo_reply(messages: list[dict]) -> str:
     """An answer built from the conversation, so that a newcomer sees every part of the page work."""
+    return _canned(messages, DEMO_INTRO, _KEY_HINT)
+
+
+def fake_reply(messages: list[dict]) -> str:
+    """The same answer, from the fake API: it does not claim that nothing left the machine."""
+    return _canned(messages, FAKE_INTRO, [])
+
+
+def _canned(messages: list[dict], intro: str, closing: list[str]) -> str:
     question = " ".join(_last_user_text(messages).split())
     turns = sum(1 for m in messages if m.get("role") == "user")
     instructions = " ".join(_instructions(messages).split())
@@ -76,8 +95,7 @@ def demo_reply(messages: list[dict]) -> str:
     opener = "Hello! " if _GREETING.match(question) else ""
     images = _image_lines(_image_urls(messages))
     lines = [
-        f"{opener}This is the **offline demo model**: no request left this machine, "
-        "so this answer is canned rather than written by Gemma."
+        f"{opener}{intro}"
         + (" It cannot see: what it says of images is measured from their pixels." if images else ""),
         "",
         *images,
@@ -92,9 +110,7 @@ def demo_reply(messages: list[dict]) -> str:
         "edit it in the sidebar and it applies to your next message;",
         f"- this is turn **{turns}** of the conversation: the whole history is sent every time.",
         "",
-        "To talk to Gemma 3 for real, put your key in `AIMLAPI_API_KEY` (environment, `.env` "
-        "or `.streamlit/secrets.toml`), or paste it in the sidebar.",
-        "",
+        *closing,
         "```python",
         "# the request this app sends, in short",
         'requests.post(f"{base}/chat/completions", json={"model": model, "messages": messages, "stream": True})',

@@ -33,7 +33,8 @@ from dataclasses import asdict, dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from lib.api.demo_model import demo_reply
+from lib.api.demo_model import DEMO_INTRO, FAKE_INTRO, demo_reply, fake_reply
+from lib.api.json_reply import json_reply
 from lib.api.models import content_part_types, model_info
 from lib.chat.context_gauge import TOKENS_PER_IMAGE
 from lib.chat.usage import USD_SPENT_HEADER
@@ -88,7 +89,7 @@ class Behaviour:
     first_token_delay: float = 0.0
     #: tokens per second after the first; None streams as fast as it can
     token_rate: float | None = None
-    #: the reply text; None lets the demo model answer
+    #: the reply text; None: a canned answer (:func:`default_text`)
     reply: str | None = None
     #: tokens in each chunk
     tokens_per_chunk: int = 1
@@ -151,6 +152,8 @@ class FakeAPI:
     requests: list[Recorded] = field(default_factory=list)
     #: False for a long-lived server (the demo mode), whose log would grow without bound
     record_requests: bool = True
+    #: the demo mode's server: its canned answers speak as the offline demo model, not as the fake API
+    demo: bool = False
     #: streams the client closed before the end (the Stop button)
     disconnects: int = 0
     #: the framing of every answer whose behaviour names none
@@ -259,6 +262,15 @@ def _error_body(behaviour: Behaviour, path: str, request_id: str) -> tuple[bytes
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
     }
     return json.dumps(body).encode(), "application/json"
+
+
+def default_text(body: dict[str, Any], *, demo: bool) -> str:
+    """The canned answer: JSON when ``response_format`` asks for it (JSON mode and JSON-schema mode
+    work offline too), else the demo model's text, introduced as whoever answers."""
+    intro = DEMO_INTRO if demo else FAKE_INTRO
+    if (as_json := json_reply(body.get("response_format"), intro.replace("**", ""))) is not None:
+        return as_json
+    return demo_reply(body["messages"]) if demo else fake_reply(body["messages"])
 
 
 def _validate(body: Any) -> str | None:
@@ -431,7 +443,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- a successful answer ---------------------------------------------------------
 
     def _complete(self, body: dict[str, Any], behaviour: Behaviour, request_id: str, framing: Framing) -> None:
-        text = behaviour.reply if behaviour.reply is not None else demo_reply(body["messages"])
+        text = behaviour.reply if behaviour.reply is not None else default_text(body, demo=self.api.demo)
         tokens = split_tokens(text)
         if isinstance(body.get("max_tokens"), (int, float)) and len(tokens) > body["max_tokens"]:
             tokens = tokens[: int(body["max_tokens"])]

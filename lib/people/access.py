@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from lib.errors import ConfigurationError
 from lib.people.owner import LOCAL_OWNER, owner_of
@@ -100,3 +101,16 @@ def shared_without_sign_in(*, address: str | None, sign_in: bool, history: bool)
     """Saved chats open to whoever reaches the server: it listens beyond loopback, saves
     conversations, and nobody signs in."""
     return history and not sign_in and listens_beyond_loopback(address)
+
+
+
+def conversation_asked_for(app_url: str, query: Mapping[str, str]) -> str | None:
+    """The address of the conversation a signed-out visitor asked for (``?c=<id>`` on the chat page,
+    whose address is the app's own, ``app_url``), to open again after signing in; None when none.
+
+    Streamlit's sign-in always comes back to the app's root: its OAuth callback redirects to the
+    base URL and keeps no address to return to, so the visitor has to open it again.
+    """
+    if not query.get("c"):
+        return None
+    return f"{app_url.rstrip('/')}/?{urlencode({'c': query['c']})}"

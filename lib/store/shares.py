@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -28,6 +28,8 @@ from lib.store.importing import parse, parse_comparison
 DAY = 24 * 60 * 60.0
 #: what the owner picks from when sharing, in the order offered: seconds until it expires (None: never)
 EXPIRY_CHOICES: dict[str, float | None] = {"Never": None, "1 day": DAY, "7 days": 7 * DAY, "30 days": 30 * DAY}
+#: the choice offered first: a link forgotten about stops working on its own
+DEFAULT_EXPIRY = "30 days"
 #: random bytes in a token: 256 bits, as many as a session key
 TOKEN_BYTES = 32
 #: the address of the page that shows a link (pages/9_Shared.py) and the query parameter naming the link
@@ -76,10 +78,21 @@ def open_share(store: Store, token: str) -> Snapshot:
     limits = {"max_bytes": len(data.encode()) + 1, "max_messages": 10**9}
     try:
         if share.kind == COMPARISON:
-            return Snapshot(share, comparison=parse_comparison(data, **limits))
-        return Snapshot(share, conversation=parse(data, default_model="", **limits))
+            return Snapshot(share, comparison=_without_prompts(parse_comparison(data, **limits)))
+        conversation = parse(data, default_model="", **limits)
     except ImportFormatError as exc:
         raise StoreError("This shared snapshot is damaged and cannot be shown.", detail=str(exc)) from None
+    conversation.system_prompt = ""
+    return Snapshot(share, conversation=conversation)
+
+
+def _without_prompts(comparison: Comparison) -> Comparison:
+    """``comparison`` with its set-ups' system prompts blanked: the owner's instructions are theirs,
+    and a column's name quotes its prompt (:meth:`Setup.label`), so nothing downstream can leak it."""
+    comparison.setups = [replace(setup, system_prompt="") for setup in comparison.setups]
+    for thread in comparison.threads:
+        thread.system_prompt = ""
+    return comparison
 
 
 def share_address(page_url: str, page_path: str, token: str) -> str:
@@ -93,13 +106,15 @@ def share_address(page_url: str, page_path: str, token: str) -> str:
     return urlunsplit((scheme, netloc, f"{path}/{PAGE}", urlencode({PARAMETER: token}), ""))
 
 
+def is_expired(share: Share, now: float | None = None) -> bool:
+    return share.expires is not None and share.expires <= (time.time() if now is None else now)
+
+
 def expiry_text(share: Share, now: float | None = None) -> str:
-    """When the link stops working, in words for the owner's list: "never", "expired" or a time."""
+    """When the link stops (or stopped) working, for the owner's list: "Never expires", "Expires …", "Expired …"."""
     if share.expires is None:
-        return "never"
-    if share.expires <= (time.time() if now is None else now):
-        return "expired"
-    return format_time(share.expires)
+        return "Never expires"
+    return f"{'Expired' if is_expired(share, now) else 'Expires'} {format_time(share.expires)}"
 
 
 def taken_text(share: Share) -> str:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import pytest
 import requests
 from PIL import Image as PILImage
@@ -135,8 +136,31 @@ def test_tokens_per_chunk(fake_api: FakeAPI) -> None:
     assert [c["choices"][0]["delta"]["content"] for c in parsed] == ["one two", " three four", " five"]
 
 
-def test_default_reply_is_the_demo_model(fake_api: FakeAPI) -> None:
-    assert "offline demo model" in text_of(chunks(post(fake_api)))
+def test_default_reply_is_the_fake_api_not_the_offline_demo(fake_api: FakeAPI) -> None:
+    text = text_of(chunks(post(fake_api)))
+    assert "fake AI/ML API" in text and "You said: *Say hi.*" in text
+    # A key was sent and the request reached a server: the demo's words would be untrue here.
+    assert "offline demo model" not in text and "no request left" not in text and "AIMLAPI_API_KEY" not in text
+
+
+def test_the_demo_servers_default_reply_is_the_offline_demo_model() -> None:
+    with FakeAPI(demo=True) as demo:
+        text = text_of(chunks(post(demo, headers={})))
+    assert "offline demo model" in text and "AIMLAPI_API_KEY" in text and "fake AI/ML API" not in text
+
+
+@pytest.mark.parametrize("demo", [False, True])
+def test_json_mode_and_schema_mode_are_answered_in_json(demo: bool) -> None:
+    schema = {"type": "object", "required": ["name", "tags"], "additionalProperties": False,
+              "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"enum": ["a", "b"]}}}}
+    with FakeAPI(demo=demo) as api:
+        as_object = text_of(chunks(post(api, {"model": MODEL, "messages": MESSAGES, "stream": True,
+                                              "response_format": {"type": "json_object"}}, headers={})))
+        as_schema = text_of(chunks(post(api, {"model": MODEL, "messages": MESSAGES, "stream": True, "response_format":
+                                              {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}},
+                                        headers={})))
+    assert isinstance(json.loads(as_object), dict)
+    jsonschema.validate(json.loads(as_schema), schema)
 
 
 def test_not_streamed_when_stream_is_false(fake_api: FakeAPI, framing: Framing) -> None:
@@ -195,7 +219,7 @@ def test_stream_headers_of_each_framing(fake_api: FakeAPI, framing: Framing) -> 
     for name, value in HEADERS_OF[framing].items():
         assert response.headers.get(name) == value, name
     assert "Content-Length" not in response.headers
-    assert "offline demo model" in text_of(chunks(response))
+    assert "fake AI/ML API" in text_of(chunks(response))
 
 
 def test_every_event_can_be_read_as_soon_as_it_is_sent(fake_api: FakeAPI, framing: Framing) -> None:

@@ -207,3 +207,36 @@ def test_a_key_typed_in_the_sidebar_lasts_across_a_visit_to_history(
     finally:
         server.stop()
     assert CANARY_KEY not in server.log_text()
+
+
+def test_json_and_json_schema_modes_can_be_tried_offline(page: Any, demo_server: StreamlitServer) -> None:
+    open_chat(page, demo_server)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("JSON schema", exact=True).click()
+    schema = sidebar.get_by_role("textbox", name="JSON schema")
+    expect(schema).to_be_visible()
+    send(page, "Describe a city as JSON")
+    reply = page.get_by_test_id("stChatMessage").last
+    expect(reply.get_by_text("Valid JSON, matching the schema.")).to_be_visible(timeout=30_000)
+    page.screenshot(path="/tmp/wt-fixa-demo-json-schema-1280.png")
+
+    # A broken schema: the sidebar says the format is held back, not that it is sent.
+    schema.fill('{"type": "object", "properties": ')
+    schema.press("Tab")
+    expect(sidebar.get_by_text("is not sent until the schema is fixed", exact=False)).to_be_visible()
+    expect(sidebar.get_by_text("response_format=json_schema", exact=False)).to_have_count(1)  # that line only
+    sidebar.get_by_text("is not sent until the schema is fixed", exact=False).scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/wt-fixa-schema-held-1280.png")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.wait_for_timeout(400)
+    if not sidebar.is_visible():
+        page.get_by_test_id("stExpandSidebarButton").click()
+    sidebar.get_by_text("is not sent until the schema is fixed", exact=False).scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/wt-fixa-schema-held-390.png")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    sidebar.get_by_text("JSON", exact=True).click()
+    send(page, "Now any JSON object")
+    reply = page.get_by_test_id("stChatMessage").last
+    expect(reply.get_by_test_id("stCode")).to_contain_text('"note"', timeout=30_000)
+    expect(reply.get_by_text("Valid JSON", exact=False)).to_be_visible()

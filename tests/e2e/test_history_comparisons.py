@@ -49,7 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer
 def download(page: Any, label: str) -> Path:
     """The comparison's export: its buttons come after the chat's, which have the same names."""
     with page.expect_download() as started:
-        page.get_by_role("button", name=label, exact=True).last.click()
+        page.get_by_role("button", name=f"Export {label}", exact=True).last.click()
     return Path(started.value.path())
 
 

@@ -62,7 +62,7 @@ def open_history(page: Any, server: StreamlitServer) -> None:
 
 def download(page: Any, label: str) -> Path:
     with page.expect_download() as started:
-        page.get_by_role("button", name=label, exact=True).click()
+        page.get_by_role("button", name=f"Export {label}", exact=True).click()
     return Path(started.value.path())
 
 

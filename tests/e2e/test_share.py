@@ -16,9 +16,10 @@ from playwright.sync_api import expect
 from lib.chat.conversation import Conversation
 from lib.chat.usage import Cost
 from lib.store.database import Store
+from lib.store.shares import DAY, DEFAULT_EXPIRY, share_conversation
 from tests.comparison_samples import BIG, SMALL, make_comparison
 from tests.e2e.conftest import EXTRA_ARGS
-from tests.e2e.harness import CHAT_INPUT, StreamlitServer, clean_env, idle, open_chat, send, wait_for_reply
+from tests.e2e.harness import CHAT_INPUT, StreamlitServer, clean_env, idle, open_chat, send, wait_for, wait_for_reply
 from tests.image_samples import photo
 from tests.samples import stats
 
@@ -58,12 +59,13 @@ def open_history(page: Any, server: StreamlitServer) -> None:
     idle(page)
 
 
-def make_link(page: Any, button: str, expiry: str = "Never") -> str:
+def make_link(page: Any, button: str, expiry: str = DEFAULT_EXPIRY) -> str:
     """Open a Share popover, pick the expiry, make the link and read it as the owner would copy it."""
     page.get_by_role("button", name=button, exact=True).click()
     popover = page.get_by_test_id("stPopoverBody")
     expect(popover.get_by_role("button", name="Make a read-only link")).to_be_visible()
-    if expiry != "Never":
+    expect(popover.get_by_role("combobox", name="Link expires")).to_have_value(DEFAULT_EXPIRY)  # a forgotten link ends
+    if expiry != DEFAULT_EXPIRY:
         popover.get_by_role("combobox", name="Link expires").click()
         page.get_by_role("option", name=expiry, exact=True).click()
         idle(page)
@@ -97,6 +99,9 @@ def revoke(page: Any, server: StreamlitServer, title: str) -> None:
     open_history(page, server)
     card = page.get_by_test_id("stVerticalBlock").filter(has_text=title).last
     card.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("Anyone holding the link will see not-found.")).to_be_visible()
+    card = page.get_by_test_id("stVerticalBlock").filter(has_text=title).last
+    card.get_by_role("button", name="Revoke for good").click()
     expect(page.get_by_text(f"Revoked the link to “{title}”: it shows not-found now.")).to_be_visible()
 
 
@@ -137,7 +142,7 @@ def test_a_shared_conversation_opens_read_only_with_its_photo_and_not_after_revo
     open_history(owner, server)
     card = owner.get_by_test_id("stVerticalBlock").filter(has_text="Photos from the trip").last
     expect(card.get_by_test_id("stCode")).to_have_text(link)
-    expect(card).to_contain_text(re.compile(r"expires \d{4}-\d\d-\d\d \d\d:\d\d"))
+    expect(card).to_contain_text(re.compile(r"Expires \d{4}-\d\d-\d\d \d\d:\d\d"))
     owner.get_by_role("heading", name="Shared links").scroll_into_view_if_needed()
     shoot(owner, "links")
 
@@ -162,6 +167,8 @@ def test_a_shared_comparison_shows_its_columns_and_photo_and_not_after_revoke(ne
     for column in (0, 1):
         expect(viewer.get_by_text(f"Column {column} answers turn 0: a")).to_be_visible()
     expect(viewer.get_by_text(re.compile(r"Voted: A · .* was better"))).to_be_visible()
+    expect(viewer.get_by_text("A · Gemma 3 27B", exact=False).first).to_be_visible()
+    expect(viewer.get_by_text("Be brief", exact=False)).to_have_count(0)  # the set-ups' system prompt
     viewer.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=stImage] img'))"
                              ".some(i => i.complete && i.naturalWidth > 0)")
     assert_read_only(viewer)
@@ -183,3 +190,55 @@ def test_a_chat_is_shared_from_its_sidebar(new_page: Any, server: StreamlitServe
     viewer.goto(link)
     expect(viewer.get_by_text("Shared from the chat page zq81")).to_be_visible(timeout=30_000)
     assert_read_only(viewer)
+
+
+def test_an_expired_link_is_listed_as_expired_without_an_address_and_can_be_removed(
+    new_page: Any, server: StreamlitServer
+) -> None:
+    store = Store(f"sqlite:///{server.env['CHAT_DB_PATH']}")
+    try:
+        share_conversation(store, chat_with_a_photo(), -DAY)
+    finally:
+        store.close()
+    owner = new_page()
+    open_history(owner, server)
+    card = owner.get_by_test_id("stVerticalBlock").filter(has_text="Photos from the trip").last
+    expect(card).to_contain_text(re.compile(r"Expired \d{4}-\d\d-\d\d \d\d:\d\d"))
+    expect(card).not_to_contain_text("expires expired")
+    expect(card.get_by_test_id("stCode")).to_have_count(0)  # nothing to copy: it shows not-found
+    owner.get_by_role("heading", name="Shared links").scroll_into_view_if_needed()
+    card.get_by_role("button", name="Remove").click()
+    card = owner.get_by_test_id("stVerticalBlock").filter(has_text="Photos from the trip").last
+    expect(card.get_by_role("button", name="Revoke for good")).to_be_visible()
+    shoot(owner, "expired")
+    card.get_by_role("button", name="Revoke for good").click()
+    expect(owner.get_by_text("Revoked the link to “Photos from the trip”")).to_be_visible()
+    expect(owner.get_by_text(re.compile(r"Expired \d"))).to_have_count(0)
+
+
+def test_the_link_made_near_the_window_foot_shows_without_scrolling(new_page: Any, server: StreamlitServer) -> None:
+    owner = new_page()
+    owner.set_viewport_size({"width": 1280, "height": 900})
+    open_chat(owner, server)
+    for n in range(3):
+        send(owner, f"Fill the page {n} qv{n}")
+        wait_for_reply(owner, "")
+        idle(owner)
+    address = wait_for(lambda: "c=" in owner.url and owner.url, what="the chat's address")
+    phone = new_page()  # the same chat on a phone
+    phone.set_viewport_size({"width": 390, "height": 900})
+    phone.goto(address)
+    expect(phone.get_by_text("Fill the page 2 qv2", exact=True).first).to_be_visible(timeout=30_000)
+    idle(phone)
+    phone.get_by_test_id("stExpandSidebarButton").click()
+    for width, page in ((1280, owner), (390, phone)):
+        share = page.get_by_role("button", name="Share this chat", exact=True)
+        share.scroll_into_view_if_needed()
+        share.click()
+        popover = page.get_by_test_id("stPopoverBody")
+        popover.get_by_role("button", name="Make a read-only link").click()
+        code = popover.get_by_test_id("stCode")
+        expect(code).to_contain_text("/Shared?token=")
+        expect(code).to_be_in_viewport()
+        page.wait_for_timeout(300)
+        page.screenshot(path=SCREENSHOTS / f"wt-fixa-share-popover-{width}.png")

@@ -29,8 +29,8 @@ def settled(page: Any) -> None:
     idle(page)
 
 
-def signed_in(page: Any, server: StreamlitServer, subject: str) -> None:
-    sign_in(page, server.url, subject)
+def signed_in(page: Any, server: StreamlitServer, subject: str, path: str = "/") -> None:
+    sign_in(page, server.url, subject, path)
     page.locator(CHAT_INPUT).wait_for(state="visible", timeout=30_000)
 
 
@@ -121,3 +121,37 @@ def test_signing_out_leaves_only_the_sign_in_button(sign_in_server: StreamlitSer
     page.goto(sign_in_server.url + "/History")
     expect(page.locator(SIGN_IN_BUTTON)).to_be_visible(timeout=30_000)
     assert page.locator(CHAT_INPUT).count() == 0
+
+
+def test_a_conversation_asked_for_signed_out_is_named_and_its_address_still_opens_it(
+    sign_in_server: StreamlitServer, e2e_fake: FakeAPI, new_page: Any
+) -> None:
+    """Streamlit's sign-in comes back to the app's root, whatever was asked for: the sign-in screen
+    says so and gives the conversation's address, which opens it once signed in."""
+    alice = new_page()
+    signed_in(alice, sign_in_server, "alice")
+    e2e_fake.plan(Behaviour(reply="The axolotl keeps its gills for life."))
+    send(alice, "What keeps its gills?")
+    wait_for_reply(alice, "gills for life")
+    chat_id = wait_for(lambda: "c=" in alice.url and alice.url.split("c=")[1], what="the chat's address")
+
+    later = new_page()  # the same person, another browser: signed out
+    later.goto(f"{sign_in_server.url}/?c={chat_id}")
+    expect(later.get_by_text("Sign in to open this conversation.", exact=False)).to_be_visible(timeout=30_000)
+    address = later.get_by_test_id("stCode")
+    expect(address).to_have_text(f"{sign_in_server.url}/?c={chat_id}")
+    for width in (1280, 390):
+        later.set_viewport_size({"width": width, "height": 900})
+        later.wait_for_timeout(400)
+        later.screenshot(path=f"/tmp/wt-fixa-sign-in-asked-{width}.png")
+    later.set_viewport_size({"width": 1280, "height": 900})
+    shown = address.inner_text().strip()
+    signed_in(later, sign_in_server, "alice", path=f"/?c={chat_id}")
+    later.goto(shown)
+    expect(later.get_by_text("The axolotl keeps its gills for life.")).to_be_visible(timeout=30_000)
+
+    plain = new_page()  # a new chat asked for: the screen as before
+    plain.goto(sign_in_server.url + "/")
+    expect(plain.locator(SIGN_IN_BUTTON)).to_be_visible(timeout=30_000)
+    expect(plain.get_by_text("Sign in to chat.", exact=False)).to_be_visible()
+    expect(plain.get_by_test_id("stCode")).to_have_count(0)

@@ -27,9 +27,9 @@ def set_system_prompt(page: Any, text: str) -> None:
 
 
 def open_view_code(page: Any) -> Any:
-    """Open View code under the last reply and return its popover."""
+    """Open View code under the last reply and return its dialog."""
     page.locator(MESSAGE).last.get_by_role("button", name="View code").click()
-    body = page.get_by_test_id("stPopoverBody").filter(has=page.get_by_role("tab", name="Python"))
+    body = page.get_by_role("dialog").filter(has=page.get_by_role("tab", name="Python"))
     expect(body).to_be_visible()
     return body
 
@@ -59,6 +59,17 @@ def test_the_python_shown_under_a_reply_sends_the_chats_request(
     assert "AIMLAPI_API_KEY" in python and CANARY_KEY not in python
     curl = shown_code(popover, "curl")
     assert "$AIMLAPI_API_KEY" in curl and CANARY_KEY not in curl
+    # Under the last reply, near the window's foot, the code still gets room to be read.
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(400)
+        shown_box = popover.locator("[data-testid=stCode]").filter(visible=True)
+        expect(shown_box).to_be_in_viewport(ratio=0.9)
+        assert shown_box.bounding_box()["height"] >= 300
+        page.screenshot(path=f"/tmp/wt-fixa-view-code-{width}.png")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.keyboard.press("Escape")
+    expect(popover).to_have_count(0)
 
     script = tmp_path / "request.py"
     script.write_text(python)

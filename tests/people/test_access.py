@@ -7,6 +7,7 @@ import pytest
 from lib.errors import ConfigurationError
 from lib.people.access import (
     Person,
+    conversation_asked_for,
     is_admin,
     listens_beyond_loopback,
     may_enter,
@@ -94,3 +95,10 @@ def test_shared_without_sign_in_needs_all_three() -> None:
     assert not shared_without_sign_in(address="", sign_in=True, history=True)
     assert not shared_without_sign_in(address="", sign_in=False, history=False)
     assert not shared_without_sign_in(address="127.0.0.1", sign_in=False, history=True)
+
+
+def test_the_conversation_asked_for_signed_out_is_given_back_as_an_address() -> None:
+    assert conversation_asked_for("https://chat.example/", {"c": "0123abcd"}) == "https://chat.example/?c=0123abcd"
+    assert conversation_asked_for("https://chat.example/base", {"c": "x y"}) == "https://chat.example/base/?c=x+y"
+    assert conversation_asked_for("https://chat.example/", {}) is None
+    assert conversation_asked_for("https://chat.example/", {"c": ""}) is None

@@ -10,12 +10,14 @@ from sqlalchemy import update
 
 import lib.store.database as store_module
 from lib.chat.conversation import Conversation
+from lib.chat.usage import format_time
 from lib.errors import ShareNotFoundError, StoreError
 from lib.store.database import MIGRATIONS, Store
 from lib.store.shares import (
     DAY,
     EXPIRY_CHOICES,
     expiry_text,
+    is_expired,
     open_share,
     share_address,
     share_comparison,
@@ -51,6 +53,7 @@ def test_a_shared_conversation_opens_as_it_was_with_its_images(store: Store) -> 
     assert shown.conversation.path()[0].images == (photo("holiday.jpg"),)  # byte for byte
     assert shown.share.title == "Trip photos" and shown.share.kind == "conversation"
     assert shown.share.source_id == chat.id and shown.share.expires is None
+    assert chat.system_prompt and shown.conversation.system_prompt == ""
 
 
 def test_a_shared_comparison_opens_with_every_column_and_vote(store: Store) -> None:
@@ -59,7 +62,13 @@ def test_a_shared_comparison_opens_with_every_column_and_vote(store: Store) -> N
     store.save_comparison(comparison)
     share = share_comparison(store, comparison, EXPIRY_CHOICES["7 days"])
     shown = open_share(store, share.token)
-    assert shown.conversation is None and shown.comparison == comparison
+    assert shown.conversation is None and shown.comparison is not None
+    # Every column and vote as it was, but the owner's system prompts are not the viewer's to read.
+    assert [s.system_prompt for s in comparison.setups] == ["Be brief.", "Be brief."]
+    assert [s.system_prompt for s in shown.comparison.setups] == ["", ""]
+    assert all(t.system_prompt == "" for t in shown.comparison.threads)
+    assert [t.path() for t in shown.comparison.threads] == [t.path() for t in comparison.threads]
+    assert shown.comparison.votes == comparison.votes
     assert shown.comparison.threads[0].path()[0].images == (photo(),)
     assert shown.share.title == "Fruit, two ways" and shown.share.kind == "comparison"
     assert 7 * DAY - 60 < shown.share.expires - shown.share.created <= 7 * DAY
@@ -105,7 +114,9 @@ def test_an_expired_link_is_not_found_when_its_time_has_passed(store: Store) -> 
     with pytest.raises(ShareNotFoundError):
         open_share(store, share.token)
     assert [s.token for s in store.list_shares()] == [share.token]  # listed, as expired
-    assert expiry_text(store.list_shares()[0]) == "expired"
+    [listed] = store.list_shares()
+    assert is_expired(listed) and expiry_text(listed).startswith("Expired ")
+    assert expiry_text(listed) == f"Expired {format_time(listed.expires)}"
 
 
 def test_the_owner_lists_their_links_newest_first_without_the_revoked(store: Store) -> None:
@@ -116,8 +127,8 @@ def test_the_owner_lists_their_links_newest_first_without_the_revoked(store: Sto
     store.revoke_share(second.token)
     listed = store.list_shares()
     assert [s.token for s in listed] == [third.token, first.token]
-    assert [expiry_text(s) for s in listed][1] == "never"
-    assert expiry_text(listed[0]) not in ("never", "expired")
+    assert [expiry_text(s) for s in listed][1] == "Never expires"
+    assert expiry_text(listed[0]).startswith("Expires ") and not is_expired(listed[0])
 
 
 def test_another_owner_can_neither_list_nor_revoke_a_link(store: Store) -> None:
