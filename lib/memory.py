@@ -39,35 +39,9 @@ def _malloc_trim() -> Callable[[int], int] | None:
 _trim = _malloc_trim()
 
 
-_frozen = False
-_frozen_lock = threading.Lock()
-
-
-def freeze_long_lived() -> None:
-    """Leave what exists now (the imported modules, Streamlit's and SQLAlchemy's objects) out of the
-    collector's routine full passes; once per process, before the first session's chat is made.
-
-    A full pass over the whole heap takes 20-150 ms here, holding the GIL, and lands on whatever
-    runs then: a request about to leave, a reply being drawn. Frozen, the imports are skipped;
-    :func:`give_back` still looks at everything when a session goes.
-    """
-    global _frozen
-    with _frozen_lock:
-        if _frozen:
-            return
-        gc.collect()  # what is garbage now is freed, not frozen
-        gc.freeze()
-        _frozen = True
-
-
 def give_back() -> None:
-    """Collect garbage cycles (the frozen objects too), then return the allocator's free pages to the system."""
-    with _frozen_lock:
-        if _frozen:
-            gc.unfreeze()  # a gone session's cycles may hold objects made before the freeze
-        gc.collect()
-        if _frozen:
-            gc.freeze()
+    """Collect garbage cycles, then return the allocator's free pages to the system."""
+    gc.collect()
     if _trim is not None:
         _trim(0)
 

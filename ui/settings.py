@@ -7,7 +7,6 @@ import sys
 import streamlit as st
 
 from lib.errors import ChatError
-from lib.memory import freeze_long_lived
 from lib.secret import protect_logs
 from lib.settings import Settings, load_settings
 from ui.typed_key import typed_key
@@ -16,8 +15,6 @@ from ui.typed_key import typed_key
 @st.cache_resource
 def base_settings() -> Settings:
     """Read once per process: the environment, .env and secrets.toml do not change under us."""
-    # Every page asks for the settings first: by then the imports are done, no session's chat yet.
-    freeze_long_lived()
     return load_settings()
 
 
