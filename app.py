@@ -97,7 +97,7 @@ if hidden:
 settled, recent = path[:-ACTION_MESSAGES], path[-ACTION_MESSAGES:]
 if settled:
     st.html(TRANSCRIPT_CSS)
-    for block in settled_blocks(settled):
+    for block in settled_blocks(settled, drawn=chat.drawn):
         st.html(block)
 for index, message in enumerate(recent):
     show_message(message, chat, last=index == len(recent) - 1, actions=True, busy=live is not None)

@@ -7,6 +7,7 @@ decision about what a reply's outcome means for the conversation is made here.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from lib.api.client import ChatClient
 from lib.api.demo_mode import demo_settings
 from lib.api.models import model_info
 from lib.api.request import api_messages, build_body
+from lib.chat import transcript
 from lib.chat.conversation import Conversation, Message, new_id
 from lib.chat.live_reply import LiveReply
 from lib.chat.recorder import RequestTag
@@ -114,12 +116,15 @@ class ChatSession:
     request_source: RequestTag | None = None
     #: the store that logs this session's requests when it saves none itself (a Compare column)
     request_log: Store | None = None
+    #: ids of the messages this session drew as older turns (rendered HTML, cached for every session)
+    drawn: set[str] = field(default_factory=set)
 
     @classmethod
     def start(cls, settings: Settings, store: Store | None = None) -> ChatSession:
         session = cls(Conversation(system_prompt=settings.system_prompt, model=settings.model), store=store)
         session.reload_presets()
         release_when_gone(session)
+        weakref.finalize(session, transcript.forget, session.drawn)  # not the session: it is gone by then
         return session
 
     def change_presets(self, change: Callable[[Presets], Presets]) -> None:

@@ -186,12 +186,25 @@ def cached_message_html(message: Message) -> str:
     return rendered
 
 
+def forget(message_ids: set[str]) -> None:
+    """Drop the rendered HTML of these messages: the session that drew them has gone (#16). Another
+    session showing them renders them again."""
+    global _cached_chars
+    with _lock:
+        for message_id in message_ids:
+            if (old := _cache.pop(message_id, None)) is not None:
+                _cached_chars -= _size(*old)
+
+
 def _size(key: tuple, rendered: str) -> int:
     # The key holds the message's text: kept alive by the cache after its session has gone.
     return len(rendered) + len(key[0])
 
 
-def settled_blocks(messages: list[Message], size: int = BLOCK_SIZE) -> list[str]:
-    """The messages as HTML blocks of ``size`` messages each, oldest first."""
+def settled_blocks(messages: list[Message], size: int = BLOCK_SIZE, drawn: set[str] | None = None) -> list[str]:
+    """The messages as HTML blocks of ``size`` messages each, oldest first; their ids added to ``drawn``
+    (a session's, so that :func:`forget` drops what it rendered once it has gone)."""
     rendered = [cached_message_html(m) for m in messages]
+    if drawn is not None:
+        drawn.update(m.id for m in messages)
     return ["".join(rendered[i : i + size]) for i in range(0, len(rendered), size)]

@@ -413,3 +413,26 @@ def test_a_closed_session_is_freed_at_once_and_memory_given_back(
     finally:
         gc.enable()
     assert given.wait(5), "memory is given back once a session has gone"
+
+
+def test_a_closed_session_leaves_no_rendered_older_turns_in_the_cache(
+    settings: Settings, fake_api: FakeAPI, store: Store
+) -> None:
+    import gc
+
+    from lib.chat import transcript
+
+    chat = ChatSession.start(settings, store)
+    for number in range(3):
+        fake_api.plan(Behaviour(reply=f"Reply {number}"))
+        turn(chat, settings, f"question {number}")
+    ids = [m.id for m in chat.path()]
+    transcript.settled_blocks(chat.path(), drawn=chat.drawn)  # as the page draws older turns
+    assert all(i in transcript._cache for i in ids)
+    # As Streamlit drops a closed session's state: only reference counting, no full collection.
+    gc.disable()
+    try:
+        del chat
+        assert not any(i in transcript._cache for i in ids), "what a session rendered goes with it (#16)"
+    finally:
+        gc.enable()
