@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
@@ -129,23 +130,35 @@ def import_section(store: Store, settings: Settings) -> None:
         st.error(error, icon=":material/error:")
 
 
-def delete_controls(store: Store, summary: ConversationSummary) -> None:
-    if st.session_state.get(CONFIRM_DELETE) != summary.id:
-        if st.button("Delete", key="history_delete"):
-            st.session_state[CONFIRM_DELETE] = summary.id
+def confirm_delete(
+    asked: str, item_id: str, key: str, label: str, question: str, delete: Callable[[], object], selected: str, done: str,
+) -> None:
+    """A Delete button that asks first (``question``), then deletes, unselects the item and says ``done``."""
+    if st.session_state.get(asked) != item_id:
+        if st.button(label, key=key):
+            st.session_state[asked] = item_id
             st.rerun()
         return
-    st.warning(f"Delete “{summary.title or 'untitled'}” and its {summary.message_count} messages for good?")
+    st.warning(question)
     yes, no = st.columns(2)
-    if yes.button("Yes, delete", type="primary", key="history_delete_yes"):
-        store.delete(summary.id)
-        st.session_state.pop(CONFIRM_DELETE, None)
-        st.session_state.pop(SELECTED, None)
-        st.session_state[FLASH] = f"Deleted “{summary.title or 'untitled'}”."
+    if yes.button("Yes, delete", type="primary", key=f"{key}_yes"):
+        delete()
+        st.session_state.pop(asked, None)
+        st.session_state.pop(selected, None)
+        st.session_state[FLASH] = done
         st.rerun()
-    if no.button("Cancel", key="history_delete_no"):
-        st.session_state.pop(CONFIRM_DELETE, None)
+    if no.button("Cancel", key=f"{key}_no"):
+        st.session_state.pop(asked, None)
         st.rerun()
+
+
+def delete_controls(store: Store, summary: ConversationSummary) -> None:
+    title = summary.title or "untitled"
+    confirm_delete(
+        CONFIRM_DELETE, summary.id, "history_delete", "Delete",
+        f"Delete “{title}” and its {summary.message_count} messages for good?",
+        partial(store.delete, summary.id), SELECTED, f"Deleted “{title}”.",
+    )
 
 
 def selected_section(store: Store, summary: ConversationSummary) -> None:
@@ -185,25 +198,12 @@ def selected_section(store: Store, summary: ConversationSummary) -> None:
 
 
 def delete_comparison_controls(store: Store, summary: ComparisonSummary) -> None:
-    if st.session_state.get(CONFIRM_DELETE_COMPARISON) != summary.id:
-        if st.button("Delete comparison", key="history_cmp_delete"):
-            st.session_state[CONFIRM_DELETE_COMPARISON] = summary.id
-            st.rerun()
-        return
-    st.warning(
-        f"Delete the comparison “{literal(summary.title or 'untitled')}” and its {len(summary.labels)} columns for good? "
-        "Its votes stay in the leaderboard."
+    title = literal(summary.title or "untitled")
+    confirm_delete(
+        CONFIRM_DELETE_COMPARISON, summary.id, "history_cmp_delete", "Delete comparison",
+        f"Delete the comparison “{title}” and its {len(summary.labels)} columns for good? Its votes stay in the leaderboard.",
+        partial(store.delete_comparison, summary.id), SELECTED_COMPARISON, f"Deleted the comparison “{title}”.",
     )
-    yes, no = st.columns(2)
-    if yes.button("Yes, delete", type="primary", key="history_cmp_delete_yes"):
-        store.delete_comparison(summary.id)
-        st.session_state.pop(CONFIRM_DELETE_COMPARISON, None)
-        st.session_state.pop(SELECTED_COMPARISON, None)
-        st.session_state[FLASH] = f"Deleted the comparison “{literal(summary.title or 'untitled')}”."
-        st.rerun()
-    if no.button("Cancel", key="history_cmp_delete_no"):
-        st.session_state.pop(CONFIRM_DELETE_COMPARISON, None)
-        st.rerun()
 
 
 def selected_comparison_section(store: Store, summary: ComparisonSummary) -> None:
