@@ -28,6 +28,8 @@ def attach_and_send(page: Any, files: list[Path], text: str) -> None:
     box = page.locator(CHAT_INPUT)
     box.click()
     box.fill(text)
+    # Streamlit keeps Send disabled (and ignores Enter) until every upload has finished
+    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled()
     box.press("Enter")
 
 
