@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lib.store import usage
+from lib.store import usage, usage_page
 from lib.store.database import Store
 from lib.store.request_log import RequestRow, request_log
 from lib.store.usage import UsageFilter
@@ -89,8 +89,13 @@ def queries(store: Store, runs: int) -> dict[str, float]:
         "by_model": _median_ms(lambda: usage.by_model(store, everything), runs),
         "over_time": _median_ms(lambda: usage.over_time(store, everything, size), runs),
         "speed (p50/p90/p99)": _median_ms(lambda: usage.speed(store, everything), runs),
-        "costliest": _median_ms(lambda: usage.costliest_named(store, everything), runs),
+        "costliest": _median_ms(lambda: usage.costliest(store, everything), runs),
         "totals, last 7 days": _median_ms(lambda: usage.totals(store, week), runs),
+        "all the page's figures, the whole log": _median_ms(lambda: usage_page.figures(store, everything, size), runs),
+        "has the past changed? (kept figures)": _median_ms(lambda: usage_page.settled(store, "local", time.time()), runs),
+        "this hour's figures (after a new request)": _median_ms(
+            lambda: usage_page.figures(store, usage_page.since(everything, usage_page.settled(
+                store, "local", time.time()).until), size), runs),
         "csv (all rows)": _median_ms(lambda: usage.to_csv(store, everything), max(1, runs // 3)),
     }
 

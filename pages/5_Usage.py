@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
-from lib.store import usage
+from lib.store import usage, usage_page
 from ui import sidebar
 from ui import usage as charts
 from ui.nav import PAGE_ICON, page_links
@@ -23,15 +25,15 @@ store = store_or_stop(
     settings, "The request log could not be read.", "History is off (`CHAT_HISTORY=off`), so no request is logged."
 )
 
-version = usage.log_version(store, store.owner)  # the figures below are kept until it changes
+past = usage_page.settled(store, store.owner, time.time())  # the figures before this hour are kept until it changes
 with st.sidebar:
     sidebar.budget_gauge(store, settings)
-    where = charts.filters(charts.choices(store, store.owner, version), store.owner)
+    where = charts.filters(charts.choices(store, past), store.owner)
 
 # A click on a bar picks its models: every figure below but the two pickers follows it.
 clicked = charts.clicked_models()
 size = usage.bucket_size(where)
-data = charts.page_data(store, where, clicked, size, version)
+data = charts.page_data(store, where, clicked, size, past)
 if data.everything.totals.requests == 0:
     st.info("No requests in these filters yet. Every request the Chat, Compare and lab pages send is counted "
             "here, with its cost as the API reported it.", icon=":material/monitoring:")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import time
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from lib.api.fake_api import DEMO_PRICE_IN, DEMO_PRICE_OUT, Behaviour, FakeAPI, 
 from lib.settings import load_settings
 from lib.store import usage
 from lib.store.database import open_store
+from lib.store.request_log import RequestRow, finish_request
 from tests.apptest_helpers import new_app, page_text, send
 from tests.conftest import CANARY_KEY, isolate_env
 
@@ -102,3 +105,20 @@ def test_the_page_shows_a_new_request_at_once(app_env: FakeAPI) -> None:
     send(at, "second")
     at.switch_page(USAGE).run()  # the figures were kept for an unchanged log; this one changed
     assert {m.label: m.value for m in at.main.metric}["Requests"] == "2"
+
+
+def test_a_request_of_an_earlier_hour_written_late_is_counted_though_the_past_is_kept(app_env: FakeAPI) -> None:
+    # Another replica, or a long request that ended after the hour turned, writes a row of the past.
+    app_env.plan(Behaviour(reply="One."))
+    at = new_app()
+    send(at, "first")
+    at.switch_page(USAGE).run()
+    assert {m.label: m.value for m in at.main.metric}["Requests"] == "1"
+    store = open_store(load_settings())
+    # Before this hour, but today: the date filter the page drew keeps to today.
+    late = max(time.time() // 3600 * 3600 - 60, datetime.combine(date.today(), datetime.min.time()).timestamp() + 1)
+    finish_request(store, RequestRow(id="late", model="google/gemma-3-27b-it", time=late, status="ok",
+                                     cost_usd=0.25, cost_source="server"))
+    at.run()
+    figures = {m.label: m.value for m in at.main.metric}
+    assert figures["Requests"] == "2" and figures["Cost"].startswith("$0.25")

@@ -16,9 +16,10 @@ import streamlit as st
 
 from lib.api.models import model_info
 from lib.chat.usage import Cost, format_cost
-from lib.store import usage
+from lib.store import usage, usage_page
 from lib.store.database import Store
 from lib.store.usage import Choices, UsageFilter
+from lib.store.usage_page import Settled
 
 #: the charts a click picks models in, and the name of their selection
 PICKERS = ("usage_cost_chart", "usage_tokens_chart")
@@ -30,27 +31,28 @@ def usd(value: float) -> str:
     return format_cost(Cost(value, "server"))
 
 
-@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
-def _choices(_store: Store, url: str, owner: str | None, version: tuple) -> Choices:
-    return usage.choices(_store, owner, include_demo=True)
+# Kept as they are (cache_resource, no copy per run): the figures of the past are read-only.
+@st.cache_resource(ttl=3600, max_entries=32, show_spinner=False)
+def _settled_choices(_store: Store, url: str, owner: str | None, part: Settled) -> Choices:
+    return usage_page.settled_choices(_store, owner, part)
 
 
-def choices(store: Store, owner: str | None, version: tuple) -> Choices:
-    """What the filters offer, read again only when the log changed (a scan of every row)."""
-    return _choices(store, store.url, owner, version)
+def choices(store: Store, part: Settled) -> Choices:
+    """What the filters offer: the log before this hour read again only when it changed, this hour's afresh."""
+    return _settled_choices(store, store.url, store.owner, part) + usage_page.recent_choices(store, store.owner, part)
 
 
-@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
-def _page_data(
-    _store: Store, url: str, where: UsageFilter, clicked: tuple[str, ...], size: int, version: tuple
-) -> usage.PageData:
-    return usage.page_data(_store, where, clicked, size)
+@st.cache_resource(ttl=3600, max_entries=64, show_spinner=False)
+def _settled_figures(_store: Store, url: str, where: UsageFilter, size: int, part: Settled) -> usage_page.Figures:
+    return usage_page.figures(_store, usage_page.before(where, part.until), size)
 
 
-def page_data(store: Store, where: UsageFilter, clicked: tuple[str, ...], size: int, version: tuple) -> usage.PageData:
-    """The page's figures, computed again only when the log or the filters changed: a reload, another
-    tab or another person looking at the same figures costs one pass over an index."""
-    return _page_data(store, store.url, where, clicked, size, version)
+def page_data(store: Store, where: UsageFilter, clicked: tuple[str, ...], size: int, part: Settled) -> usage_page.PageData:
+    """The page's figures: the past kept until a request of it ends (a reload, another tab or another
+    person looking at the same figures reads no more than this hour's requests)."""
+    past = _settled_figures(store, store.url, where, size, part)
+    whole = past + usage_page.figures(store, usage_page.since(where, part.until), size)
+    return usage_page.page_data(store, whole, clicked)
 
 
 def filters(options: Choices, owner: str | None) -> UsageFilter:

@@ -13,7 +13,6 @@ import csv
 import io
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -192,68 +191,104 @@ class Overview:
     models: list[dict[str, Any]]
     totals: Totals
 
+    @classmethod
+    def of(cls, buckets: list[dict[str, Any]]) -> Overview:
+        """Rolled up from :func:`over_time`'s rows: at most a few hundred (days × models), so adding
+        them up here costs nothing beside a second scan of the log."""
+        per_model: dict[str, dict[str, Any]] = {}
+        for row in buckets:
+            model = per_model.setdefault(row["model"], {"model": row["model"], **dict.fromkeys(_SUMMED, 0)})
+            for name in _SUMMED:
+                model[name] += row[name]
+        models = sorted(per_model.values(), key=lambda m: (-m["cost_usd"], m["model"]))
+        total = {name: sum(m[name] for m in models) for name in _SUMMED}
+        return cls(buckets, models, Totals(
+            int(total["requests"]), int(total["errors"]), int(total["retries"]), int(total["prompt_tokens"]),
+            int(total["completion_tokens"]), float(total["cost_usd"]), float(total["estimated_usd"]),
+        ))
+
 
 _SUMMED = ("requests", "errors", "retries", "prompt_tokens", "completion_tokens", "cost_usd", "estimated_usd")
 
 
 def overview(store: Store, where: UsageFilter, size: int) -> Overview:
-    """:func:`over_time`, :func:`by_model` and :func:`totals` at the price of one query: the buckets are
-    at most a few hundred rows (days × models), so adding them up here costs nothing."""
-    buckets = over_time(store, where, size)
-    per_model: dict[str, dict[str, Any]] = {}
-    for row in buckets:
-        model = per_model.setdefault(row["model"], {"model": row["model"], **dict.fromkeys(_SUMMED, 0)})
-        for name in _SUMMED:
-            model[name] += row[name]
-    models = sorted(per_model.values(), key=lambda m: (-m["cost_usd"], m["model"]))
-    total = {name: sum(m[name] for m in models) for name in _SUMMED}
-    return Overview(buckets, models, Totals(
-        int(total["requests"]), int(total["errors"]), int(total["retries"]), int(total["prompt_tokens"]),
-        int(total["completion_tokens"]), float(total["cost_usd"]), float(total["estimated_usd"]),
-    ))
+    """:func:`over_time`, :func:`by_model` and :func:`totals` at the price of one query."""
+    return Overview.of(over_time(store, where, size))
 
 
-def _percentiles(store: Store, where: UsageFilter, column: ColumnElement[Any], name: str) -> list[dict[str, Any]]:
-    width = BINS[name]
-    value = _sane(column, MAX_SECONDS if name == "ttft" else 1e6)
-    # Rounded to the nearest bin: a value of exactly 0.29 s is bin 29, not 28.99… cut to 28.
-    binned = cast(value / width + 0.5, Integer) if store.is_sqlite else func.floor(value / width + 0.5)
-    query = (
-        select(r.model, binned.label("bin"), func.count())
-        .where(where.where(), value.is_not(None))
-        .group_by(r.model, binned)
-        .order_by(r.model, binned)
-    )
-    per_model: dict[str, list[tuple[float, int]]] = {}
-    with store._transaction(write=False) as conn:
-        for model, bin_index, count in conn.execute(query):
-            per_model.setdefault(model, []).append((round(float(bin_index) * width, 6), int(count)))
-    return [
-        {"metric": name, "model": model, "n": sum(c for _, c in bins),
-         **{f"p{p}": nearest_rank(bins, p) for p in PERCENTILES}}
-        for model, bins in per_model.items()
-    ]
+#: (metric, model) → {bin's value: how many replies fell in it}
+Bins = dict[tuple[str, str], dict[float, int]]
+
+
+def speed_bins(store: Store, where: UsageFilter) -> Bins:
+    """Time to first token and tokens/s counted per model and bin: counts of two parts of the log
+    add up, so percentiles of the whole can be read from them."""
+    found: Bins = {}
+    for name, column in (("ttft", r.ttft), ("tokens_per_second", r.tokens_per_second)):
+        width = BINS[name]
+        value = _sane(column, MAX_SECONDS if name == "ttft" else 1e6)
+        # Rounded to the nearest bin: a value of exactly 0.29 s is bin 29, not 28.99… cut to 28.
+        binned = cast(value / width + 0.5, Integer) if store.is_sqlite else func.floor(value / width + 0.5)
+        query = (
+            select(r.model, binned.label("bin"), func.count())
+            .where(where.where(), value.is_not(None))
+            .group_by(r.model, binned)
+        )
+        with store._transaction(write=False) as conn:
+            for model, bin_index, count in conn.execute(query):
+                found.setdefault((name, model), {})[round(float(bin_index) * width, 6)] = int(count)
+    return found
+
+
+def percentile_rows(bins: Bins, models: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Per metric and model (only ``models``, if any): p50, p90 and p99, and how many replies count."""
+    rows = []
+    for (name, model), counts in sorted(bins.items()):
+        if models and model not in models:
+            continue
+        ordered = sorted(counts.items())
+        rows.append({"metric": name, "model": model, "n": sum(counts.values()),
+                     **{f"p{p}": nearest_rank(ordered, p) for p in PERCENTILES}})
+    return rows
 
 
 def speed(store: Store, where: UsageFilter) -> list[dict[str, Any]]:
     """Per model: time to first token (s) and tokens/s at p50, p90 and p99, with how many replies each counts."""
-    return _percentiles(store, where, r.ttft, "ttft") + _percentiles(store, where, r.tokens_per_second, "tokens_per_second")
+    return percentile_rows(speed_bins(store, where))
+
+
+#: (kind: "chat" or "comparison", id, model) → (requests, cost)
+Spent = dict[tuple[str, str, str], tuple[int, float]]
+
+
+def spent(store: Store, where: UsageFilter) -> Spent:
+    """What each conversation and comparison cost, per model (so that a click on a model can narrow it)."""
+    comparison = r.comparison_id.is_not(None)
+    key = func.coalesce(r.comparison_id, r.conversation_id).label("id")
+    kind = case((comparison, "comparison"), else_="chat").label("kind")
+    query = select(kind, key, r.model, func.count(), _sum(_cost)).where(where.where(), key.is_not(None)).group_by(
+        kind, key, r.model
+    )
+    with store._transaction(write=False) as conn:
+        return {(k, i, m): (int(n), float(c)) for k, i, m, n, c in conn.execute(query)}
+
+
+def top_spent(found: Spent, models: tuple[str, ...] = (), limit: int = 10) -> list[dict[str, Any]]:
+    """The ``limit`` conversations and comparisons that cost most (in ``models``, if any)."""
+    per_item: dict[tuple[str, str], list[float]] = {}
+    for (kind, item, model), (requests, cost) in found.items():
+        if models and model not in models:
+            continue
+        summed = per_item.setdefault((kind, item), [0, 0.0])
+        summed[0] += requests
+        summed[1] += cost
+    ranked = sorted(per_item.items(), key=lambda entry: (-entry[1][1], entry[0][1]))[:limit]
+    return [{"kind": kind, "id": item, "requests": int(n), "cost_usd": cost} for (kind, item), (n, cost) in ranked]
 
 
 def costliest(store: Store, where: UsageFilter, limit: int = 10) -> list[dict[str, Any]]:
     """The conversations and comparisons that cost most: kind ("chat" or "comparison"), id, requests, cost."""
-    comparison = r.comparison_id.is_not(None)
-    key = func.coalesce(r.comparison_id, r.conversation_id).label("id")
-    kind = case((comparison, "comparison"), else_="chat").label("kind")
-    query = (
-        select(kind, key, func.count().label("requests"), _sum(_cost).label("cost_usd"))
-        .where(where.where(), key.is_not(None))
-        .group_by(kind, key)
-        .order_by(_sum(_cost).desc(), key)
-        .limit(limit)
-    )
-    with store._transaction(write=False) as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
+    return top_spent(spent(store, where), limit=limit)
 
 
 @dataclass(frozen=True)
@@ -266,9 +301,23 @@ class Choices:
     first: float | None = None
     last: float | None = None
 
+    def __add__(self, other: Choices) -> Choices:
+        """The choices of two parts of the log together."""
+        def union(a: list[str], b: list[str]) -> list[str]:
+            named = sorted({x for x in a + b if x != NO_LABEL})
+            return named[:500] + ([NO_LABEL] if NO_LABEL in a + b else [])
 
-def choices(store: Store, owner: str | None = None, include_demo: bool = False) -> Choices:
-    where = UsageFilter(owner=owner, include_demo=include_demo).where()
+        known = [t for t in (self.first, other.first) if t is not None]
+        latest = [t for t in (self.last, other.last) if t is not None]
+        return Choices(union(self.models, other.models), union(self.sources, other.sources),
+                       union(self.labels, other.labels), min(known, default=None), max(latest, default=None))
+
+
+def choices(
+    store: Store, owner: str | None = None, include_demo: bool = False, start: float | None = None,
+    end: float | None = None,
+) -> Choices:
+    where = UsageFilter(start=start, end=end, owner=owner, include_demo=include_demo).where()
     # One scan for the three lists: the combinations are few, whatever the number of rows.
     combos = select(r.model, r.source, r.label).where(where).group_by(r.model, r.source, r.label)
     with store._transaction(write=False) as conn:
@@ -282,16 +331,15 @@ def choices(store: Store, owner: str | None = None, include_demo: bool = False) 
     return Choices(models, sources, labels[:500], first, last)
 
 
-def log_version(store: Store, owner: str | None = None) -> tuple[int, int, float | None]:
-    """What changes whenever the log does (a request logged, one ending): the rows, those still in
-    flight, the latest time. One pass over an index: cheap beside the page's queries, which a
-    page may therefore keep until it changes."""
-    query = select(func.count(), _sum(case((r.status == "sending", 1), else_=0)), func.max(r.time))
+def settled_rows(store: Store, owner: str | None, until: float) -> int:
+    """How many requests before ``until`` have ended: it grows whenever the figures of that part of the
+    log can change (a request ending, a row of an older time written late, by any replica), since
+    rows are written once in flight and once ended, and never deleted. One pass over an index."""
+    query = select(func.count()).where(r.time < until, r.status != "sending")
     if owner is not None:
         query = query.where(r.owner == owner)
     with store._transaction(write=False) as conn:
-        rows, sending, latest = conn.execute(query).one()
-    return int(rows), int(sending), latest
+        return int(conn.execute(query).scalar_one())
 
 
 CSV_COLUMNS = [f.name for f in fields(RequestRow)]
@@ -327,28 +375,6 @@ def to_csv(store: Store, where: UsageFilter, batch: int = 5000) -> str:
     return out.getvalue()
 
 
-@dataclass(frozen=True)
-class PageData:
-    """Everything the Usage page draws, for the filters and the models picked by a click."""
-
-    everything: Overview
-    shown: Overview
-    speed: list[dict[str, Any]]
-    costliest: list[dict[str, Any]]
-
-
-def page_data(store: Store, where: UsageFilter, clicked: tuple[str, ...], size: int) -> PageData:
-    """The page's queries, run at once on their own connections: each is a scan of its own, and
-    SQLite and PostgreSQL both work on one while Python waits for another."""
-    picked = narrowed(where, clicked)
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="usage") as pool:
-        everything = pool.submit(overview, store, where, size)
-        shown = pool.submit(overview, store, picked, size) if clicked else everything
-        fast = pool.submit(speed, store, picked)
-        costly = pool.submit(costliest_named, store, picked)
-        return PageData(everything.result(), shown.result(), fast.result(), costly.result())
-
-
 def day_range(first: date | None, last: date | None) -> tuple[float | None, float | None]:
     """Local midnight of ``first`` to the midnight after ``last``, as the date filter gives them."""
     start = datetime.combine(first, datetime.min.time()).timestamp() if first else None
@@ -373,17 +399,3 @@ def narrowed(where: UsageFilter, models: tuple[str, ...]) -> UsageFilter:
         return where
     allowed = tuple(m for m in models if not where.models or m in where.models)
     return replace(where, models=allowed or models)
-
-
-def costliest_named(store: Store, where: UsageFilter, limit: int = 10) -> list[dict[str, Any]]:
-    """:func:`costliest` with each one's title and the address that opens it."""
-    top = costliest(store, where, limit)
-    chats = {s.id: s.title for s in store.list(ids=[t["id"] for t in top if t["kind"] == "chat"])}
-    compared = {s.id: s.title for s in store.list_comparisons(ids=[t["id"] for t in top if t["kind"] == "comparison"])}
-    named = []
-    for item in top:
-        is_chat = item["kind"] == "chat"
-        title = (chats if is_chat else compared).get(item["id"])
-        link = f"/?c={item['id']}" if is_chat else f"/Compare?cmp={item['id']}"
-        named.append({**item, "title": title or "(deleted)", "open": link if title is not None else None})
-    return named

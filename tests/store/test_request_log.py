@@ -231,17 +231,3 @@ def test_the_overview_adds_up_as_the_separate_queries_do(store: Store) -> None:
             want["requests"], want["prompt_tokens"], want["completion_tokens"]
         )
         assert got["cost_usd"] == pytest.approx(want["cost_usd"])
-
-
-def test_the_log_version_changes_whenever_the_figures_can(store: Store) -> None:
-    seen = [usage.log_version(store)]
-    row = RequestRow(id="v1", model="m", time=NOW)
-    begin_request(store, row)
-    seen.append(usage.log_version(store))
-    row.status, row.cost_usd = "ok", 0.5
-    finish_request(store, row)  # the same row, no longer in flight
-    seen.append(usage.log_version(store))
-    finish_request(store, RequestRow(id="v2", model="m", time=NOW - 100, status="ok"))  # an older time
-    seen.append(usage.log_version(store))
-    assert len(set(seen)) == 4
-    assert usage.log_version(store, owner="nobody") == (0, 0, None)
