@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,20 +106,8 @@ class StreamlitServer:
         )
         log.close()
         self.starts += 1
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.process.returncode}:\n{self.log_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"streamlit did not answer /_stcore/health in {timeout} s:\n{self.log_text()[-3000:]}")
-            time.sleep(0.1)
+        wait_until_up(self.process, f"{self.url}/_stcore/health", timeout, "streamlit", self.log_text, self.stop)
+        return self
 
     def stop(self) -> None:
         if self.process is None:
@@ -159,6 +148,26 @@ def _proc_status(pid: int, field_name: str) -> int | None:
     except (FileNotFoundError, ProcessLookupError):
         return None
     return None
+
+
+def wait_until_up(
+    process: subprocess.Popen, url: str, timeout: float, name: str, log_text: Callable[[], str], stop: Callable[[], None]
+) -> None:
+    """Until ``url`` answers 200; raises with the tail of the log if ``process`` exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - loopback
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop()
+            raise RuntimeError(f"{name} did not answer {url} in {timeout} s:\n{log_text()[-3000:]}")
+        time.sleep(0.1)
 
 
 def launch_chromium(playwright: Any, **kwargs: Any) -> Any:

@@ -12,13 +12,11 @@ import json
 import secrets
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import free_port
+from tests.e2e.harness import free_port, wait_until_up
 
 #: the people the provider knows: a subject typed into its form signs in with these claims
 PEOPLE = {
@@ -55,20 +53,9 @@ class OidcProvider:
             self.process = subprocess.Popen(  # noqa: S603 - our own command line
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"oidc-provider-mock exited:\n{self.log_path.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.metadata_url, timeout=2) as answer:  # noqa: S310 - loopback
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"oidc-provider-mock did not answer in {timeout} s")
-            time.sleep(0.1)
+        wait_until_up(self.process, self.metadata_url, timeout, "oidc-provider-mock",
+                      lambda: self.log_path.read_text(errors="replace"), self.stop)
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
