@@ -161,6 +161,22 @@ def stored_texts(deployment: Deployment, conversation_id: str) -> list[str]:
         store.close()
 
 
+def one_chat_on_two_replicas(
+    new_page: Any, deployment: Deployment, fake: FakeAPI, text: str, reply: str
+) -> tuple[Any, Any, str]:
+    """A conversation of one turn started in a browser on replica one, then opened in one on replica two."""
+    first = routed_page(new_page, deployment, "r1")
+    open_on(first, deployment, "r1")
+    fake.plan(Behaviour(reply=reply))
+    send(first, text)
+    wait_for_reply(first, reply)
+    address = address_of(first)
+    second = routed_page(new_page, deployment, "r2")
+    open_on(second, deployment, "r2", "/?" + address)
+    wait_for(lambda: len(messages(second)) == 2, what="the conversation on replica two", page=second)
+    return first, second, address
+
+
 def test_nginx_sets_a_sticky_cookie_and_names_the_replica(deployment: Deployment) -> None:
     with urllib.request.urlopen(deployment.url + "/") as answer:  # noqa: S310
         replica = answer.headers[HEADER]
@@ -175,16 +191,9 @@ def test_nginx_sets_a_sticky_cookie_and_names_the_replica(deployment: Deployment
 def test_a_conversation_started_on_one_replica_goes_on_on_the_other(
     new_page: Any, deployment: Deployment, e2e_fake: FakeAPI
 ) -> None:
-    first = routed_page(new_page, deployment, "r1")
-    open_on(first, deployment, "r1")
-    e2e_fake.plan(Behaviour(reply="First answer, from replica one."))
-    send(first, "Started on replica one rp17")
-    wait_for_reply(first, "First answer, from replica one.")
-    address = address_of(first)
-
-    second = routed_page(new_page, deployment, "r2")
-    open_on(second, deployment, "r2", "/?" + address)
-    wait_for(lambda: len(messages(second)) == 2, what="the conversation on replica two", page=second)
+    first, second, _ = one_chat_on_two_replicas(
+        new_page, deployment, e2e_fake, "Started on replica one rp17", "First answer, from replica one."
+    )
     e2e_fake.plan(Behaviour(reply="Second answer, from replica two."))
     send(second, "Continued on replica two")
     wait_for_reply(second, "Second answer, from replica two.")
@@ -213,17 +222,10 @@ def test_a_conversation_started_on_one_replica_goes_on_on_the_other(
 def test_two_tabs_on_two_replicas_going_on_with_one_conversation_lose_no_message(
     new_page: Any, deployment: Deployment, e2e_fake: FakeAPI
 ) -> None:
-    first = routed_page(new_page, deployment, "r1")
-    open_on(first, deployment, "r1")
-    e2e_fake.plan(Behaviour(reply="The start."))
-    send(first, "One conversation, two replicas tz52")
-    wait_for_reply(first, "The start.")
-    address = address_of(first)
+    first, second, address = one_chat_on_two_replicas(
+        new_page, deployment, e2e_fake, "One conversation, two replicas tz52", "The start."
+    )
     conversation_id = address.split("=", 1)[1]
-
-    second = routed_page(new_page, deployment, "r2")
-    open_on(second, deployment, "r2", "/?" + address)
-    wait_for(lambda: len(messages(second)) == 2, what="the conversation on replica two", page=second)
 
     # Both tabs hold the same two messages; each now adds its own turn, unaware of the other's.
     e2e_fake.plan(Behaviour(reply="Reply to the first tab."))
