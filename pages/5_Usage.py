@@ -25,10 +25,11 @@ store = store_or_stop(
     settings, "The request log could not be read.", "History is off (`CHAT_HISTORY=off`), so no request is logged."
 )
 
-past = usage_page.settled(store, store.owner, time.time())  # the figures before this hour are kept until it changes
 with st.sidebar:
     sidebar.budget_gauge(store, settings)
-    where = charts.filters(charts.choices(store, past), store.owner)
+    owner = None if charts.everyone(settings) else store.owner  # an admin may look at every person's
+    past = usage_page.settled(store, owner, time.time())  # the figures before this hour: kept until it changes
+    where = charts.filters(charts.choices(store, owner, past), owner)
 
 # A click on a bar picks its models: every figure below but the two pickers follows it.
 clicked = charts.clicked_models()
@@ -49,5 +50,6 @@ with right:
     charts.tokens_by_model(data.everything.models, clicked)
 charts.requests_over_time(data.shown.buckets, size)
 charts.speed(data.speed)
+charts.by_person(data.people)
 charts.costliest(data.costliest)
 charts.csv_download(store, usage.narrowed(where, clicked), data.shown.totals.requests)

@@ -122,3 +122,13 @@ def test_a_request_of_an_earlier_hour_written_late_is_counted_though_the_past_is
     at.run()
     figures = {m.label: m.value for m in at.main.metric}
     assert figures["Requests"] == "2" and figures["Cost"].startswith("$0.25")
+
+
+def test_without_sign_in_there_is_no_one_else_and_no_switch_to_see_everyone(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="One."))
+    at = new_app()
+    send(at, "first")
+    at.switch_page(USAGE).run()
+    assert not at.exception, at.exception
+    assert [t.label for t in at.sidebar.toggle] == ["Include demo"]
+    assert "By person" not in [h.value for h in at.subheader]

@@ -3,13 +3,20 @@ by each browser session as its person's own (see ui.people)."""
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from lib.chat.recorder import install
 from lib.errors import ChatError
 from lib.settings import Settings
+from lib.store import people as directory
 from lib.store.database import Store, database_url
-from ui.people import current_owner
+from ui.people import current_owner, signed_in_person
+
+log = logging.getLogger(__name__)
+#: session state: the owner whose sign-in this session has noted in the store
+NOTED = "people_noted"
 
 
 @st.cache_resource(show_spinner=False)
@@ -29,7 +36,20 @@ def cached_store(settings: Settings) -> Store | None:
     # Requests sent without a store of their own are logged here, as the local person's: a page
     # that sends for a signed-in person hands its requests that person's store (see LabRun.ledger).
     install(store)
+    _note_who_signed_in(store)
     return store.for_owner(current_owner())
+
+
+def _note_who_signed_in(store: Store) -> None:
+    # Once a session: an admin's Usage page names people by the address they signed in with.
+    person = signed_in_person()
+    if person is None or st.session_state.get(NOTED) == person.owner:
+        return
+    try:
+        directory.remember(store, person)
+    except ChatError as exc:  # the page works without it; the admin's page shows the owner id instead
+        log.warning("could not note who signed in: %s", exc)
+    st.session_state[NOTED] = person.owner
 
 
 def store_or_stop(settings: Settings, unreadable: str, history_off: str) -> Store:

@@ -16,10 +16,12 @@ import streamlit as st
 
 from lib.api.models import model_info
 from lib.chat.usage import Cost, format_cost
+from lib.settings import Settings
 from lib.store import usage, usage_page
 from lib.store.database import Store
 from lib.store.usage import Choices, UsageFilter
 from lib.store.usage_page import Settled
+from ui.people import is_admin_here, sign_in_configured
 
 #: the charts a click picks models in, and the name of their selection
 PICKERS = ("usage_cost_chart", "usage_tokens_chart")
@@ -37,9 +39,21 @@ def _settled_choices(_store: Store, url: str, owner: str | None, part: Settled) 
     return usage_page.settled_choices(_store, owner, part)
 
 
-def choices(store: Store, part: Settled) -> Choices:
+def choices(store: Store, owner: str | None, part: Settled) -> Choices:
     """What the filters offer: the log before this hour read again only when it changed, this hour's afresh."""
-    return _settled_choices(store, store.url, store.owner, part) + usage_page.recent_choices(store, store.owner, part)
+    return _settled_choices(store, store.url, owner, part) + usage_page.recent_choices(store, owner, part)
+
+
+def everyone(settings: Settings) -> bool:
+    """Whether to show every person's requests: an admin of a deployment with sign-in may; everyone
+    else sees their own (and sees no switch)."""
+    if not (sign_in_configured() and is_admin_here(settings)):
+        return False
+    return st.toggle(
+        "Everyone's requests", key="usage_everyone",
+        help="As an admin you see every person's requests and spending. Their conversations stay "
+             "theirs: listed without a title, and not opened.",
+    )
 
 
 @st.cache_resource(ttl=3600, max_entries=64, show_spinner=False)
@@ -236,6 +250,23 @@ def speed(rows: list[dict[str, Any]]) -> None:
                 )
             )
             _draw(chart)
+
+
+def by_person(rows: list[dict[str, Any]]) -> None:
+    """Per person (an admin's page showing everyone's requests); nothing otherwise."""
+    if not rows:
+        return
+    st.subheader("By person", anchor=False)
+    st.dataframe(
+        pd.DataFrame(rows)[["person", "requests", "cost_usd"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "person": st.column_config.TextColumn("Person", width="medium"),
+            "requests": st.column_config.NumberColumn("Requests"),
+            "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="%.6f"),
+        },
+    )
 
 
 def costliest(rows: list[dict[str, Any]]) -> None:

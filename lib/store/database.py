@@ -179,6 +179,7 @@ from lib.images.thumbnail import Thumbnail, make_thumbnail
 from lib.people.owner import LOCAL_OWNER
 from lib.settings import Settings
 from lib.store.folding import find_folded, fold
+from lib.store.people import migration_14
 from lib.store.request_log import migration_12
 
 log = logging.getLogger(__name__)
@@ -674,6 +675,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "read-only share links", _migration_11),
     Migration(12, "the request log (#15)", migration_12),
     Migration(13, "trigram indexes for search", _migration_13),
+    Migration(14, "people who signed in, named on an admin's Usage page", migration_14),
 )
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at once.

@@ -257,33 +257,48 @@ def speed(store: Store, where: UsageFilter) -> list[dict[str, Any]]:
     return percentile_rows(speed_bins(store, where))
 
 
-#: (kind: "chat" or "comparison", id, model) → (requests, cost)
-Spent = dict[tuple[str, str, str], tuple[int, float]]
+#: (kind: "chat" or "comparison", id, model, owner) → (requests, cost)
+Spent = dict[tuple[str, str, str, str], tuple[int, float]]
 
 
 def spent(store: Store, where: UsageFilter) -> Spent:
-    """What each conversation and comparison cost, per model (so that a click on a model can narrow it)."""
+    """What each conversation and comparison cost, per model (so that a click on a model can narrow
+    it), with whose it is (one owner each: it adds no rows, and an admin's page names no one else's)."""
     comparison = r.comparison_id.is_not(None)
     key = func.coalesce(r.comparison_id, r.conversation_id).label("id")
     kind = case((comparison, "comparison"), else_="chat").label("kind")
-    query = select(kind, key, r.model, func.count(), _sum(_cost)).where(where.where(), key.is_not(None)).group_by(
-        kind, key, r.model
+    query = select(kind, key, r.model, r.owner, func.count(), _sum(_cost)).where(where.where(), key.is_not(None)).group_by(
+        kind, key, r.model, r.owner
     )
     with store._transaction(write=False) as conn:
-        return {(k, i, m): (int(n), float(c)) for k, i, m, n, c in conn.execute(query)}
+        return {(k, i, m, o): (int(n), float(c)) for k, i, m, o, n, c in conn.execute(query)}
 
 
 def top_spent(found: Spent, models: tuple[str, ...] = (), limit: int = 10) -> list[dict[str, Any]]:
     """The ``limit`` conversations and comparisons that cost most (in ``models``, if any)."""
-    per_item: dict[tuple[str, str], list[float]] = {}
-    for (kind, item, model), (requests, cost) in found.items():
+    per_item: dict[tuple[str, str, str], list[float]] = {}
+    for (kind, item, model, owner), (requests, cost) in found.items():
         if models and model not in models:
             continue
-        summed = per_item.setdefault((kind, item), [0, 0.0])
+        summed = per_item.setdefault((kind, item, owner), [0, 0.0])
         summed[0] += requests
         summed[1] += cost
     ranked = sorted(per_item.items(), key=lambda entry: (-entry[1][1], entry[0][1]))[:limit]
-    return [{"kind": kind, "id": item, "requests": int(n), "cost_usd": cost} for (kind, item), (n, cost) in ranked]
+    return [
+        {"kind": kind, "id": item, "owner": owner, "requests": int(n), "cost_usd": cost}
+        for (kind, item, owner), (n, cost) in ranked
+    ]
+
+
+#: (owner, model) → (requests, cost)
+PerPerson = dict[tuple[str, str], tuple[int, float]]
+
+
+def per_person(store: Store, where: UsageFilter) -> PerPerson:
+    """Requests and cost per person and model: what an admin's page shows of everyone."""
+    query = select(r.owner, r.model, func.count(), _sum(_cost)).where(where.where()).group_by(r.owner, r.model)
+    with store._transaction(write=False) as conn:
+        return {(o, m): (int(n), float(c)) for o, m, n, c in conn.execute(query)}
 
 
 def costliest(store: Store, where: UsageFilter, limit: int = 10) -> list[dict[str, Any]]:

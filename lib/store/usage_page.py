@@ -10,12 +10,14 @@ figures without a query, and percentiles of the whole come out exact.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from lib.store import people as directory
 from lib.store import usage
-from lib.store.usage import HOUR, Bins, Choices, Overview, Spent, UsageFilter
+from lib.store.usage import HOUR, Bins, Choices, Overview, PerPerson, Spent, UsageFilter
 
 if TYPE_CHECKING:
     from lib.store.database import Store
@@ -49,6 +51,15 @@ def _empty(where: UsageFilter) -> bool:
     return where.start is not None and where.end is not None and where.start >= where.end
 
 
+def _added(a: dict[Any, tuple[int, float]], more: Iterable[tuple[Any, tuple[int, float]]]) -> dict[Any, tuple[int, float]]:
+    """A map of (requests, cost) with ``more`` of them added key by key."""
+    added = dict(a)
+    for key, (requests, cost) in more:
+        n, usd = added.get(key, (0, 0.0))
+        added[key] = (n + requests, usd + cost)
+    return added
+
+
 @dataclass(frozen=True)
 class Figures:
     """Everything the page draws for one filter, in parts that add up (see the module's docstring)."""
@@ -57,6 +68,8 @@ class Figures:
     buckets: dict[tuple[float, str], tuple[float, ...]] = field(default_factory=dict)
     bins: Bins = field(default_factory=dict)
     spent: Spent = field(default_factory=dict)
+    #: only for a filter of everyone's requests (an admin's)
+    people: PerPerson = field(default_factory=dict)
 
     def __add__(self, other: Figures) -> Figures:
         buckets = dict(self.buckets)
@@ -68,11 +81,7 @@ class Figures:
             merged = bins.setdefault(key, {})
             for value, count in counts.items():
                 merged[value] = merged.get(value, 0) + count
-        spent = dict(self.spent)
-        for key, (requests, cost) in other.spent.items():
-            n, usd = spent.get(key, (0, 0.0))
-            spent[key] = (n + requests, usd + cost)
-        return Figures(buckets, bins, spent)
+        return Figures(buckets, bins, _added(self.spent, other.spent.items()), _added(self.people, other.people.items()))
 
     def overview(self, models: tuple[str, ...] = ()) -> Overview:
         rows = [
@@ -88,18 +97,26 @@ class Figures:
     def costliest(self, models: tuple[str, ...] = (), limit: int = 10) -> list[dict[str, Any]]:
         return usage.top_spent(self.spent, models, limit)
 
+    def by_person(self, models: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Per person, the costliest first: owner, requests, cost."""
+        summed = _added({}, ((owner, counts) for (owner, model), counts in self.people.items()
+                             if not models or model in models))
+        ranked = sorted(summed.items(), key=lambda entry: (-entry[1][1], entry[0]))
+        return [{"owner": owner, "requests": n, "cost_usd": cost} for owner, (n, cost) in ranked]
+
 
 def figures(store: Store, where: UsageFilter, size: int) -> Figures:
-    """The page's three queries, run at once on their own connections: each is a scan of its own, and
+    """The page's queries, run at once on their own connections: each is a scan of its own, and
     SQLite and PostgreSQL both work on one while Python waits for another."""
     if _empty(where):
         return Figures()
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="usage") as pool:
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="usage") as pool:
         buckets = pool.submit(usage.over_time, store, where, size)
         bins = pool.submit(usage.speed_bins, store, where)
         spent = pool.submit(usage.spent, store, where)
+        people = pool.submit(usage.per_person, store, where) if where.owner is None else None
         sums = {(row["start"], row["model"]): tuple(row[name] for name in _SUMMED) for row in buckets.result()}
-        return Figures(sums, bins.result(), spent.result())
+        return Figures(sums, bins.result(), spent.result(), people.result() if people else {})
 
 
 def recent_choices(store: Store, owner: str | None, part: Settled) -> Choices:
@@ -118,26 +135,38 @@ class PageData:
     shown: Overview
     speed: list[dict[str, Any]]
     costliest: list[dict[str, Any]]
+    #: per person, when the page shows everyone's requests (an admin's); else empty
+    people: list[dict[str, Any]] = field(default_factory=list)
 
 
 def page_data(store: Store, whole: Figures, clicked: tuple[str, ...]) -> PageData:
     everything = whole.overview()
+    people = whole.by_person(clicked)
+    if people:
+        known = directory.names(store)
+        people = [{**row, "person": known.get(row["owner"], row["owner"])} for row in people]
     return PageData(
         everything,
         whole.overview(clicked) if clicked else everything,
         whole.speed(clicked),
         named(store, whole.costliest(clicked)),
+        people,
     )
 
 
 def named(store: Store, top: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The costliest with each one's title and the address that opens it."""
-    chats = {s.id: s.title for s in store.list(ids=[t["id"] for t in top if t["kind"] == "chat"])}
-    compared = {s.id: s.title for s in store.list_comparisons(ids=[t["id"] for t in top if t["kind"] == "comparison"])}
+    """The costliest with each one's title and the address that opens it; another person's (on an
+    admin's page) stays untitled and unlinked: the figures are the admin's to see, the words are not."""
+    mine = [t for t in top if t["owner"] == store.owner]
+    chats = {s.id: s.title for s in store.list(ids=[t["id"] for t in mine if t["kind"] == "chat"])}
+    compared = {s.id: s.title for s in store.list_comparisons(ids=[t["id"] for t in mine if t["kind"] == "comparison"])}
     found = []
     for item in top:
         is_chat = item["kind"] == "chat"
         title = (chats if is_chat else compared).get(item["id"])
         link = f"/?c={item['id']}" if is_chat else f"/Compare?cmp={item['id']}"
-        found.append({**item, "title": title or "(deleted)", "open": link if title is not None else None})
+        if item["owner"] != store.owner:
+            found.append({**item, "title": "(another person's)", "open": None})
+        else:
+            found.append({**item, "title": title or "(deleted)", "open": link if title is not None else None})
     return found

@@ -8,7 +8,8 @@ from dataclasses import asdict
 import pytest
 
 from lib.chat.conversation import Conversation
-from lib.store import usage, usage_page
+from lib.people.access import Person
+from lib.store import people, usage, usage_page
 from lib.store.database import Store
 from lib.store.request_log import RequestRow, begin_request, finish_request, request_log
 from lib.store.usage import UsageFilter
@@ -140,3 +141,22 @@ def test_what_the_page_keeps_is_read_again_whenever_it_can_have_changed(store: S
     assert len(set(seen)) == 3
     assert usage_page.settled(store, "nobody", NOW + 10).ended == 0
     assert usage_page.settled(store, None, NOW + usage.HOUR).until == NOW + usage.HOUR
+
+
+def test_everyones_figures_are_per_person_and_another_persons_conversation_stays_untitled(store: Store) -> None:
+    mine = store.for_owner("admin")
+    chat = Conversation(system_prompt="", model="m", title="Admin's own")
+    mine.save(chat)
+    people.remember(store, Person("admin", "admin@example.com", "Ada"))
+    for n, (owner, conversation, cost) in enumerate((("admin", chat.id, 0.25), ("bob", "bobs-chat", 0.5),
+                                                     ("bob", "bobs-chat", 0.5))):
+        finish_request(store, RequestRow(id=f"p{n}", model="m", owner=owner, time=NOW, status="ok", cost_usd=cost,
+                                         conversation_id=conversation))
+    everyone = usage_page.page_data(mine, usage_page.figures(store, UsageFilter(owner=None), usage.DAY), ())
+    assert [(p["person"], p["requests"], p["cost_usd"]) for p in everyone.people] == [("bob", 2, 1.0),
+                                                                                     ("admin@example.com", 1, 0.25)]
+    assert [(c["title"], c["open"]) for c in everyone.costliest] == [("(another person's)", None),
+                                                                     ("Admin's own", f"/?c={chat.id}")]
+    # A person's own figures have no one else in them, and no per-person table.
+    own = usage_page.page_data(mine, usage_page.figures(store, UsageFilter(owner="admin"), usage.DAY), ())
+    assert own.people == [] and own.everything.totals.requests == 1
