@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.api.client import ChatClient, ChatStream, cancelled_by
+from lib.api.client import ChatClient, ChatStream, announcing, cancelled_by
 from lib.chat import recorder
 from lib.chat.context_gauge import estimate_usage
 from lib.chat.recorder import RequestTag
@@ -76,6 +76,8 @@ class LiveReply:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Event = field(default_factory=threading.Event)
     _done: threading.Event = field(default_factory=threading.Event)
+    #: set once the request has been written out (or the worker got no further): see :meth:`wait_sent`
+    _sent: threading.Event = field(default_factory=threading.Event)
     stats: ReplyStats = field(default_factory=ReplyStats)
     #: called on the worker thread once the reply has ended, before :meth:`wait` returns, so
     #: that the reply is recorded even when no page is watching it (a closed tab, another chat)
@@ -84,6 +86,10 @@ class LiveReply:
     #: what arrived can be kept (a server killed mid-reply loses at most those seconds)
     on_progress: Callable[[LiveReply], None] | None = None
     progress_every: float = 2.0
+    #: True: the worker leaves the request log's row to :meth:`log_end`, which the owner calls once the page
+    #: has drawn the whole text (a write as the stream ends competes with that drawing for the GIL). The
+    #: owner must call it however the reply ends; with no ``on_done`` left at the end, the worker writes it.
+    log_end_later: bool = False
     #: where the request comes from, for the request log
     tag: RequestTag = field(default_factory=RequestTag)
     #: the store that logs it and checks the limits; None: the one installed (:func:`recorder.install`)
@@ -93,6 +99,8 @@ class LiveReply:
     retries: int = 0
     _row: RequestRow | None = None
     _completion_id: str | None = None
+    _ledger: Any = None
+    _logged: bool = False
 
     def start(self) -> LiveReply:
         self._started = time.monotonic()
@@ -128,14 +136,15 @@ class LiveReply:
     def _run(self) -> None:
         stats = self.stats
         kept_at = 0.0
-        ledger = self.ledger if self.ledger is not None else recorder.installed()
+        self._ledger = ledger = self.ledger if self.ledger is not None else recorder.installed()
         settings = self.client.settings
         try:
             # Refused here (a limit reached) nothing is sent and nothing logged.
             self._row = recorder.begin(ledger, self.tag, self.body, self.request_id, settings)
             # A context, not an argument of stream(): the stream's signature stays as callers know it.
-            with cancelled_by(self._cancel):
+            with cancelled_by(self._cancel), announcing(self._sent):
                 stream = self.client.stream(self.body, on_retry=self._on_retry, request_id=self.request_id)
+            self._sent.set()  # a client that does not announce it (a test's) has sent it by now
             with self._lock:
                 self._stream = stream
                 self._note = ""
@@ -173,6 +182,7 @@ class LiveReply:
                 if not self._stopped:
                     self._error = ChatError(f"Unexpected error: {redact(type(exc).__name__, key)}. It was logged.")
         finally:
+            self._sent.set()
             stats.total_time = time.monotonic() - self._started
             if stats.usage is None and self._parts:
                 # Stopped or cut off: the server never sent its count, yet the tokens were generated
@@ -183,23 +193,28 @@ class LiveReply:
             self._ended.set()
             self._changed.set()
             # After the end is shown (the page draws the whole text on _ended), before wait() returns.
-            self._log_end(ledger)
-            if self.on_done is not None:
+            if not self.log_end_later:
+                self.log_end()
+            if (on_done := self.on_done) is not None:
                 try:
-                    self.on_done(self)
+                    on_done(self)
                 except Exception as exc:  # noqa: BLE001 - the page must still see the end
                     log.error("recording a finished reply failed: %s", redact(repr(exc), settings.api_key))
+            else:
+                self.log_end()  # nobody is left to write it
             self._done.set()
             self._changed.set()
 
-    def _log_end(self, ledger: Any) -> None:
-        if self._row is None:
-            return  # refused before sending: no request to log
+    def log_end(self) -> None:
+        """Write the request log's row with how the reply ended, once (later calls do nothing); after it ended."""
+        with self._lock:
+            if self._logged or self._row is None or not self._ended.is_set():
+                return  # written already, refused before sending (nothing to log), or not ended yet
+            self._logged = True
+            error, stopped = self._error, self._stopped
         try:
-            with self._lock:
-                error, stopped = self._error, self._stopped
             recorder.finish(
-                ledger, self._row, self.stats, error=error, stopped=stopped, retries=self.retries,
+                self._ledger, self._row, self.stats, error=error, stopped=stopped, retries=self.retries,
                 demo=self.client.settings.key_source == "demo", completion_id=self._completion_id,
             )
         except Exception as exc:  # noqa: BLE001 - the reply must end whatever the log does
@@ -235,6 +250,14 @@ class LiveReply:
             last_yield = time.monotonic()
             yield self.view()
         yield self.view()
+
+    def wait_sent(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) until the request has been written to its socket, or the reply has ended.
+
+        What the script does meanwhile competes with the worker for the GIL, and a request's way
+        out is a dozen hand-overs of it: a page that waits lets the request leave at once.
+        """
+        return self._sent.wait(timeout)
 
     @property
     def running(self) -> bool:

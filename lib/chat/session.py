@@ -33,6 +33,10 @@ from lib.settings import Settings
 from lib.store.database import Merged, Store
 
 PRESETS_PREFERENCE = "presets"
+#: at most this long a new reply's script run waits for its request to be written out before it
+#: saves and draws the page (they would compete with it for the GIL); a request on a connection
+#: still being made (TLS to a remote API) is left to go on while the page is drawn
+SEND_FIRST = 0.03
 
 
 def message_fingerprint(message: Message) -> tuple:
@@ -377,8 +381,10 @@ class ChatSession:
                 chat.fail(f"The system prompt's template: {exc}", "Not sent")
                 return None
             flight = _Flight(
+                # Its log row is written when it is recorded: by the run drawing it, after the whole text.
                 live=LiveReply(
-                    self.client(settings), body, tag=self.request_tag(), ledger=self.request_log or self.store
+                    self.client(settings), body, tag=self.request_tag(), ledger=self.request_log or self.store,
+                    log_end_later=True,
                 ),
                 conversation=chat,
                 question_id=chat.leaf,
@@ -394,9 +400,11 @@ class ChatSession:
             self._flights.append(flight)
             with _streaming_lock:
                 _streaming[chat.id] = flight
-            if start:
-                flight.live.start()
-            return flight.live
+            if not start:
+                return flight.live
+            flight.live.start()
+        flight.live.wait_sent(SEND_FIRST)  # out of the lock: a reply that fails at once records itself under it
+        return flight.live
 
     def _flight(self, live: LiveReply) -> _Flight | None:
         return next((f for f in self._flights if f.live is live), None)
@@ -461,6 +469,7 @@ class ChatSession:
                 flight.reply = self._finish(flight)
             finally:
                 flight.recorded = True
+                flight.live.log_end()
                 # The callbacks point back at this session: without them a closed session is freed
                 # at once, not at Python's next full collection.
                 flight.live.on_done = flight.live.on_progress = None
