@@ -180,8 +180,11 @@ def test_a_reply_drawn_by_a_page_is_logged_when_that_run_records_it(
     # Not as the stream ends: the write then competed for the GIL with the drawing of the whole text (bench/).
     chat = ChatSession.start(settings, store)
     fake_api.plan(Behaviour(reply=REPLY))
-    live = asked(chat, settings)
-    with chat.watching(live):
+    chat.submit("Hello")
+    live = chat.begin_reply(settings, start=False)
+    assert live is not None
+    with chat.watching(live):  # before it starts: it cannot end unwatched
+        live.start()
         views = list(live.views())
         assert views[-1].done and views[-1].text == REPLY
         assert live.wait(5)
@@ -219,8 +222,11 @@ def test_a_reply_stopped_while_drawn_is_logged_stopped(fake_api: FakeAPI, settin
 def test_a_failed_reply_drawn_by_a_page_is_logged(fake_api: FakeAPI, settings: Settings, store: Store) -> None:
     chat = ChatSession.start(settings, store)
     fake_api.plan(Behaviour(status=400, error_message="bad field"))
-    live = asked(chat, settings)
+    chat.submit("Hello")
+    live = chat.begin_reply(settings, start=False)
+    assert live is not None
     with chat.watching(live):
+        live.start()
         list(live.views())
         assert live.wait(5)
         chat.record(live)
