@@ -23,8 +23,6 @@ from typing import Any, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util import Retry
 
@@ -86,56 +84,6 @@ def cancelled_by(event: threading.Event) -> Iterator[None]:
         yield
     finally:
         _cancel_local.event = previous
-
-
-_sent_local = threading.local()
-
-
-@contextmanager
-def announcing(event: threading.Event) -> Iterator[None]:
-    """While in this block, on this thread, ``event`` is set as soon as a request has been written to
-    its socket, before its answer is awaited (a page waits for that before it draws: see
-    :meth:`lib.chat.live_reply.LiveReply.wait_sent`). A thread-local, as :func:`cancelled_by`."""
-    previous = getattr(_sent_local, "event", None)
-    _sent_local.event = event
-    try:
-        yield
-    finally:
-        _sent_local.event = previous
-
-
-def _announce_sent() -> None:
-    event: threading.Event | None = getattr(_sent_local, "event", None)
-    if event is not None:
-        event.set()
-
-
-class _AnnouncingHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        super().request(*args, **kwargs)
-        _announce_sent()
-
-
-class _AnnouncingHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        super().request(*args, **kwargs)
-        _announce_sent()
-
-
-class _AnnouncingHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _AnnouncingHTTPConnection
-
-
-class _AnnouncingHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _AnnouncingHTTPSConnection
-
-
-class _Adapter(HTTPAdapter):
-    """requests' adapter whose connections say when a request has been written (:func:`announcing`)."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _AnnouncingHTTPPool, "https": _AnnouncingHTTPSPool}
 
 
 def _wait_for_retry(seconds: float) -> None:
@@ -306,7 +254,7 @@ class ChatClient:
         )
         self._retry = retry
         self.session = requests.Session()
-        adapter = _Adapter(max_retries=retry)
+        adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.api.client import ChatClient, ChatStream, announcing, cancelled_by
+from lib.api.client import ChatClient, ChatStream, cancelled_by
 from lib.chat import recorder
 from lib.chat.context_gauge import estimate_usage
 from lib.chat.recorder import RequestTag
@@ -76,8 +76,6 @@ class LiveReply:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Event = field(default_factory=threading.Event)
     _done: threading.Event = field(default_factory=threading.Event)
-    #: set once the request has been written out (or the worker got no further): see :meth:`wait_sent`
-    _sent: threading.Event = field(default_factory=threading.Event)
     stats: ReplyStats = field(default_factory=ReplyStats)
     #: called on the worker thread once the reply has ended, before :meth:`wait` returns, so
     #: that the reply is recorded even when no page is watching it (a closed tab, another chat)
@@ -142,9 +140,8 @@ class LiveReply:
             # Refused here (a limit reached) nothing is sent and nothing logged.
             self._row = recorder.begin(ledger, self.tag, self.body, self.request_id, settings)
             # A context, not an argument of stream(): the stream's signature stays as callers know it.
-            with cancelled_by(self._cancel), announcing(self._sent):
+            with cancelled_by(self._cancel):
                 stream = self.client.stream(self.body, on_retry=self._on_retry, request_id=self.request_id)
-            self._sent.set()  # a client that does not announce it (a test's) has sent it by now
             with self._lock:
                 self._stream = stream
                 self._note = ""
@@ -182,7 +179,6 @@ class LiveReply:
                 if not self._stopped:
                     self._error = ChatError(f"Unexpected error: {redact(type(exc).__name__, key)}. It was logged.")
         finally:
-            self._sent.set()
             stats.total_time = time.monotonic() - self._started
             if stats.usage is None and self._parts:
                 # Stopped or cut off: the server never sent its count, yet the tokens were generated
@@ -250,14 +246,6 @@ class LiveReply:
             last_yield = time.monotonic()
             yield self.view()
         yield self.view()
-
-    def wait_sent(self, timeout: float) -> bool:
-        """Wait (at most ``timeout`` s) until the request has been written to its socket, or the reply has ended.
-
-        What the script does meanwhile competes with the worker for the GIL, and a request's way
-        out is a dozen hand-overs of it: a page that waits lets the request leave at once.
-        """
-        return self._sent.wait(timeout)
 
     @property
     def running(self) -> bool:

@@ -33,10 +33,6 @@ from lib.settings import Settings
 from lib.store.database import Merged, Store
 
 PRESETS_PREFERENCE = "presets"
-#: at most this long a new reply's script run waits for its request to be written out before it
-#: saves and draws the page (they would compete with it for the GIL); a request on a connection
-#: still being made (TLS to a remote API) is left to go on while the page is drawn
-SEND_FIRST = 0.03
 
 
 def message_fingerprint(message: Message) -> tuple:
@@ -400,11 +396,9 @@ class ChatSession:
             self._flights.append(flight)
             with _streaming_lock:
                 _streaming[chat.id] = flight
-            if not start:
-                return flight.live
-            flight.live.start()
-        flight.live.wait_sent(SEND_FIRST)  # out of the lock: a reply that fails at once records itself under it
-        return flight.live
+            if start:
+                flight.live.start()
+            return flight.live
 
     def _flight(self, live: LiveReply) -> _Flight | None:
         return next((f for f in self._flights if f.live is live), None)

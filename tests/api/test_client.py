@@ -15,16 +15,7 @@ from dataclasses import replace
 import pytest
 import requests
 
-from lib.api.client import (
-    ChatClient,
-    ChatStream,
-    Chunk,
-    RetryHook,
-    announcing,
-    error_from_response,
-    parse_chunk,
-    parse_error_body,
-)
+from lib.api.client import ChatClient, ChatStream, Chunk, RetryHook, error_from_response, parse_chunk, parse_error_body
 from lib.api.fake_api import (
     DEMO_PRICE_IN,
     DEMO_PRICE_OUT,
@@ -206,38 +197,6 @@ def test_the_connection_is_reused_for_the_next_turn(client: ChatClient, fake_api
         read_all(client)
     assert "".join(c.text for c in read_all(client)) == "two"
     assert len(fake_api.requests) == 3
-
-
-def test_announcing_says_the_request_is_out_before_the_answer_comes(client: ChatClient, fake_api: FakeAPI) -> None:
-    # A page waits for this before it draws (lib.chat.live_reply.LiveReply.wait_sent): not for the answer.
-    fake_api.plan(Behaviour(reply="late", response_delay=2.0))
-    sent, answered = threading.Event(), threading.Event()
-
-    def ask() -> None:
-        with announcing(sent):
-            stream = client.stream(build_body("google/gemma-3-27b-it", [{"role": "user", "content": "hi"}]))
-        answered.set()
-        stream.close()
-
-    asking = threading.Thread(target=ask)
-    asking.start()
-    assert sent.wait(1.5), "the request was written long before the answer's status line"
-    assert not answered.is_set()
-    assert len(fake_api.requests) == 1
-    asking.join(5)
-    assert answered.is_set()
-
-
-def test_announcing_is_for_its_own_thread_and_block(client: ChatClient, fake_api: FakeAPI) -> None:
-    fake_api.plan(Behaviour(reply="one"), Behaviour(reply="two"))
-    sent = threading.Event()
-    with announcing(sent):
-        pass
-    assert "".join(c.text for c in read_all(client)) == "one"
-    assert not sent.is_set()
-    with announcing(sent):
-        assert "".join(c.text for c in read_all(client)) == "two"
-    assert sent.is_set()
 
 
 # -- streaming whatever the framing ------------------------------------------------

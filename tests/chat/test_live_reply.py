@@ -232,22 +232,6 @@ def test_stop_returns_at_once_even_when_the_server_is_silent(client: ChatClient,
     assert reply.wait(0.1) and reply.outcome().stopped and reply.outcome().text == ""
 
 
-def test_wait_sent_returns_once_the_request_is_out_not_when_the_answer_comes(client: ChatClient, fake_api: FakeAPI) -> None:
-    fake_api.plan(Behaviour(reply=REPLY, response_delay=2.0))
-    reply = start_reply(client, BODY)
-    started = time.monotonic()
-    assert reply.wait_sent(1.5)
-    assert time.monotonic() - started < 1.5 and reply.running and reply.outcome().text == ""
-    reply.stop()
-
-
-def test_wait_sent_returns_when_nothing_could_be_sent(settings: Settings) -> None:
-    unreachable = ChatClient(replace(settings, base_url="http://127.0.0.1:9/v1", max_retries=0))
-    reply = start_reply(unreachable, BODY)
-    assert reply.wait_sent(5) and reply.wait(5)
-    assert reply.outcome().error is not None
-
-
 def test_stop_logs_no_error(client: ChatClient, fake_api: FakeAPI, framing: Framing, caplog: pytest.LogCaptureFixture) -> None:
     fake_api.plan(Behaviour(reply=LONG_REPLY, token_rate=10))
     reply = start_reply(client, BODY)
