@@ -84,6 +84,10 @@ class LiveReply:
     #: what arrived can be kept (a server killed mid-reply loses at most those seconds)
     on_progress: Callable[[LiveReply], None] | None = None
     progress_every: float = 2.0
+    #: True: the worker leaves the request log's row to :meth:`log_end`, which the owner calls once the page
+    #: has drawn the whole text (a write as the stream ends competes with that drawing for the GIL). The
+    #: owner must call it however the reply ends; with no ``on_done`` left at the end, the worker writes it.
+    log_end_later: bool = False
     #: where the request comes from, for the request log
     tag: RequestTag = field(default_factory=RequestTag)
     #: the store that logs it and checks the limits; None: the one installed (:func:`recorder.install`)
@@ -93,6 +97,8 @@ class LiveReply:
     retries: int = 0
     _row: RequestRow | None = None
     _completion_id: str | None = None
+    _ledger: Any = None
+    _logged: bool = False
 
     def start(self) -> LiveReply:
         self._started = time.monotonic()
@@ -128,7 +134,7 @@ class LiveReply:
     def _run(self) -> None:
         stats = self.stats
         kept_at = 0.0
-        ledger = self.ledger if self.ledger is not None else recorder.installed()
+        self._ledger = ledger = self.ledger if self.ledger is not None else recorder.installed()
         settings = self.client.settings
         try:
             # Refused here (a limit reached) nothing is sent and nothing logged.
@@ -183,23 +189,28 @@ class LiveReply:
             self._ended.set()
             self._changed.set()
             # After the end is shown (the page draws the whole text on _ended), before wait() returns.
-            self._log_end(ledger)
-            if self.on_done is not None:
+            if not self.log_end_later:
+                self.log_end()
+            if (on_done := self.on_done) is not None:
                 try:
-                    self.on_done(self)
+                    on_done(self)
                 except Exception as exc:  # noqa: BLE001 - the page must still see the end
                     log.error("recording a finished reply failed: %s", redact(repr(exc), settings.api_key))
+            else:
+                self.log_end()  # nobody is left to write it
             self._done.set()
             self._changed.set()
 
-    def _log_end(self, ledger: Any) -> None:
-        if self._row is None:
-            return  # refused before sending: no request to log
+    def log_end(self) -> None:
+        """Write the request log's row with how the reply ended, once (later calls do nothing); after it ended."""
+        with self._lock:
+            if self._logged or self._row is None or not self._ended.is_set():
+                return  # written already, refused before sending (nothing to log), or not ended yet
+            self._logged = True
+            error, stopped = self._error, self._stopped
         try:
-            with self._lock:
-                error, stopped = self._error, self._stopped
             recorder.finish(
-                ledger, self._row, self.stats, error=error, stopped=stopped, retries=self.retries,
+                self._ledger, self._row, self.stats, error=error, stopped=stopped, retries=self.retries,
                 demo=self.client.settings.key_source == "demo", completion_id=self._completion_id,
             )
         except Exception as exc:  # noqa: BLE001 - the reply must end whatever the log does

@@ -377,8 +377,10 @@ class ChatSession:
                 chat.fail(f"The system prompt's template: {exc}", "Not sent")
                 return None
             flight = _Flight(
+                # Its log row is written when it is recorded: by the run drawing it, after the whole text.
                 live=LiveReply(
-                    self.client(settings), body, tag=self.request_tag(), ledger=self.request_log or self.store
+                    self.client(settings), body, tag=self.request_tag(), ledger=self.request_log or self.store,
+                    log_end_later=True,
                 ),
                 conversation=chat,
                 question_id=chat.leaf,
@@ -461,6 +463,7 @@ class ChatSession:
                 flight.reply = self._finish(flight)
             finally:
                 flight.recorded = True
+                flight.live.log_end()
                 # The callbacks point back at this session: without them a closed session is freed
                 # at once, not at Python's next full collection.
                 flight.live.on_done = flight.live.on_progress = None

@@ -167,6 +167,89 @@ def test_a_chat_session_tags_its_requests(fake_api: FakeAPI, settings: Settings,
     assert (row.source, row.conversation_id, row.owner) == ("chat", chat.conversation.id, "local")
 
 
+def asked(chat: ChatSession, settings: Settings, text: str = "Hello") -> LiveReply:
+    chat.submit(text)
+    live = chat.begin_reply(settings)
+    assert live is not None
+    return live
+
+
+def test_a_reply_drawn_by_a_page_is_logged_when_that_run_records_it(
+    fake_api: FakeAPI, settings: Settings, store: Store
+) -> None:
+    # Not as the stream ends: the write then competed for the GIL with the drawing of the whole text (bench/).
+    chat = ChatSession.start(settings, store)
+    fake_api.plan(Behaviour(reply=REPLY))
+    chat.submit("Hello")
+    live = chat.begin_reply(settings, start=False)
+    assert live is not None
+    with chat.watching(live):  # before it starts: it cannot end unwatched
+        live.start()
+        views = list(live.views())
+        assert views[-1].done and views[-1].text == REPLY
+        assert live.wait(5)
+        assert load_request(store, live.request_id) is None
+        chat.record(live)
+        assert load_request(store, live.request_id).status == "ok"
+    chat.record(live)  # once
+    assert usage.totals(store, UsageFilter()).requests == 1
+
+
+def test_a_reply_whose_drawing_run_was_cut_short_is_still_logged(
+    fake_api: FakeAPI, settings: Settings, store: Store
+) -> None:
+    chat = ChatSession.start(settings, store)
+    fake_api.plan(Behaviour(reply=REPLY, token_rate=50))
+    live = asked(chat, settings)
+    with pytest.raises(RuntimeError), chat.watching(live):
+        next(v for v in live.views() if v.text)
+        raise RuntimeError("a click reran the page mid-reply")
+    assert live.wait(5)  # it went on, unwatched: its worker recorded and logged it
+    row = load_request(store, live.request_id)
+    assert (row.status, row.completion_tokens) == ("ok", len(split_tokens(REPLY)))
+
+
+def test_a_reply_stopped_while_drawn_is_logged_stopped(fake_api: FakeAPI, settings: Settings, store: Store) -> None:
+    chat = ChatSession.start(settings, store)
+    fake_api.plan(Behaviour(reply=" ".join(["word"] * 200), token_rate=50))
+    live = asked(chat, settings)
+    with chat.watching(live):
+        next(v for v in live.views() if v.text)
+        chat.stop_reply(live)
+    assert load_request(store, live.request_id).status == "stopped"
+
+
+def test_a_failed_reply_drawn_by_a_page_is_logged(fake_api: FakeAPI, settings: Settings, store: Store) -> None:
+    chat = ChatSession.start(settings, store)
+    fake_api.plan(Behaviour(status=400, error_message="bad field"))
+    chat.submit("Hello")
+    live = chat.begin_reply(settings, start=False)
+    assert live is not None
+    with chat.watching(live):
+        live.start()
+        list(live.views())
+        assert live.wait(5)
+        chat.record(live)
+    row = load_request(store, live.request_id)
+    assert (row.status, row.error_kind) == ("error", "BadRequestError")
+
+
+def test_a_reply_left_to_log_later_is_logged_by_its_worker_when_nobody_is_left_to(
+    fake_api: FakeAPI, client: ChatClient, store: Store
+) -> None:
+    fake_api.plan(Behaviour(reply=REPLY), Behaviour(reply=REPLY))
+    kept = LiveReply(client, build_body(MODEL, MESSAGES), ledger=store, log_end_later=True)
+    kept.on_done = lambda _live: None  # its owner logs it: not the worker
+    kept.start()
+    assert kept.wait(5) and load_request(store, kept.request_id) is None
+    kept.log_end()
+    kept.log_end()
+    assert load_request(store, kept.request_id).status == "ok"
+    orphan = ended(client, store, log_end_later=True)  # no on_done: no owner to wait for
+    assert load_request(store, orphan.request_id).status == "ok"
+    assert usage.totals(store, UsageFilter()).requests == 2
+
+
 def test_lab_and_judge_requests_are_logged_under_the_run(fake_api: FakeAPI, settings: Settings, store: Store) -> None:
     recorder.install(store)
     try:
