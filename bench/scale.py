@@ -16,7 +16,8 @@ a rerun with 1,000 messages, the server's memory over 200 turns and 20 sessions.
 Turn 1 against the floor is ``bench.run``'s section 1–2: ``python -m bench.run --only turn1``.
 
 Writes ``bench/scale.json`` and ``bench/scale.md`` (section 10 of ``bench/results.md``). Options:
-``--only search,history,rerun,memory``, ``--conversations N`` (10,000), ``--runs N`` (10).
+``--only search,history,rerun,memory`` (``--only memory`` keeps the other sections of ``scale.json``),
+``--conversations N`` (10,000), ``--runs N`` (10), ``--memory-runs N`` (2), ``--report-only``.
 """
 
 from __future__ import annotations
@@ -291,7 +292,11 @@ def main() -> None:
     args = parser.parse_args()
     only = set(args.only.split(","))
     if args.report_only:
-        (HERE / "scale.md").write_text(report(json.loads((HERE / "scale.json").read_text())))
+        data = json.loads((HERE / "scale.json").read_text())
+        if args.memory_note and isinstance(data.get("memory"), list):
+            data["memory"][0]["note"] = args.memory_note
+            (HERE / "scale.json").write_text(json.dumps(data, indent=1, default=str))
+        (HERE / "scale.md").write_text(report(data))
         return
     tmp = Path(tempfile.mkdtemp(prefix="gemma-scale-"))
     print(f"work files in {tmp}", flush=True)
