@@ -24,10 +24,12 @@ from ui.messages import (
 from ui.nav import PAGE_ICON, page_links
 from ui.people import require_sign_in
 from ui.settings import page_settings
+from ui.stale_widgets import forget_stale_widgets
 from ui.store import cached_store
 
 st.set_page_config(page_title="Gemma Chat", page_icon=PAGE_ICON)
 require_sign_in()
+forget_stale_widgets()  # older turns' buttons, no longer drawn: what Streamlit keeps of them (#16)
 
 #: how many of the latest messages are chat bubbles with Edit, Delete, Copy and version buttons
 ACTION_MESSAGES = 20

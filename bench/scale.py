@@ -16,7 +16,8 @@ a rerun with 1,000 messages, the server's memory over 200 turns and 20 sessions.
 Turn 1 against the floor is ``bench.run``'s section 1–2: ``python -m bench.run --only turn1``.
 
 Writes ``bench/scale.json`` and ``bench/scale.md`` (section 10 of ``bench/results.md``). Options:
-``--only search,history,rerun,memory``, ``--conversations N`` (10,000), ``--runs N`` (10).
+``--only search,history,rerun,memory`` (``--only memory`` keeps the other sections of ``scale.json``),
+``--conversations N`` (10,000), ``--runs N`` (10), ``--memory-runs N`` (2), ``--report-only``.
 """
 
 from __future__ import annotations
@@ -155,13 +156,15 @@ def memory(fake: FakeAPI, tmp: Path, turns: int, sessions: int, session_turns: i
     from lib.api import fake_api
 
     fake_api.fake_reply = None
-    app = start_server("memory", "app.py", fake, tmp, STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL=str(ttl))
+    # Started as scripts/start starts it: few malloc arenas (MALLOC_ARENA_MAX, see there).
+    app = start_server("memory", "app.py", fake, tmp, STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL=str(ttl),
+                       MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "2"))
     server = app.server
 
     def mib() -> float:
         return (server.rss_kib() or 0) / 1024
 
-    data: dict[str, Any] = {"started": mib(), "turns": {}, "ttl": ttl}
+    data: dict[str, Any] = {"started": mib(), "turns": {}, "ttl": ttl, "sessions": sessions}
     try:
         with sync_playwright() as playwright:
             browser = harness.launch_chromium(playwright)
@@ -204,6 +207,37 @@ def _row(label: str, values: list[float], target: float | None = None) -> str:
     return f"| {label} | {median:.0f} | {pct(values, 0.9):.0f} | {verdict} |"
 
 
+def memory_report(runs: list[dict[str, Any]], date: str) -> list[str]:
+    """The memory table, a column per run (the machine is shared: each run's numbers against its own start)."""
+    m = runs[0]
+    heads = " | ".join(f"run {i + 1}" for i in range(len(runs)))
+
+    def row(label: str, values: list[float], signed: bool = False) -> str:
+        return f"| {label} | " + " | ".join(f"{v:+.1f}" if signed else f"{v:.1f}" for v in values) + " |"
+
+    lines = ["", f"**Server memory** ({date}; RSS, MiB; the server started as `scripts/start` starts it, "
+             "`MALLOC_ARENA_MAX=2`; Streamlit drops a closed session after "
+             f"`server.disconnectedSessionTTL`, here {m['ttl']} s, once another session disconnects: "
+             "the bench waits that long and lets one more visitor come and go):", "",
+             f"| When | {heads} |", "|---|" + "---:|" * len(runs),
+             row("started", [r["started"] for r in runs]),
+             row("one session open (the app's modules loaded)", [r["session_open"] for r in runs])]
+    for n in runs[0]["turns"]:
+        lines.append(row(f"… turn {n}", [r["turns"][n] for r in runs]))
+    lines += [row("that session closed and dropped", [r["after_long_session"] for r in runs]),
+              row(f"{m.get('sessions', 20)} sessions of 5 turns, one after another: peak", [r["sessions_peak"] for r in runs]),
+              row("… all closed and dropped", [r["after_sessions"] for r in runs]),
+              row("**200 turns: growth while open** (last turn − session open)",
+                  [max(r["turns"].values()) - r["session_open"] for r in runs], signed=True),
+              row("**kept after it closed** (closed − session open)",
+                  [r["after_long_session"] - r["session_open"] for r in runs], signed=True),
+              row("**20 sessions that came and went** (all closed − first closed)",
+                  [r["after_sessions"] - r["after_long_session"] for r in runs], signed=True)]
+    if note := runs[0].get("note"):
+        lines += ["", note]
+    return lines
+
+
 def report(data: dict[str, Any]) -> str:
     lines = [
         "## 10. At scale: 10,000 conversations, 1,000 messages, memory (#16)",
@@ -236,17 +270,8 @@ def report(data: dict[str, Any]) -> str:
                   "| | median | p90 | target (< 100 ms) |", "|---|---:|---:|---|",
                   _row("rerun, 1,000 messages", data["rerun"], TARGETS["rerun_ms"])]
     if "memory" in data:
-        m = data["memory"]
-        turns = " · ".join(f"{n}: {v:.0f}" for n, v in m["turns"].items())
-        lines += ["", "**Server memory** (RSS, MiB; Streamlit drops a closed session after "
-                  f"`server.disconnectedSessionTTL`, here {m['ttl']} s, once another session disconnects: "
-                  "the bench waits that long and lets one more visitor come and go):", "",
-                  "| When | RSS MiB |", "|---|---:|",
-                  f"| started | {m['started']:.0f} |", f"| one session open | {m['session_open']:.0f} |",
-                  f"| by turn ({turns}) | {max(m['turns'].values()):.0f} max |",
-                  f"| that session closed and dropped | {m['after_long_session']:.0f} |",
-                  f"| 20 sessions of 5 turns, one after another: peak | {m['sessions_peak']:.0f} |",
-                  f"| … all closed and dropped | {m['after_sessions']:.0f} |"]
+        lines += memory_report(data["memory"] if isinstance(data["memory"], list) else [data["memory"]],
+                               data.get("memory_date", data["date"]))
     if note := data.get("turn1"):
         lines += ["", f"**Turn 1 against the floor** (`python -m bench.run --only turn1 --framings chunked`): {note}"]
     return "\n".join(lines) + "\n"
@@ -261,12 +286,27 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--ttl", type=int, default=20, help="server.disconnectedSessionTTL for the memory test")
     parser.add_argument("--note", default="", help="what else ran on the machine meanwhile")
+    parser.add_argument("--memory-runs", type=int, default=2, help="times the memory part runs (a column each)")
+    parser.add_argument("--memory-note", default="", help="what the memory table shows, under it")
+    parser.add_argument("--report-only", action="store_true", help="rewrite scale.md from scale.json")
     args = parser.parse_args()
     only = set(args.only.split(","))
+    if args.report_only:
+        data = json.loads((HERE / "scale.json").read_text())
+        if args.memory_note and isinstance(data.get("memory"), list):
+            data["memory"][0]["note"] = args.memory_note
+            (HERE / "scale.json").write_text(json.dumps(data, indent=1, default=str))
+        (HERE / "scale.md").write_text(report(data))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="gemma-scale-"))
     print(f"work files in {tmp}", flush=True)
-    data: dict[str, Any] = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "conversations": args.conversations,
-                            "runs": args.runs, "note": args.note, "machine": ""}
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if only == {"memory"} and (HERE / "scale.json").exists():
+        # Only the memory part again: the other sections stay as they were measured.
+        data: dict[str, Any] = json.loads((HERE / "scale.json").read_text())
+        data["memory_date"] = now
+    else:
+        data = {"date": now, "conversations": args.conversations, "runs": args.runs, "note": args.note, "machine": ""}
     if only & {"search", "history"}:
         data["search"], data["history"] = {}, {}
         for backend, url in backends(tmp).items():
@@ -303,7 +343,11 @@ def main() -> None:
                         app.server.stop()
                         browser.close()
             if "memory" in only:
-                data["memory"] = memory(fake, tmp, args.turns, args.sessions, 5, args.ttl)
+                data["memory"] = []
+                for run in range(args.memory_runs):
+                    print(f"memory, run {run + 1} of {args.memory_runs}", flush=True)
+                    data["memory"].append(memory(fake, tmp, args.turns, args.sessions, 5, args.ttl))
+                data["memory"][0]["note"] = args.memory_note
         finally:
             fake.stop()
     if isinstance(data["machine"], dict):
