@@ -119,8 +119,8 @@ def script_runs(db_path: Path, runs: int) -> list[float]:
 
 
 def browser(db_path: Path, runs: int) -> dict[str, Any]:
-    """Per round: a request logged, then the page opened (its figures computed afresh: cold), opened
-    again (unchanged log: kept figures, warm), and the floor page; in a new session each time."""
+    """Per round: a request logged, then the page opened (cold: this hour's figures read afresh, the
+    past's kept), opened again (warm: nothing logged since), and the floor page; in a new session each time."""
     from playwright.sync_api import sync_playwright
 
     from lib.api.fake_api import FakeAPI
@@ -202,8 +202,8 @@ def report(data: dict[str, Any]) -> str:
             "",
             "| load | browser | server script |",
             "| --- | --- | --- |",
-            f"| after a new request was logged (figures computed afresh) | {med('cold_ms')} | {med('server_cold_ms')} |",
-            f"| again, nothing logged since (figures kept) | {med('warm_ms')} | {med('server_warm_ms')} |",
+            f"| after a new request was logged (this hour read afresh, the past kept) | {med('cold_ms')} | {med('server_cold_ms')} |",
+            f"| again, nothing logged since | {med('warm_ms')} | {med('server_warm_ms')} |",
             f"| floor: the Leaderboard page until its heading shows | {med('floor_ms')} | {med('server_floor_ms')} |",
         ]
     return "\n".join(lines) + "\n"
