@@ -202,7 +202,8 @@ def report(data: dict[str, Any]) -> str:
             "",
             "| load | browser | server script |",
             "| --- | --- | --- |",
-            f"| after a new request was logged (this hour read afresh, the past kept) | {med('cold_ms')} | {med('server_cold_ms')} |",
+            f"| after a new request was logged (this hour read afresh, the past kept) | {med('cold_ms')} "
+            f"| {med('server_cold_ms')} |",
             f"| again, nothing logged since | {med('warm_ms')} | {med('server_warm_ms')} |",
             f"| floor: the Leaderboard page until its heading shows | {med('floor_ms')} | {med('server_floor_ms')} |",
         ]
