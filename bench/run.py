@@ -634,7 +634,12 @@ async def load_test(fake: FakeAPI, tmp: Path, sessions: int, seconds: float, nam
                     result.turns += 1
                     box = page.locator(harness.CHAT_INPUT)
                     started = time.monotonic()
-                    await box.fill(f"{tag}: please answer this one")
+                    try:
+                        await box.fill(f"{tag}: please answer this one", timeout=30_000)
+                    except Exception as exc:  # noqa: BLE001 - counted, not raised
+                        result.incomplete += 1
+                        result.errors.append(f"{tag}: the chat input stayed disabled ({type(exc).__name__})")
+                        break
                     await box.press("Enter")
                     try:
                         await page.wait_for_function(
