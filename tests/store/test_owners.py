@@ -12,7 +12,6 @@ import copy
 import pytest
 from sqlalchemy import text
 
-import lib.store.database as store_module
 from lib.errors import (
     ComparisonNotFoundError,
     ConversationExistsError,
@@ -31,6 +30,7 @@ from tests.image_samples import photo, small
 from tests.lab_samples import make_run
 from tests.samples import make_conversation
 from tests.store.test_database import chat_with_images, write_as_version
+from tests.store_versions import store_at_version
 
 pytest_plugins = ("tests.store_fixtures",)
 
@@ -161,9 +161,7 @@ def test_a_persons_image_is_not_reached_by_digest_alone(alice: Store, bob: Store
 def test_rows_from_before_sign_in_become_the_local_persons(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     kept = make_conversation(21)
     write_as_version(store_url, 8, monkeypatch, kept)
-    with monkeypatch.context() as patched:
-        patched.setattr(store_module, "MIGRATIONS", MIGRATIONS[:8])
-        at_8 = Store(store_url)
+    at_8 = store_at_version(store_url, 8)
     with at_8._transaction(write=True) as conn:
         conn.execute(text("INSERT INTO preferences (name, value, updated, version) VALUES ('presets', '{\"P\": \"x\"}', 1, 1)"))
         conn.execute(text("INSERT INTO test_sets (name, columns, rows, created, updated) VALUES ('pets', '[\"a\"]', '[]', 1, 1)"))

@@ -12,10 +12,10 @@ from sqlalchemy import MetaData, delete, text
 from lib.errors import SpendingLimitError
 from lib.settings import Settings
 from lib.store import budget, usage
-from lib.store import database as store_module
 from lib.store.database import MIGRATIONS, Store, schema_version
 from lib.store.request_log import RequestRow, begin_request, finish_request, load_request, request_log
 from lib.store.usage import UsageFilter
+from tests.store_versions import store_at_version
 
 pytest_plugins = ("tests.store_fixtures",)
 
@@ -50,10 +50,8 @@ def test_a_request_is_logged_when_it_leaves_and_rewritten_when_it_ends(store: St
     assert load_request(store, "r2") == lost
 
 
-def test_migration_12_adds_the_log_to_an_older_database(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    with monkeypatch.context() as patched:
-        patched.setattr(store_module, "MIGRATIONS", MIGRATIONS[:8])
-        old = Store(store_url)
+def test_migration_12_adds_the_log_to_an_older_database(store_url: str) -> None:
+    old = store_at_version(store_url, 8)
     assert old.schema_version() == 8
     old.close()
     new = Store(store_url)
