@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import streamlit as st
 
@@ -183,18 +184,23 @@ def selected_section(store: Store, summary: ConversationSummary) -> None:
         st.warning("This conversation was just deleted, perhaps in another tab.")
         return
     share_button(store, conversation, key="history_share", page_path=PAGE_PATH)
+    export_buttons(EXPORT_FORMATS, conversation, filename, "history_download")
+    delete_controls(store, summary)
+
+
+def export_buttons(formats: Sequence[Any], item: Any, name: Callable[[Any, str], str], key: str) -> None:
+    """One download button per format, side by side, for a conversation or a comparison."""
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-        for export in EXPORT_FORMATS:
+        for export in formats:
             st.download_button(
                 f"Export {export.label}",
                 # Made on the click: the three of a conversation of 10,000 messages took 2 s of every run.
-                data=partial(export.render, conversation),
-                file_name=filename(conversation, export.extension),
+                data=partial(export.render, item),
+                file_name=name(item, export.extension),
                 mime=export.mime,
-                key=f"history_download_{export.extension}",
+                key=f"{key}_{export.extension}",
                 on_click="ignore",
             )
-    delete_controls(store, summary)
 
 
 def delete_comparison_controls(store: Store, summary: ComparisonSummary) -> None:
@@ -216,16 +222,7 @@ def selected_comparison_section(store: Store, summary: ComparisonSummary) -> Non
         st.warning("This comparison was just deleted, perhaps in another tab.")
         return
     share_button(store, comparison, key="history_cmp_share", page_path=PAGE_PATH, label="Share comparison")
-    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-        for export in COMPARISON_EXPORT_FORMATS:
-            st.download_button(
-                f"Export {export.label}",
-                data=partial(export.render, comparison),
-                file_name=comparison_filename(comparison, export.extension),
-                mime=export.mime,
-                key=f"history_cmp_download_{export.extension}",
-                on_click="ignore",
-            )
+    export_buttons(COMPARISON_EXPORT_FORMATS, comparison, comparison_filename, "history_cmp_download")
     delete_comparison_controls(store, summary)
 
 
