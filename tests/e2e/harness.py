@@ -7,6 +7,7 @@ Everything talks to 127.0.0.1 only.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lib.store.shares import DEFAULT_EXPIRY
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Debian's Chromium: Playwright's own browser download cannot work on the build machines
@@ -274,3 +277,77 @@ def search_history(page: Any, server: StreamlitServer, text: str) -> None:
     search = page.get_by_role("textbox", name="Search all conversations")
     search.fill(text)
     search.press("Enter")
+
+
+# -- share links (#14): making one, what it shows, revoking it ---------------------------------
+
+#: a share link as the owner copies it off the page
+SHARE_LINK = re.compile(r"^http://127\.0\.0\.1:\d+/Shared\?token=[A-Za-z0-9_-]{43}$")
+
+
+def open_shared_links(page: Any, server: StreamlitServer) -> None:
+    """Open the History page as far as its list of shared links."""
+    from playwright.sync_api import expect
+
+    page.goto(server.url + "/History")
+    expect(page.get_by_role("heading", name="Shared links")).to_be_visible(timeout=30_000)
+    idle(page)
+
+
+def make_link(page: Any, button: str, expiry: str = DEFAULT_EXPIRY) -> str:
+    """Open a Share popover, pick the expiry, make the link and read it as the owner would copy it."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name=button, exact=True).click()
+    popover = page.get_by_test_id("stPopoverBody")
+    expect(popover.get_by_role("button", name="Make a read-only link")).to_be_visible()
+    expect(popover.get_by_role("combobox", name="Link expires")).to_have_value(DEFAULT_EXPIRY)  # a forgotten link ends
+    if expiry != DEFAULT_EXPIRY:
+        popover.get_by_role("combobox", name="Link expires").click()
+        page.get_by_role("option", name=expiry, exact=True).click()
+        idle(page)
+    popover.get_by_role("button", name="Make a read-only link").click()
+    code = popover.get_by_test_id("stCode")
+    expect(code).to_contain_text("/Shared?token=")
+    link = code.inner_text().strip()
+    assert SHARE_LINK.match(link), link
+    page.keyboard.press("Escape")
+    return link
+
+
+def assert_read_only(page: Any, absent: tuple[str, ...] = ()) -> None:
+    """Nothing to type into, nothing to press, nothing of the owner's: no sidebar, no message box,
+    no sign-in wall, and none of the texts ``absent``."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(CHAT_INPUT)).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar")).to_have_count(0)
+    expect(page.get_by_test_id("stButton")).to_have_count(0)
+    expect(page.get_by_test_id("stPopover")).to_have_count(0)
+    expect(page.get_by_role("textbox")).to_have_count(0)
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
+    for text in absent:
+        expect(page.get_by_text(text)).to_have_count(0)
+
+
+def revoke(page: Any, server: StreamlitServer, title: str) -> None:
+    """Revoke the link to ``title`` on the History page, confirming, as the owner does."""
+    from playwright.sync_api import expect
+
+    open_shared_links(page, server)
+    card = page.get_by_test_id("stVerticalBlock").filter(has_text=title).last
+    card.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("Anyone holding the link will see not-found.")).to_be_visible()
+    card = page.get_by_test_id("stVerticalBlock").filter(has_text=title).last
+    card.get_by_role("button", name="Revoke for good").click()
+    expect(page.get_by_text(f"Revoked the link to “{title}”: it shows not-found now.")).to_be_visible()
+
+
+def assert_not_found(page: Any, absent: tuple[str, ...] = ()) -> None:
+    """The one plain not-found of an unknown, revoked or expired link: no image, nothing else."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Nothing is shared at this address.")).to_be_visible()
+    assert_read_only(page, absent)
+    expect(page.locator("img")).to_have_count(0)

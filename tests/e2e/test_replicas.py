@@ -28,8 +28,20 @@ from lib.api.fake_api import Behaviour, FakeAPI
 from lib.store.database import Store
 from tests.conftest import CANARY_KEY
 from tests.e2e.conftest import IN_CI
-from tests.e2e.harness import ROOT, clean_env, free_port, idle, messages, send, wait_for, wait_for_reply
-from tests.e2e.test_share import assert_not_found, assert_read_only, make_link, revoke
+from tests.e2e.harness import (
+    ROOT,
+    assert_not_found,
+    assert_read_only,
+    clean_env,
+    free_port,
+    idle,
+    make_link,
+    messages,
+    revoke,
+    send,
+    wait_for,
+    wait_for_reply,
+)
 from tests.store_fixtures import reset_postgres
 
 pytestmark = pytest.mark.browser

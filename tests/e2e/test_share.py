@@ -16,17 +16,31 @@ from playwright.sync_api import expect
 from lib.chat.conversation import Conversation
 from lib.chat.usage import Cost
 from lib.store.database import Store
-from lib.store.shares import DAY, DEFAULT_EXPIRY, share_conversation
+from lib.store.shares import DAY, share_conversation
 from tests.comparison_samples import BIG, SMALL, make_comparison
 from tests.e2e.conftest import EXTRA_ARGS
-from tests.e2e.harness import CHAT_INPUT, StreamlitServer, clean_env, idle, open_chat, send, wait_for, wait_for_reply
+from tests.e2e.harness import (
+    StreamlitServer,
+    assert_not_found,
+    assert_read_only,
+    clean_env,
+    idle,
+    make_link,
+    open_chat,
+    open_shared_links,
+    revoke,
+    send,
+    wait_for,
+    wait_for_reply,
+)
 from tests.image_samples import photo
 from tests.samples import stats
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path("/tmp")
-LINK = re.compile(r"^http://127\.0\.0\.1:\d+/Shared\?token=[A-Za-z0-9_-]{43}$")
+#: texts of the owner's that no link shows: the chat's system prompt, another chat's title
+OWNER_ONLY = ("Our secret launch plan.", "A plain chat")
 
 
 def chat_with_a_photo() -> Conversation:
@@ -53,63 +67,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer
     started.stop()
 
 
-def open_history(page: Any, server: StreamlitServer) -> None:
-    page.goto(server.url + "/History")
-    expect(page.get_by_role("heading", name="Shared links")).to_be_visible(timeout=30_000)
-    idle(page)
-
-
-def make_link(page: Any, button: str, expiry: str = DEFAULT_EXPIRY) -> str:
-    """Open a Share popover, pick the expiry, make the link and read it as the owner would copy it."""
-    page.get_by_role("button", name=button, exact=True).click()
-    popover = page.get_by_test_id("stPopoverBody")
-    expect(popover.get_by_role("button", name="Make a read-only link")).to_be_visible()
-    expect(popover.get_by_role("combobox", name="Link expires")).to_have_value(DEFAULT_EXPIRY)  # a forgotten link ends
-    if expiry != DEFAULT_EXPIRY:
-        popover.get_by_role("combobox", name="Link expires").click()
-        page.get_by_role("option", name=expiry, exact=True).click()
-        idle(page)
-    popover.get_by_role("button", name="Make a read-only link").click()
-    code = popover.get_by_test_id("stCode")
-    expect(code).to_contain_text("/Shared?token=")
-    link = code.inner_text().strip()
-    assert LINK.match(link), link
-    page.keyboard.press("Escape")
-    return link
-
-
-def assert_read_only(page: Any) -> None:
-    """Nothing to type into, nothing to press, nothing of the owner's: no sidebar, no message box."""
-    expect(page.locator(CHAT_INPUT)).to_have_count(0)
-    expect(page.get_by_test_id("stSidebar")).to_have_count(0)
-    expect(page.get_by_test_id("stButton")).to_have_count(0)
-    expect(page.get_by_test_id("stPopover")).to_have_count(0)
-    expect(page.get_by_role("textbox")).to_have_count(0)
-    expect(page.get_by_text("Our secret launch plan.")).to_have_count(0)
-    expect(page.get_by_text("A plain chat")).to_have_count(0)
-
-
 def images_loaded(page: Any, selector: str) -> int:
     """How many of the images matching ``selector`` the browser has actually decoded."""
     return page.evaluate(f"""() => Array.from(document.querySelectorAll({selector!r}))
         .filter(i => i.complete && i.naturalWidth > 0).length""")
-
-
-def revoke(page: Any, server: StreamlitServer, title: str) -> None:
-    open_history(page, server)
-    card = page.get_by_test_id("stVerticalBlock").filter(has_text=title).last
-    card.get_by_role("button", name="Revoke").click()
-    expect(page.get_by_text("Anyone holding the link will see not-found.")).to_be_visible()
-    card = page.get_by_test_id("stVerticalBlock").filter(has_text=title).last
-    card.get_by_role("button", name="Revoke for good").click()
-    expect(page.get_by_text(f"Revoked the link to “{title}”: it shows not-found now.")).to_be_visible()
-
-
-def assert_not_found(page: Any) -> None:
-    expect(page.get_by_role("heading", name="Not found")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("Nothing is shared at this address.")).to_be_visible()
-    assert_read_only(page)
-    expect(page.locator("img")).to_have_count(0)
 
 
 def shoot(page: Any, name: str) -> None:
@@ -124,7 +85,7 @@ def test_a_shared_conversation_opens_read_only_with_its_photo_and_not_after_revo
     new_page: Any, server: StreamlitServer
 ) -> None:
     owner = new_page()
-    open_history(owner, server)
+    open_shared_links(owner, server)
     expect(owner.get_by_text("No shared links.")).to_be_visible()
     link = make_link(owner, "Share", expiry="7 days")
 
@@ -136,10 +97,10 @@ def test_a_shared_conversation_opens_read_only_with_its_photo_and_not_after_revo
     expect(viewer.locator(".gc-body strong", has_text="noise")).to_be_visible()
     expect(viewer.locator(".gc-figures")).to_contain_text("$0.0042")
     assert images_loaded(viewer, "img.gc-image") == 1
-    assert_read_only(viewer)
+    assert_read_only(viewer, OWNER_ONLY)
     shoot(viewer, "view")
 
-    open_history(owner, server)
+    open_shared_links(owner, server)
     card = owner.get_by_test_id("stVerticalBlock").filter(has_text="Photos from the trip").last
     expect(card.get_by_test_id("stCode")).to_have_text(link)
     expect(card).to_contain_text(re.compile(r"Expires \d{4}-\d\d-\d\d \d\d:\d\d"))
@@ -148,16 +109,16 @@ def test_a_shared_conversation_opens_read_only_with_its_photo_and_not_after_revo
 
     revoke(owner, server, "Photos from the trip")
     viewer.reload()
-    assert_not_found(viewer)
+    assert_not_found(viewer, OWNER_ONLY)
     shoot(viewer, "not-found")
     unknown = new_page()
     unknown.goto(link[:-4] + "AAAA")
-    assert_not_found(unknown)
+    assert_not_found(unknown, OWNER_ONLY)
 
 
 def test_a_shared_comparison_shows_its_columns_and_photo_and_not_after_revoke(new_page: Any, server: StreamlitServer) -> None:
     owner = new_page()
-    open_history(owner, server)
+    open_shared_links(owner, server)
     link = make_link(owner, "Share comparison")
 
     viewer = new_page()
@@ -171,12 +132,12 @@ def test_a_shared_comparison_shows_its_columns_and_photo_and_not_after_revoke(ne
     expect(viewer.get_by_text("Be brief", exact=False)).to_have_count(0)  # the set-ups' system prompt
     viewer.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=stImage] img'))"
                              ".some(i => i.complete && i.naturalWidth > 0)")
-    assert_read_only(viewer)
+    assert_read_only(viewer, OWNER_ONLY)
     shoot(viewer, "comparison")
 
     revoke(owner, server, "Fruit, two ways")
     viewer.reload()
-    assert_not_found(viewer)
+    assert_not_found(viewer, OWNER_ONLY)
 
 
 def test_a_chat_is_shared_from_its_sidebar(new_page: Any, server: StreamlitServer) -> None:
@@ -189,7 +150,7 @@ def test_a_chat_is_shared_from_its_sidebar(new_page: Any, server: StreamlitServe
     viewer = new_page()
     viewer.goto(link)
     expect(viewer.get_by_text("Shared from the chat page zq81")).to_be_visible(timeout=30_000)
-    assert_read_only(viewer)
+    assert_read_only(viewer, OWNER_ONLY)
 
 
 def test_an_expired_link_is_listed_as_expired_without_an_address_and_can_be_removed(
@@ -201,7 +162,7 @@ def test_an_expired_link_is_listed_as_expired_without_an_address_and_can_be_remo
     finally:
         store.close()
     owner = new_page()
-    open_history(owner, server)
+    open_shared_links(owner, server)
     card = owner.get_by_test_id("stVerticalBlock").filter(has_text="Photos from the trip").last
     expect(card).to_contain_text(re.compile(r"Expired \d{4}-\d\d-\d\d \d\d:\d\d"))
     expect(card).not_to_contain_text("expires expired")
