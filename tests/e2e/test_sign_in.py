@@ -3,16 +3,29 @@
 The app's ``[auth]`` points at oidc-provider-mock on loopback (fixtures ``oidc_provider`` and
 ``sign_in_server``): people at example.com may enter, alice is the admin, mallory is refused.
 Alice and Bob use two browser contexts (two browsers, as far as cookies go).
+A link alice shares opens read-only for anyone holding it, signed in or not, until she revokes it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.sync_api import expect
 
 from lib.api.fake_api import Behaviour, FakeAPI
-from tests.e2e.harness import CHAT_INPUT, StreamlitServer, idle, send, wait_for, wait_for_reply
+from tests.e2e.harness import (
+    CHAT_INPUT,
+    StreamlitServer,
+    assert_not_found,
+    assert_read_only,
+    idle,
+    make_link,
+    revoke,
+    send,
+    wait_for,
+    wait_for_reply,
+)
 from tests.e2e.oidc import SIGN_IN_BUTTON, sign_in, sign_out
 
 PAGES = ("/", "/History", "/Compare", "/Leaderboard", "/Lab", "/Usage")
@@ -155,3 +168,52 @@ def test_a_conversation_asked_for_signed_out_is_named_and_its_address_still_open
     expect(plain.locator(SIGN_IN_BUTTON)).to_be_visible(timeout=30_000)
     expect(plain.get_by_text("Sign in to chat.", exact=False)).to_be_visible()
     expect(plain.get_by_test_id("stCode")).to_have_count(0)
+
+
+def test_a_link_alice_shares_opens_read_only_signed_out_and_for_bob_until_she_revokes_it(
+    sign_in_server: StreamlitServer, e2e_fake: FakeAPI, new_page: Any
+) -> None:
+    alice = new_page()
+    signed_in(alice, sign_in_server, "alice")
+    e2e_fake.plan(Behaviour(reply="Kakapo are flightless parrots."))
+    send(alice, "Another chat of hers, not shared kq17")
+    wait_for_reply(alice, "flightless parrots")
+    idle(alice)
+    alice.get_by_test_id("stSidebar").get_by_role("button", name="New chat").click()
+    idle(alice)
+    e2e_fake.plan(Behaviour(reply="Wombats leave **cube-shaped** droppings."))
+    send(alice, "What is odd about wombats? sh14")
+    wait_for_reply(alice, "cube-shaped")
+    idle(alice)
+    link = make_link(alice, "Share this chat")
+    # Nothing of hers but the chat: not her other chat, her name, her address or her sign-out.
+    hers = ("Another chat of hers, not shared kq17", "flightless parrots", "Alice Liddell", "alice@example.com",
+            "Sign out", "Signed in as")
+
+    for who in ("signed out", "bob"):
+        viewer = new_page()  # a browser of its own: none of alice's cookies
+        if who == "bob":
+            signed_in(viewer, sign_in_server, "bob")
+        viewer.goto(link)
+        expect(viewer.get_by_role("heading", name="What is odd about wombats? sh14")).to_be_visible(timeout=30_000)
+        expect(viewer.get_by_text(re.compile(r"A read-only snapshot, taken \d{4}-\d\d-\d\d \d\d:\d\d UTC"))).to_be_visible()
+        expect(viewer.locator(".gc-body strong", has_text="cube-shaped")).to_be_visible()
+        expect(viewer.get_by_text("What is odd about wombats? sh14", exact=True).last).to_be_visible()
+        settled(viewer)
+        assert_read_only(viewer, hers)
+        assert "Sign in to" not in body(viewer), f"the shared page asks {who} to sign in"
+        if who == "signed out":
+            signed_out = viewer
+            for width in (1280, 390):
+                viewer.set_viewport_size({"width": width, "height": 900})
+                viewer.wait_for_timeout(400)
+                viewer.screenshot(path=f"/tmp/wt-share-signin-shared-{width}.png", full_page=True)
+            viewer.set_viewport_size({"width": 1280, "height": 900})
+        else:
+            bobs = viewer
+
+    revoke(alice, sign_in_server, "What is odd about wombats? sh14")
+    for viewer in (signed_out, bobs):
+        viewer.reload()
+        assert_not_found(viewer, hers)
+        assert "wombats" not in body(viewer)
