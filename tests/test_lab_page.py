@@ -208,6 +208,32 @@ def test_cancel_keeps_the_finished_cells_and_says_so(app_env: FakeAPI) -> None:
     assert "request errors" in totals[0] and "failed" not in totals[0]
 
 
+def test_the_results_so_far_are_drawn_while_the_run_goes_and_whole_at_its_end(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply='{"fast": 1}'))
+    app_env.default = Behaviour(reply='{"slow": 1}', first_token_delay=3)
+    at = ready(lab_page())
+    click(at, "Run")
+    run = lab(at).run
+    assert run is not None
+    deadline = time.monotonic() + 10
+    while run.progress().done < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(at.run())  # as the page's poll redraws it
+    assert run.progress().status == "running", "the run is still going"
+    assert section_of(at, "1 of 4 cells finished so far") == "6 · Results"
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert len(badges) == 1 and "✓ pass: Valid JSON" in badges[0]
+    assert [e.label for e in at.expander if e.label.startswith("Reply:")] == ['Reply: \\{"fast": 1\\}']
+    assert sum(c.value == "Running…" for c in at.caption) == 3, page_text(at)
+    assert sorted(t["replies"] for t in table(at, "pass rate")) == [0, 1]  # whichever was sent first
+    assert at.get("download_button") == [], "the files are built once the run has ended"
+    wait_for_the_end(at)
+    assert any("Finished: 4 cells" in i.value for i in at.info)
+    assert sum("✓ pass: Valid JSON" in m.value for m in at.markdown) == 4
+    assert not any(c.value in ("Running…", "Queued: not sent yet.") for c in at.caption)
+    assert sorted(b.label for b in at.get("download_button")) == ["Export CSV", "Export JSON"]
+
+
 def test_the_cost_cap_keeps_and_shows_six_decimals(app_env: FakeAPI) -> None:
     at = ready(lab_page())
     cap = at.number_input(key=key(at, "cap")).set_value(0.00005).run().number_input(key=key(at, "cap"))

@@ -339,7 +339,8 @@ def before_run(session: LabSession) -> None:
 
 @st.fragment(run_every=POLL)
 def progress(session: LabSession) -> None:
-    """The run in flight: done/total, time left, cost so far, Cancel; the page redraws when it ends."""
+    """The run in flight: done/total, time left, cost so far, Cancel, and the results so far; the page
+    redraws when it ends."""
     if session.advance():
         st.rerun(scope="app")
     now = session.progress()
@@ -348,6 +349,8 @@ def progress(session: LabSession) -> None:
     what = "Judging the replies" if session.judging() else "Running"
     st.progress(now.fraction, text=f"{what}: {lab_view.progress_line(now)}")
     st.button("Cancel", icon=":material/stop_circle:", on_click=session.cancel, key=_k(session, "cancel"))
+    if (so_far := session.results_so_far()) is not None:
+        results(so_far, live=True)
 
 
 # -- 6. results -------------------------------------------------------------------------------
@@ -370,7 +373,9 @@ def _cell(result: LabResult, row: int, setup: int) -> None:
         st.caption(f":material/gavel: {literal(verdict)}")
     if figures := lab_view.cell_figures(cell):
         st.caption(figures)
-    if cell.text:
+    if (so_far := lab_view.text_so_far(cell)) is not None:
+        st.caption(literal(so_far))
+    elif cell.text:
         shown, is_json = lab_view.reply_view(cell.text)
         with st.expander(f"Reply: {literal(lab_view.reply_preview(cell.text))}", icon=":material/chat_bubble:"):
             if is_json:
@@ -379,16 +384,26 @@ def _cell(result: LabResult, row: int, setup: int) -> None:
                 st.markdown(without_images(shown))
 
 
-def results(result: LabResult) -> None:
-    st.subheader("6 · Results")
-    kind, text = lab_view.ended_note(result)
-    getattr(st, kind)(text)
-    st.dataframe(lab_view.totals_records(result), hide_index=True, width="stretch")
+def _exports(result: LabResult) -> None:
     with st.container(horizontal=True):
         st.download_button("Export CSV", results_csv(result), file_name=f"lab-{result.id}.csv", mime="text/csv",
                            icon=":material/download:", on_click="ignore")
         st.download_button("Export JSON", results_json(result), file_name=f"lab-{result.id}.json",
                            mime="application/json", icon=":material/download:", on_click="ignore")
+
+
+def results(result: LabResult, live: bool = False) -> None:
+    """The grid of rows × set-ups with totals; ``live``: a run in flight, redrawn every poll (so no export
+    files are built: they would be rebuilt every half second)."""
+    st.subheader("6 · Results")
+    if live:
+        st.caption(lab_view.so_far_note(result))
+    else:
+        kind, text = lab_view.ended_note(result)
+        getattr(st, kind)(text)
+    st.dataframe(lab_view.totals_records(result), hide_index=True, width="stretch")
+    if not live:
+        _exports(result)
     rows = max(len(result.rows), 1)
     page = lab_view.row_page(rows, 1)
     if page.pages > 1:

@@ -444,11 +444,16 @@ class LabRun:
             return Progress(done, total, failed, elapsed, left, self._cost(), self.status, self.note)
 
     def snapshot(self) -> list[LabCell]:
-        """Copies of the cells as they are now."""
+        """Copies of the cells as they are now; a cell in flight holds the text that has arrived so far."""
         with self._lock:
             return [
-                LabCell(c.row, c.setup, c.status, c.text, c.stats, c.error, list(c.checks), c.judge) for c in self.cells
+                LabCell(c.row, c.setup, c.status, self._text_now(index, c), c.stats, c.error, list(c.checks), c.judge)
+                for index, c in enumerate(self.cells)
             ]
+
+    def _text_now(self, index: int, cell: LabCell) -> str:
+        live = self._live.get(index) if cell.status == "running" else None
+        return live.text if live is not None else cell.text
 
     def totals(self) -> list[SetupTotals]:
         cells = self.snapshot()

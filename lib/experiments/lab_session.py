@@ -377,6 +377,13 @@ class LabSession:
         current = self.judge_run.run if self.judge_run is not None else self.run
         return current.progress() if current is not None else None
 
+    def results_so_far(self) -> LabResult | None:
+        """The run in flight as it stands, to draw while it goes: finished cells as they will be kept,
+        the others queued or running. None with no run, and while judging (its result is shown then)."""
+        if self.run is None or self.judge_run is not None:
+            return None
+        return self.run.result()
+
     def judging(self) -> bool:
         return self.judge_run is not None
 

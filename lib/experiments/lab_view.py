@@ -24,8 +24,8 @@ from lib.words import count
 PAGE_ROWS = 10
 #: what a cell that has no reply says, by status
 STATUS_NOTES = {
-    "pending": "Waiting to be sent.",
-    "running": "Answering…",
+    "pending": "Queued: not sent yet.",
+    "running": "Running…",
     "cancelled": "Cancelled: the reply was stopped.",
     "skipped": "Not sent: the run stopped first.",
 }
@@ -89,6 +89,22 @@ def reply_preview(text: str, length: int = 60) -> str:
     """The reply's start on one line, without its Markdown, for the label of its folded box."""
     flat = " ".join(_plain(text).split())
     return flat[:length] + ("…" if len(flat) > length else "")
+
+
+def text_so_far(cell: LabCell, length: int = 60) -> str | None:
+    """The end of what a reply in flight has said so far, on one line; None for a cell not running
+    (a finished reply is shown whole, folded)."""
+    if cell.status != "running" or not cell.text.strip():
+        return None
+    flat = " ".join(cell.text.split())
+    return ("…" if len(flat) > length else "") + flat[-length:]
+
+
+def so_far_note(result: LabResult) -> str:
+    """"3 of 20 cells finished so far": above the grid of a run in flight."""
+    done = sum(c.status in ("done", "failed") for c in result.cells)
+    return (f"{done} of {count(len(result.cells), 'cell')} finished so far: the grid fills in as replies end, "
+            "and can be exported once the run has ended.")
 
 
 def status_note(cell: LabCell) -> str | None:

@@ -98,6 +98,36 @@ def test_a_template_over_ten_imported_rows_for_27b_and_12b_runs_twenty_requests_
     assert sorted(r["Valid JSON"] for r in rows) == ["fail"] + ["pass"] * 19
 
 
+def test_the_grid_fills_in_while_the_run_goes(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    prepare(page, app_server, tmp_path)
+    fast, slow = Behaviour(reply='{"fast": true}'), Behaviour(reply='{"slow": true}', first_token_delay=6)
+    e2e_fake.plan(*[fast] * 4, *[slow] * 4)  # rows 1 and 2 end at once, rows 3 and 4 hold the pool for 6 s
+    e2e_fake.default = fast
+    page.get_by_role("button", name="Run", exact=True).click()
+    bar = page.get_by_test_id("stProgress")
+    expect(bar.get_by_text("4 of 20 done")).to_be_visible(timeout=30_000)
+    # while the bar still shows the run going: the finished cells as they will stay, the others waiting
+    expect(page.get_by_text("✓ pass: Valid JSON", exact=True).filter(visible=True)).to_have_count(4)
+    expect(page.get_by_text('Reply: {"fast": true}', exact=True)).to_have_count(4)
+    expect(page.get_by_text(re.compile(r"^first token \d.* tokens · cost "))).to_have_count(4)
+    expect(page.get_by_text("Running…", exact=True)).to_have_count(4)
+    expect(page.get_by_text("Queued: not sent yet.", exact=True)).to_have_count(12)
+    expect(page.get_by_text("4 of 20 cells finished so far")).to_be_visible()
+    expect(bar.get_by_text("4 of 20 done")).to_be_visible()
+    expect(page.get_by_role("button", name="Export CSV")).to_have_count(0)
+
+    expect(page.get_by_text("Finished: 20 cells")).to_be_visible(timeout=60_000)
+    expect(bar).to_have_count(0)
+    expect(page.get_by_text("✓ pass: Valid JSON", exact=True).filter(visible=True)).to_have_count(20)
+    expect(page.get_by_text(re.compile(r"^first token \d.* tokens · cost "))).to_have_count(20)
+    expect(page.get_by_text('Reply: {"slow": true}', exact=True)).to_have_count(4)
+    expect(page.get_by_text("Running…", exact=True)).to_have_count(0)
+    expect(page.get_by_text("Queued: not sent yet.", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="Export CSV")).to_be_visible()
+
+
 def test_cancel_keeps_what_finished_and_says_the_run_was_cancelled(
     page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
 ) -> None:

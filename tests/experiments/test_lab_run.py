@@ -147,3 +147,27 @@ def test_request_body_fills_both_prompts() -> None:
     assert body["messages"] == [{"role": "system", "content": "Speak French."}, {"role": "user", "content": "Hi Ann"}]
     own = request_body(Template("Hi"), Setup(BIG, system_prompt="Be {{mood=kind}}."), {})
     assert own["messages"][0] == {"role": "system", "content": "Be kind."}
+
+
+def test_the_cells_read_mid_run_are_finished_running_with_their_text_so_far_or_queued(
+    fake_api: FakeAPI, settings: Settings
+) -> None:
+    fake_api.default = Behaviour(reply="slow " * 200, token_rate=40)
+    fake_api.plan_for(BIG, Behaviour(reply='{"quick": 1}'))
+    fake_api.plan_for(SMALL, Behaviour(reply='{"quick": 1}'))
+    run = run_of(settings, checks=[Check("json")]).start()
+    deadline = time.monotonic() + 10
+    while run.progress().done < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the slow ones have said something
+    result = run.result()
+    run.cancel()
+    assert run.wait(10)
+    statuses = [c.status for c in result.cells]
+    assert statuses.count("done") == 2 and statuses.count("running") == 4 and statuses.count("pending") == 14
+    done = [c for c in result.cells if c.status == "done"]
+    assert all(c.text == '{"quick": 1}' and c.checks[0].passed and c.stats is not None for c in done)
+    running = [c for c in result.cells if c.status == "running"]
+    assert all(c.text.startswith("slow") and not c.checks for c in running), [c.text for c in running]
+    assert [t.requests for t in result.totals()] == [1, 1], "the totals so far count the finished cells"
+    assert all(c.text == "" for c in run.cells if c.status == "skipped")

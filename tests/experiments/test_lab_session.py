@@ -146,9 +146,13 @@ def test_a_run_then_its_judge_then_the_result_is_saved(fake_api: FakeAPI, settin
     session = lab(settings, store=store)
     session.set_rows([{"animal": "cat", "tone": "formal"}])
     session.judge = Judge(Setup(BIG), "Be right.")
+    assert session.results_so_far() is None, "no run yet"
     run = session.start()
+    so_far = session.results_so_far()
+    assert so_far is not None and so_far.id == run.id and len(so_far.cells) == 1
     assert run.wait(30)
     assert session.advance() is False and session.judging()
+    assert session.results_so_far() is None, "while judging, the run's result is shown as kept"
     assert session.judge_run is not None and session.judge_run.wait(30)
     assert session.advance() is True and not session.running()
     result = session.result

@@ -85,3 +85,15 @@ def test_after_a_cancel_the_figures_count_the_replies_that_finished() -> None:
     assert lab_view.ended_note(run) == ("warning", "Cancelled: 2 of 4 cells finished and are kept.")
     assert lab_view.run_label(run).endswith("· cancelled · 2 of 4 done · 0% passed")
     assert "stopped half-way" not in lab_view.totals_records(make_run())[0]
+
+
+def test_a_cell_of_a_run_in_flight_says_it_is_queued_or_running_with_the_end_of_its_text() -> None:
+    assert lab_view.status_note(LabCell(0, 0)) == "Queued: not sent yet."
+    assert lab_view.status_note(LabCell(0, 0, "running")) == "Running…"
+    assert lab_view.text_so_far(LabCell(0, 0, "running", "Once upon\n a time")) == "Once upon a time"
+    assert lab_view.text_so_far(LabCell(0, 0, "running", "x" * 70 + " end"), 10) == "…xxxxxx end"
+    assert lab_view.text_so_far(LabCell(0, 0, "running")) is None, "nothing said yet: its note says it"
+    assert lab_view.text_so_far(LabCell(0, 0, "done", "whole")) is None, "a finished reply is shown whole"
+    run = make_run()
+    run.cells[2].status, run.cells[3].status = "running", "pending"
+    assert lab_view.so_far_note(run).startswith("2 of 4 cells finished so far")
