@@ -132,3 +132,18 @@ def test_without_sign_in_there_is_no_one_else_and_no_switch_to_see_everyone(app_
     assert not at.exception, at.exception
     assert [t.label for t in at.sidebar.toggle] == ["Include demo"]
     assert "By person" not in [h.value for h in at.subheader]
+
+
+def test_a_conversation_that_cannot_be_opened_shows_no_grey_none_to_open(app_env: FakeAPI) -> None:
+    app_env.plan(Behaviour(reply="One."))
+    at = new_app()
+    send(at, "first")
+    store = open_store(load_settings())
+    finish_request(store, RequestRow(id="gone", model="google/gemma-3-27b-it", time=time.time(), status="ok",
+                                     cost_usd=0.25, cost_source="server", conversation_id="deleted-long-ago"))
+    at.switch_page(USAGE).run()
+    assert not at.exception, at.exception
+    costliest = next(d for d in at.dataframe if "open" in d.value.columns)
+    assert costliest.value["title"].tolist()[0] == "(deleted)" and costliest.value["open"].isna().tolist()[0]
+    # Streamlit draws a missing value as a grey "None" unless told what to show instead
+    assert costliest.proto.HasField("placeholder") and costliest.proto.placeholder == ""

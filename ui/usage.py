@@ -279,6 +279,8 @@ def costliest(rows: list[dict[str, Any]]) -> None:
         frame,
         hide_index=True,
         width="stretch",
+        # only Open can be missing (a deleted one, another person's: the title says which); a grey "None" reads as a fault
+        placeholder="",
         column_config={
             "title": st.column_config.TextColumn("Conversation", width="medium"),
             "kind": st.column_config.TextColumn("Kind"),
