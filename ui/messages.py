@@ -18,11 +18,9 @@ from lib.errors import TemplateError
 from lib.images.image import Image
 from ui import template_form
 from ui.request_code import view_code
-from ui.script_control import StopException, stopped_by_the_user
+from ui.script_control import StopException, rerun_once_stopped, stopped_by_the_user
 from ui.structured import show_json_reply
 
-#: seconds between the browser's checks, while a reply streams, that the page is up to date
-REDRAW_EVERY = 0.25
 #: seconds the browser gets to paint a reply's whole text before anything else is sent
 PAINT_FIRST = 0.03
 
@@ -197,34 +195,33 @@ def show_live_reply(live: LiveReply, chat: ChatSession) -> None:
     Any click reruns the script and interrupts this loop at its next redraw; the reply goes on
     regardless, on its worker thread, and the next run draws it again from where it is (a reply
     that ended meanwhile is recorded as the interrupted run lets go of it). Only the Stop buttons
-    end it: ours (a callback) and the chat input's, which stops the script run.
+    end it: ours (a callback) and the chat input's, which stops the script run. A stopped run
+    draws nothing more: the server starts another once it has ended, to draw the stopped reply.
+    (Not a fragment the browser reruns on a timer, as before: its reruns, queued behind a turn's
+    last run, could leave the chat input disabled; see bench/analysis.md.)
     """
-    # The chat input's stop ends the script run, and a stopped run draws nothing more: this
-    # fragment, rerun by the browser every REDRAW_EVERY s, asks for the page to be drawn again
-    # once the reply has ended. While the script runs, these reruns wait and do nothing.
-    @st.fragment(run_every=REDRAW_EVERY)
-    def redraw_once_ended() -> None:
-        if not live.running:
-            st.rerun()
+    try:
+        _draw_live_reply(live, chat)
+    except StopException:
+        if stopped_by_the_user():  # not a reload or a closed tab: the reply goes on then
+            chat.stop_reply(live)  # a reply that had ended already stays as it was recorded
+            rerun_once_stopped()
+        raise
 
-    redraw_once_ended()
+
+def _draw_live_reply(live: LiveReply, chat: ChatSession) -> None:
     with st.chat_message("assistant"):
         stop = st.empty()
         stop.button("Stop", key="stop", icon=":material/stop_circle:", on_click=chat.stop_reply, args=(live,))
         text = st.empty()
         with chat.watching(live):
-            try:
-                for view in live.views():
-                    if view.done and view.text:
-                        show_text(view.text, text)  # the whole text first, the figures once recorded
-                    elif view.text:
-                        show_text(view.text, text, cursor=" ▌")
-                    else:
-                        text.caption(view.note or "Waiting for the first token…")
-            except StopException:
-                if stopped_by_the_user():  # not a reload or a closed tab: the reply goes on then
-                    chat.stop_reply(live)
-                raise
+            for view in live.views():
+                if view.done and view.text:
+                    show_text(view.text, text)  # the whole text first, the figures once recorded
+                elif view.text:
+                    show_text(view.text, text, cursor=" ▌")
+                else:
+                    text.caption(view.note or "Waiting for the first token…")
             # The whole text is on its way: the browser gets a moment to paint it before the figures,
             # the buttons and the redraw that follow keep it busy (measured in bench/: they held the
             # frame back by ~15 ms). Then it is recorded and saved (its worker left that to this run).

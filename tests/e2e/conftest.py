@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,19 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitS
 def restartable_server(e2e_fake: FakeAPI, tmp_path: Path) -> Iterator[StreamlitServer]:
     """A server of its own with its own database file, for tests that stop and start it."""
     server = StreamlitServer(env=_keyed_env(tmp_path, e2e_fake), log_path=tmp_path / "server.log", extra_args=EXTRA_ARGS)
+    server.start()
+    yield server
+    server.stop()
+    _assert_no_canary(server)
+
+
+@pytest.fixture(scope="module")
+def slow_run_server(e2e_fake: FakeAPI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer]:
+    """The app on a server that starts each full run of a page 0.3 s late, as when it is loaded
+    (:mod:`tests.e2e.slow_runs`)."""
+    tmp = tmp_path_factory.mktemp("slow_run_server")
+    server = StreamlitServer(env=_keyed_env(tmp, e2e_fake, E2E_RUN_DELAY="0.3"), log_path=tmp / "server.log",
+                             launcher=[sys.executable, "-m", "tests.e2e.slow_runs"], extra_args=EXTRA_ARGS)
     server.start()
     yield server
     server.stop()
