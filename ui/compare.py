@@ -23,7 +23,7 @@ from lib.settings import Settings
 from lib.store.database import Store
 from ui.attach import read_input
 from ui.messages import PAINT_FIRST, show_images
-from ui.script_control import StopException, stopped_by_the_user
+from ui.script_control import StopException, rerun_once_stopped, stopped_by_the_user
 
 SESSION = "compare"
 OTHER = "Other model id…"
@@ -378,6 +378,7 @@ def live_columns(session: CompareSession, lives: list[LiveReply | None]) -> None
         except StopException:
             if stopped_by_the_user():
                 session.stop()
+                rerun_once_stopped()  # a stopped run draws nothing more: the columns, stopped, need a new one
             raise
         # The last text is on its way: the browser gets a moment to paint it before the rerun that
         # follows (figures, votes) keeps it busy, as on the chat page.

@@ -119,3 +119,23 @@ def test_continue_with_a_column_goes_on_as_a_chat_with_its_setup(
     last = e2e_fake.requests[-1].body
     assert last["model"] == SMALL
     assert [m["content"] for m in last["messages"] if m["role"] == "assistant"] == ["Arr, an answer."]
+
+
+def test_the_chat_inputs_stop_ends_every_column_and_the_page_shows_them_stopped(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    open_chat(page, app_server, path="/Compare")
+    expect(page.get_by_role("combobox", name="Model")).to_have_count(2)
+    idle(page)
+    slow = " ".join(f"w{n}" for n in range(200))
+    e2e_fake.plan(Behaviour(reply=f"Left: {slow}", token_rate=5), Behaviour(reply=f"Right: {slow}", token_rate=5))
+    send_to_all(page, "Take your time")
+    wait_for(lambda: page.get_by_text("Left:").count() and page.get_by_text("Right:").count(),
+             what="both columns streaming", timeout=20)
+    page.get_by_test_id("stChatInputStopButton").click()
+    # A stopped run draws nothing more: the page must be drawn again, with each column marked and
+    # its figures, and the chat input ready for the next message.
+    expect(page.get_by_text("Stopped.")).to_have_count(2, timeout=10_000)
+    expect(page.get_by_text("first token")).to_have_count(2)
+    expect(page.locator(CHAT_INPUT)).to_be_enabled()
+    wait_for(lambda: e2e_fake.disconnects >= 2, 3, what="both streams to be closed")
