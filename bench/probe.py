@@ -10,16 +10,23 @@ from typing import Any
 
 INIT_SCRIPT = """
 (() => {
-  const B = window.__bench = {enter: null, marks: {}, want: [], long: []};
+  const B = window.__bench = {enter: null, sent: null, marks: {}, want: [], long: []};
   try {
     // Main-thread tasks over 50 ms: the page busy rendering rather than showing.
     new PerformanceObserver(list => list.getEntries().forEach(e => B.long.push([e.startTime, e.duration])))
       .observe({type: 'longtask', buffered: true});
   } catch (e) { /* not supported: no long-task figures */ }
+  // The first message the page sends after Enter: the rerun request leaving the browser.
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (B.enter !== null && B.sent === null) B.sent = performance.now();
+    return send.call(this, data);
+  };
   document.addEventListener('keydown', e => {
     if (e.key === 'Enter' && !e.shiftKey && e.target && e.target.getAttribute
         && e.target.getAttribute('data-testid') === 'stChatInputTextArea') {
       B.enter = performance.now();
+      B.sent = null;
     }
   }, true);
   const check = () => {
@@ -53,9 +60,10 @@ def collect(page: Any, names: list[str], timeout: float = 60) -> dict[str, float
     deadline = time.monotonic() + timeout
     wanted = [*names, *(n + "@frame" for n in names)]
     while True:
-        state = page.evaluate("() => ({enter: window.__bench.enter, marks: window.__bench.marks})")
+        state = page.evaluate("() => ({enter: window.__bench.enter, sent: window.__bench.sent, marks: window.__bench.marks})")
         if state["enter"] is not None and all(n in state["marks"] for n in wanted):
-            return {n: state["marks"][n] - state["enter"] for n in wanted} | {"enter": state["enter"]}
+            sent = {"sent": state["sent"] - state["enter"]} if state.get("sent") is not None else {}
+            return {n: state["marks"][n] - state["enter"] for n in wanted} | {"enter": state["enter"]} | sent
         if time.monotonic() > deadline:
             raise TimeoutError(f"marks {wanted} not all seen in {timeout} s: {state}")
         time.sleep(0.02)

@@ -204,6 +204,10 @@ class Server:
     def runs(self) -> list[dict[str, Any]]:
         return [r for r in self.log() if "seconds" in r]
 
+    def backmsgs(self) -> list[float]:
+        """When the server got each rerun request from a browser (epoch s)."""
+        return [r["backmsg"] for r in self.log() if "backmsg" in r]
+
     def collections(self) -> list[dict[str, Any]]:
         """Full garbage collections in the server: gc_start, gc_seconds, thread."""
         return [r for r in self.log() if "gc_seconds" in r]
@@ -288,6 +292,9 @@ def one_turn(page: Any, server: Server, fake: FakeAPI, config: TurnConfig, marke
         breakdown = {
             "enter_to_script_start": (turn_run["start"] - enter) * 1000,
             "script_start_to_request": (requested - turn_run["start"]) * 1000,
+            "enter_to_browser_send": marks.get("sent", nan),
+            "server_receipt_to_script_start": next(
+                ((turn_run["start"] - t) * 1000 for t in server.backmsgs() if enter - 0.05 <= t <= turn_run["start"]), nan),
             "first_byte_to_first_text": (first - requested - config.first_token_delay) * 1000,
             "last_byte_to_turn_run_end": (turn_run["start"] + turn_run["seconds"] - last_byte) * 1000,
             "followup_gap": (runs[1]["start"] - turn_run["start"] - turn_run["seconds"]) * 1000
@@ -763,6 +770,8 @@ def framing_table(
 
 BREAKDOWN = (
     ("enter_to_script_start", "Enter → the server starts the script run"),
+    ("enter_to_browser_send", "… Enter → the browser sends the rerun request"),
+    ("server_receipt_to_script_start", "… the server gets it → the script run starts"),
     ("script_start_to_request", "script start → request reaches the API"),
     ("first_byte_to_first_text", "API's first byte → first text on screen"),
     ("last_byte_to_whole", "API's last byte → whole text on screen"),

@@ -77,6 +77,20 @@ def install(log_path: str) -> None:
 
     script_runner.exec_func_with_error_handling = timed
 
+    # When the server gets each rerun request from a browser (Enter, a click): the part of
+    # Enter → script start spent in the browser and on the wire, apart from the server's own.
+    from streamlit.runtime.app_session import AppSession
+
+    original_backmsg = AppSession.handle_backmsg
+
+    def logged_backmsg(self: Any, msg: Any) -> None:
+        if msg.WhichOneof("type") == "rerun_script":
+            with _lock, open(log_path, "a") as log:
+                log.write(json.dumps({"backmsg": time.time(), "session": self.id}) + "\n")
+        original_backmsg(self, msg)
+
+    AppSession.handle_backmsg = logged_backmsg
+
     # Full (generation 2) garbage collections: Streamlit runs one after every script run
     # (runner.postScriptGC), holding the GIL; log how long each takes.
     gc_started: dict[str, float] = {}
