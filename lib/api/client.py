@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
-from urllib3 import PoolManager
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util import Retry
 
@@ -231,38 +230,8 @@ def _without_key(key_of: Callable[[Any], Secret | None]) -> Callable[[_Method], 
     return decorate
 
 
-#: idle connections kept per API host for the whole process: more than the replies, lab cells and
-#: Compare columns usually in flight at once, so that a connection is seldom opened and dropped
-SHARED_POOL_SIZE = 32
-_shared_pools: dict[tuple[Any, ...], PoolManager] = {}
-_shared_pools_lock = threading.Lock()
-
-
-class _SharedPoolAdapter(HTTPAdapter):
-    """requests' adapter over the process's one pool of kept-alive connections.
-
-    Every browser session has its own client (its retry hook, its key), but the connections to
-    the API are the process's: a new session's first request goes out on a connection an earlier
-    session left open, without a new TCP and TLS handshake. A connection holds nothing of a
-    person's: the key travels in each request's header. urllib3's pools are thread-safe.
-    """
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        self._pool_connections, self._pool_maxsize, self._pool_block = connections, maxsize, block
-        key = (connections, max(maxsize, SHARED_POOL_SIZE), block, tuple(sorted(pool_kwargs.items())))
-        with _shared_pools_lock:
-            if key not in _shared_pools:
-                _shared_pools[key] = PoolManager(num_pools=key[0], maxsize=key[1], block=block, **pool_kwargs)
-            self.poolmanager = _shared_pools[key]
-
-    def close(self) -> None:
-        # The pools outlive this client (other sessions use them); only its proxy managers are its own.
-        for proxy in self.proxy_manager.values():
-            proxy.clear()
-
-
 class ChatClient:
-    """One per browser session; its connections are the process's (:class:`_SharedPoolAdapter`)."""
+    """One per browser session: keeps its HTTP connection alive between turns."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -285,7 +254,7 @@ class ChatClient:
         )
         self._retry = retry
         self.session = requests.Session()
-        adapter = _SharedPoolAdapter(max_retries=retry)
+        adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 

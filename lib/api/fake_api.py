@@ -156,8 +156,6 @@ class FakeAPI:
     demo: bool = False
     #: streams the client closed before the end (the Stop button)
     disconnects: int = 0
-    #: TCP connections accepted (a kept-alive one carries several requests)
-    connections: int = 0
     #: the framing of every answer whose behaviour names none
     framing: Framing = "chunked"
     #: chat requests being answered now, and the most there ever were at once (a bound on concurrency)
@@ -192,7 +190,6 @@ class FakeAPI:
             self.requests.clear()
             self.default = Behaviour()
             self.disconnects = 0
-            self.connections = 0
             self.max_in_flight = self.in_flight
 
     def bodies(self) -> list[dict[str, Any]]:
@@ -348,11 +345,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # quiet: the tests read what they need from FakeAPI.requests
-
-    def setup(self) -> None:
-        super().setup()
-        with self.api._lock:
-            self.api.connections += 1
 
     def _send(
         self,

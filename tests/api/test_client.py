@@ -1099,18 +1099,3 @@ def test_no_key_sends_no_authorization_even_with_a_netrc_entry(
     fake_api.api_key = None
     read_all(ChatClient(replace(settings, api_key=Secret(""))))
     assert "Authorization" not in fake_api.requests[0].headers
-
-
-def test_a_new_sessions_client_reuses_the_connection_an_earlier_one_left_open(settings: Settings, fake_api: FakeAPI) -> None:
-    # Each browser session has its own client; the first turn of a new session should not pay
-    # for a new TCP (and, against the real API, TLS) handshake.
-    fake_api.plan(Behaviour(reply=REPLY), Behaviour(reply=REPLY), Behaviour(reply=REPLY))
-    first = ChatClient(settings)
-    assert "".join(c.text for c in read_all(first)) == REPLY
-    first.close()  # a session that went, or changed its settings: the connection stays for the others
-    second, third = ChatClient(settings), ChatClient(replace(settings, max_retries=0))
-    assert "".join(c.text for c in read_all(second)) == REPLY
-    assert "".join(c.text for c in read_all(third)) == REPLY
-    second.close()
-    third.close()
-    assert fake_api.connections == 1
