@@ -571,6 +571,8 @@ class LoadResult:
     turns: int = 0
     complete: int = 0
     wrong_session: int = 0
+    #: what showed where another session's reply (or no reply of this one) was: tag, text
+    wrong_shown: list[str] = field(default_factory=list)
     incomplete: int = 0
     errors: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
@@ -672,6 +674,7 @@ async def load_test(fake: FakeAPI, tmp: Path, sessions: int, seconds: float, nam
                         result.errors.append(f"{tag}: reply differs: {reply[:80]!r}")
                     else:
                         result.wrong_session += 1
+                        result.wrong_shown.append(f"{tag}: the last message read {reply[:120]!r}")
                     await asyncio.sleep(0.2)
                 # at the end: everything on this page belongs to this session
                 shown = await page.evaluate(harness.MESSAGES_JS)
@@ -679,6 +682,7 @@ async def load_test(fake: FakeAPI, tmp: Path, sessions: int, seconds: float, nam
                     tags = set(TAG.findall(text))
                     if any(not t.startswith(f"S{index:02d}") for t in tags):
                         result.wrong_session += 1
+                        result.wrong_shown.append(f"S{index:02d} at the end: a message read {text[:120]!r}")
                 alerts = await page.locator("[data-testid=stAlertContentError], [data-testid=stException]").count()
                 if alerts:
                     result.errors.append(f"S{index:02d}: {alerts} error alerts on the page")
@@ -947,6 +951,8 @@ def write_report(data: dict[str, Any], path: Path) -> None:
                 ""]
         if lo["errors"]:
             out += ["Errors:", "", *(f"- {e}" for e in lo["errors"][:20]), ""]
+        if lo.get("wrong_shown"):
+            out += ["Not this session's reply:", "", *(f"- {e}" for e in lo["wrong_shown"][:20]), ""]
         summary_rows.append(f"| Load: {lo['sessions']} sessions, every reply complete and in its session, no errors "
                             f"(peak RSS {lo['rss_peak_kib'] / 1024:.0f} MiB) | all | {verdict(ok)} |")
     for section in SECTION_FILES:  # measured by scripts of their own, copied in as they last wrote them
