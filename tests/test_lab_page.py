@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from lib.api.fake_api import Behaviour, FakeAPI
 from lib.api.models import model_info
 from lib.experiments.lab_session import LabSession
+from lib.experiments.lab_view import run_label
 from tests.apptest_helpers import APP, page_text
 from tests.conftest import validate_request
 
@@ -334,3 +335,20 @@ def test_a_check_that_cannot_work_is_said_by_the_checks_and_not_added(app_env: F
     assert [c.label for c in lab(at).checks] == ["At most 120 characters", "Does not contain “sorry”"]
     [b for b in at.button if b.label == "Remove"][-1].click().run()
     assert [c.label for c in lab(at).checks] == ["At most 120 characters"]
+
+
+def test_the_diff_compares_the_newest_run_with_the_one_before_after_each_new_run(app_env: FakeAPI) -> None:
+    # The pair chosen when the list had two runs stayed chosen: a third run was not in the diff.
+    app_env.default = Behaviour(reply='{"a": 1}')
+    at = ready(lab_page())
+    click(at, "Save test set")
+    run_to_the_end(at)
+    app_env.default = Behaviour(reply="no JSON now")  # each run its own pass rate, so its own label
+    wait_for_the_end(click(at, "Run again"))
+    second = lab(at).result
+    app_env.plan(*[Behaviour(reply='{"a": 1}')] * 2)
+    wait_for_the_end(click(at, "Run again"))
+    third = lab(at).result
+    assert second is not None and third is not None and second.id != third.id
+    assert at.selectbox(key=key(at, f"diff-before-{third.id}")).value == run_label(second)
+    assert at.selectbox(key=key(at, f"diff-after-{third.id}")).value == run_label(third)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from lib.api.models import model_info
 from lib.chat.session import ChatSession
-from lib.errors import ChatError, ImageError, SchemaError
+from lib.errors import ChatError, ImageError, SchemaError, TemplateError
 from lib.images.image import Image
 from lib.images.prepare import ImageLimits, check_count, prepare_all
 from lib.settings import Settings
@@ -59,6 +59,8 @@ def submit(chat: ChatSession, value: Any, settings: Settings) -> None:
         st.session_state[REFUSED] = (str(exc), text)
         return
     try:
+        if template_form.pending():  # sent now, it would go before the message waiting for its values
+            raise TemplateError("The message above waits for its values: fill them in and send it, or Cancel it, first.")
         if (problem := structured.schema_problem(chat)) is not None:
             raise SchemaError(f"{problem} Fix the schema in the sidebar (Response format), then send again.")
         if chat.asks_for(text):

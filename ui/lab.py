@@ -464,8 +464,11 @@ def saved_runs(session: LabSession) -> None:
         return
     st.markdown("**Compare two runs cell by cell**")
     left, right = st.columns(2)
-    before = left.selectbox("Before", labels, index=1, key=_k(session, "diff-before"))
-    after = right.selectbox("After", labels, index=0, key=_k(session, "diff-after"))
+    # Keyed by the newest run: a new run resets the pair to it and the one before, which a pair
+    # chosen earlier (kept by the browser too) would leave out.
+    newest = listed[0].id
+    before = left.selectbox("Before", labels, index=1, key=_k(session, f"diff-before-{newest}"))
+    after = right.selectbox("After", labels, index=0, key=_k(session, f"diff-after-{newest}"))
     try:
         change = diff(runs[before], runs[after])
     except ChatError as exc:

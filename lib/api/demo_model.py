@@ -67,6 +67,14 @@ def _instructions(messages: list[dict]) -> str:
     return ""
 
 
+def _prompt_line(instructions: str) -> str:
+    # A model without a system role (Gemma 3 4B, 12B) has the prompt at the start of the first
+    # user message: "0 characters" would read as if the prompt had been lost.
+    sent = (f"was sent first ({len(instructions)} characters)" if instructions
+            else "went at the start of your first message (this model takes no system role), if one is set")
+    return f"- the **system prompt** in force {sent}: edit it in the sidebar and it applies to your next message;"
+
+
 #: who answers, first thing in the reply: the offline demo (no key) or the fake API (the tests' server)
 DEMO_INTRO = ("This is the **offline demo model**: no request left this machine, "
               "so this answer is canned rather than written by Gemma.")
@@ -106,8 +114,7 @@ def _canned(messages: list[dict], intro: str, closing: list[str]) -> str:
         "- the reply **streams** in token by token, as the real API sends it;",
         "- under it, the prompt, completion and total **tokens**, the **cost**, the time to "
         "first token, the total time and the speed;",
-        f"- the **system prompt** in force was sent first ({len(instructions)} characters): "
-        "edit it in the sidebar and it applies to your next message;",
+        _prompt_line(instructions),
         f"- this is turn **{turns}** of the conversation: the whole history is sent every time.",
         "",
         *closing,

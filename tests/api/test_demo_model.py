@@ -64,3 +64,11 @@ def test_only_the_last_user_message_is_described() -> None:
     later = [*first, {"role": "assistant", "content": "Nice."}, {"role": "user", "content": "And now?"}]
     reply = demo_reply(later)
     assert "I see" not in reply and "It cannot see" not in reply
+
+
+def test_a_prompt_folded_into_the_first_message_is_not_said_to_be_empty() -> None:
+    # For 12B it said "sent first (0 characters)", as if the system prompt had been lost.
+    folded = demo_reply(sent("Hello there", model="google/gemma-3-12b-it"))
+    assert "0 characters" not in folded
+    assert "went at the start of your first message" in folded
+    assert "was sent first (9 characters)" in demo_reply(sent("Hello there"))

@@ -214,3 +214,21 @@ def test_a_second_csv_replaces_the_first_and_a_value_off_the_choices_stops_the_r
     idle(page)
     expect(cap).to_have_value("0.000050")
     assert e2e_fake.requests == []
+
+
+def test_after_a_new_run_the_diff_compares_it_with_the_run_before(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    # The pair first shown (runs 1 and 2) stayed chosen after run 3: the newest run was left out.
+    prepare(page, app_server, tmp_path)
+    run = page.get_by_role("button", name="Run", exact=True)
+    for reply in ('{"ok": 1}', "no JSON", '{"ok": 3}'):  # 100%, 0%, 100% passed: each run's label its own
+        e2e_fake.default = Behaviour(reply=reply)
+        idle(page)
+        run.click()
+        expect(page.get_by_text("Finished: 20 cells")).to_be_visible(timeout=60_000)
+        idle(page)
+    before, after = (page.get_by_role("combobox", name=side) for side in ("Before", "After"))
+    expect(before).to_have_value(re.compile(r" · 0% passed$"))
+    expect(after).to_have_value(re.compile(r" · 100% passed$"))
+    expect(page.get_by_text("20 cells changed of 20 run in both · 20 newly passing")).to_be_visible()

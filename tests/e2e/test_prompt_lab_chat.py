@@ -74,3 +74,26 @@ def test_json_schema_mode_refuses_a_broken_schema_and_shows_a_valid_reply_as_jso
     assert '"city": "Paris"' in code and '"museums": 130' in code, "formatted, one key a line"
     [body] = e2e_fake.bodies()
     assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "reply", "schema": SCHEMA}}
+
+
+def test_a_message_typed_while_the_template_form_waits_is_not_merged_into_the_templates_message(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    # It was taken as sent, drawn above the form, and later sent glued before the filled-in template.
+    e2e_fake.plan(Behaviour(reply="A short poem."))
+    open_chat(page, app_server)
+    send(page, "Write a {{kind}} poem.")
+    template_form(page)
+    idle(page)
+    send(page, "An unrelated question")
+    expect(page.get_by_text("Not sent.")).to_be_visible()
+    expect(page.get_by_test_id("stCode").filter(has_text="An unrelated question")).to_be_visible()  # to copy
+    idle(page)
+    assert e2e_fake.bodies() == []
+    form = template_form(page)
+    form.get_by_role("textbox", name="kind").fill("short")
+    form.get_by_role("button", name="Send").click()
+    wait_for_reply(page, "A short poem.")
+    wait_for(lambda: e2e_fake.bodies(), what="the request")
+    sent = [m["content"] for m in e2e_fake.bodies()[0]["messages"] if m["role"] == "user"]
+    assert sent == ["Write a short poem."]
