@@ -6,12 +6,13 @@ import json
 import time
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.api.fake_api import Behaviour, FakeAPI
 from lib.api.models import model_info
+from lib.experiments import lab_view
 from lib.experiments.lab_session import LabSession
-from lib.experiments.lab_view import run_label
 from tests.apptest_helpers import APP, page_text
 from tests.conftest import validate_request
 
@@ -350,5 +351,24 @@ def test_the_diff_compares_the_newest_run_with_the_one_before_after_each_new_run
     wait_for_the_end(click(at, "Run again"))
     third = lab(at).result
     assert second is not None and third is not None and second.id != third.id
-    assert at.selectbox(key=key(at, f"diff-before-{third.id}")).value == run_label(second)
-    assert at.selectbox(key=key(at, f"diff-after-{third.id}")).value == run_label(third)
+    assert at.selectbox(key=key(at, f"diff-before-{third.id}")).value == second.id
+    assert at.selectbox(key=key(at, f"diff-after-{third.id}")).value == third.id
+
+
+def test_two_runs_alike_in_one_second_are_both_listed_and_open(app_env: FakeAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Listed by their labels, the newer hid the older: same second, same outcome, same label.
+    monkeypatch.setattr(lab_view, "run_label", lambda _run: "2026-11-28 02:40:00 · finished · 4 cells · 100% passed")
+    app_env.default = Behaviour(reply='{"a": 1}')
+    at = ready(lab_page())
+    click(at, "Save test set")
+    run_to_the_end(at)
+    first = lab(at).result
+    wait_for_the_end(click(at, "Run again"))
+    second = lab(at).result
+    assert first is not None and second is not None and first.id != second.id
+    listed = at.selectbox(key=key(at, "saved-run"))
+    assert listed.options == ["2026-11-28 02:40:00 · finished · 4 cells · 100% passed",
+                              "2026-11-28 02:40:00 · finished · 4 cells · 100% passed (2)"]
+    listed.select_index(1).run()
+    click(at, "Open run")
+    assert lab(at).result is not None and lab(at).result.id == first.id

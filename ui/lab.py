@@ -452,23 +452,27 @@ def saved_runs(session: LabSession) -> None:
     if not listed:
         st.caption(f"No saved runs of “{session.saved_name()}” yet.")
         return
-    runs = {lab_view.run_label(r): r for r in listed}
-    labels = list(runs)
-    st.selectbox(f"Runs of “{session.saved_name()}”", labels, key=_k(session, "saved-run"))
+    # Listed by id: two runs alike in the same second would otherwise be one entry.
+    runs = {r.id: r for r in listed}
+    labels = lab_view.run_labels(listed)
+    st.selectbox(f"Runs of “{session.saved_name()}”", list(runs), format_func=labels.__getitem__,
+                 key=_k(session, "saved-run"))
     with st.container(horizontal=True):
         st.button("Open run", icon=":material/folder_open:", on_click=_open_run, args=(session, runs, False))
         st.button("Run again", icon=":material/replay:", on_click=_open_run, args=(session, runs, True),
                   disabled=session.running())
         st.button("Delete run", icon=":material/delete:", type="tertiary", on_click=_delete_run, args=(session, runs))
-    if len(labels) < 2:
+    if len(runs) < 2:
         return
     st.markdown("**Compare two runs cell by cell**")
     left, right = st.columns(2)
     # Keyed by the newest run: a new run resets the pair to it and the one before, which a pair
     # chosen earlier (kept by the browser too) would leave out.
     newest = listed[0].id
-    before = left.selectbox("Before", labels, index=1, key=_k(session, f"diff-before-{newest}"))
-    after = right.selectbox("After", labels, index=0, key=_k(session, f"diff-after-{newest}"))
+    before = left.selectbox("Before", list(runs), index=1, format_func=labels.__getitem__,
+                            key=_k(session, f"diff-before-{newest}"))
+    after = right.selectbox("After", list(runs), index=0, format_func=labels.__getitem__,
+                            key=_k(session, f"diff-after-{newest}"))
     try:
         change = diff(runs[before], runs[after])
     except ChatError as exc:

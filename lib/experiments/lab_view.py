@@ -200,6 +200,17 @@ def run_label(result: LabResult) -> str:
     return f"{when} · {result.status} · {size}{passed}"
 
 
+def run_labels(runs: list[LabResult]) -> dict[str, str]:
+    """Each run's label by its id; runs whose labels would read the same (two alike in one second) get a number."""
+    labels: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for run in runs:
+        label = run_label(run)
+        seen[label] = seen.get(label, 0) + 1
+        labels[run.id] = label if seen[label] == 1 else f"{label} ({seen[label]})"
+    return labels
+
+
 def diff_summary(change: RunDiff) -> str:
     """"3 cells changed of 4 run in both · … · 16 not run in Before": cells run in neither are left out."""
     changed = len(change.changed)

@@ -97,3 +97,13 @@ def test_a_cell_of_a_run_in_flight_says_it_is_queued_or_running_with_the_end_of_
     run = make_run()
     run.cells[2].status, run.cells[3].status = "running", "pending"
     assert lab_view.so_far_note(run).startswith("2 of 4 cells finished so far")
+
+
+def test_runs_alike_are_told_apart_in_the_list() -> None:
+    first, second, third = make_run(0), make_run(1), make_run(2)
+    second.created = first.created  # the same second, the same outcome: the same label
+    third.created = first.created + 60  # a minute later: a label of its own
+    labels = lab_view.run_labels([first, second, third])
+    assert labels[first.id] == lab_view.run_label(first)
+    assert labels[second.id] == f"{lab_view.run_label(first)} (2)"
+    assert labels[third.id] == lab_view.run_label(third)
