@@ -372,3 +372,9 @@ def test_two_runs_alike_in_one_second_are_both_listed_and_open(app_env: FakeAPI,
     listed.select_index(1).run()
     click(at, "Open run")
     assert lab(at).result is not None and lab(at).result.id == first.id
+
+
+def test_without_a_price_the_estimate_says_the_replies_costs_are_still_counted(app_env: FakeAPI) -> None:
+    at = ready(lab_page())
+    run_line = next(m.value for m in at.markdown if "estimated cost" in m.value)
+    assert "unknown before the run" in run_line and "as the API reports it" in run_line, run_line

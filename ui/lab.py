@@ -321,7 +321,9 @@ def before_run(session: LabSession) -> None:
     judged = f" (and up to {requests} judge requests after)" if session.judge is not None else ""
     cost = estimate.text() if estimate is not None else "—"
     if estimate is not None and estimate.usd is None:
-        cost = "price not set (AIMLAPI_PRICE_INPUT_PER_M, AIMLAPI_PRICE_OUTPUT_PER_M)"
+        # Each reply's cost is still counted as the API reports it; only the estimate needs a price.
+        cost = ("unknown before the run (set AIMLAPI_PRICE_INPUT_PER_M and AIMLAPI_PRICE_OUTPUT_PER_M "
+                "for an estimate; each reply's cost is counted as the API reports it)")
     st.markdown(f"**{count(requests, 'request')}**{judged} · {count(len(session.run_rows()), 'row')} × "
                 f"{count(len(session.setups), 'set-up')} · estimated cost **{cost}**")
     st.number_input("Cost cap (USD): stop once the replies have cost this much", min_value=0.0, value=None,

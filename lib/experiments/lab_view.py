@@ -161,13 +161,23 @@ def progress_line(progress: Progress) -> str:
 def ended_note(result: LabResult) -> tuple[str, str]:
     """("info" | "warning", what to say) of how a run ended."""
     done = sum(c.status in ("done", "failed") for c in result.cells)
+    rest = _not_finished(result)
     if result.status == "cancelled":
         # the note of a cancel is "Cancelled." (kept in saved runs): the sentence says it already
         note = result.note.removeprefix("Cancelled.").strip()
-        return "warning", f"Cancelled: {done} of {len(result.cells)} cells finished and are kept. {note}".strip()
+        return "warning", f"Cancelled: {done} of {len(result.cells)} cells finished and are kept.{rest} {note}".strip()
     if result.status == "capped":
-        return "warning", f"{result.note} {done} of {len(result.cells)} cells finished and are kept."
+        return "warning", f"{result.note} {done} of {len(result.cells)} cells finished and are kept.{rest}"
     return "info", f"Finished: {count(len(result.cells), 'cell')}. {result.note}".strip()
+
+
+def _not_finished(result: LabResult) -> str:
+    """" 1 was stopped half-way (sent, partly answered); 2 were never sent.", or "" when all finished."""
+    stopped = sum(c.status == "cancelled" for c in result.cells)
+    unsent = sum(c.status in ("skipped", "pending") for c in result.cells)
+    parts = [f"{n} {'was' if n == 1 else 'were'} {what}" for n, what in (
+        (stopped, "stopped half-way (sent, partly answered)"), (unsent, "never sent")) if n]
+    return f" {'; '.join(parts)}." if parts else ""
 
 
 @dataclass(frozen=True)
@@ -215,7 +225,8 @@ def diff_summary(change: RunDiff) -> str:
     """"3 cells changed of 4 run in both · … · 16 not run in Before": cells run in neither are left out."""
     changed = len(change.changed)
     text = (f"{count(changed, 'cell')} changed of {len(change.compared)} run in both · "
-            f"{change.newly_passing} newly passing · {change.newly_failing} newly failing")
+            f"{change.newly_passing} newly passing · {change.newly_failing} newly failing"
+            if change.compared else "No cell was run in both")
     for side, cells in (("Before", change.not_run_before), ("After", change.not_run_after)):
         if cells:
             text += f" · {count(len(cells), 'cell')} not run in {side}"

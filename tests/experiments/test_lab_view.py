@@ -51,7 +51,8 @@ def test_progress_and_how_a_run_ended_are_said() -> None:
     run.status = "cancelled"
     run.note = "Cancelled."
     run.cells[3].status = "cancelled"
-    assert lab_view.ended_note(run) == ("warning", "Cancelled: 3 of 4 cells finished and are kept.")
+    assert lab_view.ended_note(run) == (
+        "warning", "Cancelled: 3 of 4 cells finished and are kept. 1 was stopped half-way (sent, partly answered).")
     run.status, run.note = "capped", "Stopped at the cost cap: $0.003000 spent of $0.002000."
     assert lab_view.ended_note(run)[1].startswith("Stopped at the cost cap")
 
@@ -82,7 +83,9 @@ def test_after_a_cancel_the_figures_count_the_replies_that_finished() -> None:
     records = lab_view.totals_records(run)
     assert [(r["replies"], r["request errors"], r["stopped half-way"]) for r in records] == [(1, 0, 1), (1, 0, 0)]
     assert "failed" not in records[0]
-    assert lab_view.ended_note(run) == ("warning", "Cancelled: 2 of 4 cells finished and are kept.")
+    assert lab_view.ended_note(run) == (
+        "warning", "Cancelled: 2 of 4 cells finished and are kept. 1 was stopped half-way (sent, partly answered); "
+                   "1 was never sent.")
     assert lab_view.run_label(run).endswith("· cancelled · 2 of 4 done · 0% passed")
     assert "stopped half-way" not in lab_view.totals_records(make_run())[0]
 
@@ -107,3 +110,10 @@ def test_runs_alike_are_told_apart_in_the_list() -> None:
     assert labels[first.id] == lab_view.run_label(first)
     assert labels[second.id] == f"{lab_view.run_label(first)} (2)"
     assert labels[third.id] == lab_view.run_label(third)
+
+
+def test_two_runs_with_no_cell_in_both_say_so() -> None:
+    before, after = make_run(0), make_run(1)
+    for cell in before.cells:
+        cell.status, cell.stats, cell.text = "skipped", None, ""
+    assert lab_view.diff_summary(diff(before, after)).startswith("No cell was run in both · 4 cells not run in Before")
