@@ -377,4 +377,5 @@ def test_two_runs_alike_in_one_second_are_both_listed_and_open(app_env: FakeAPI,
 def test_without_a_price_the_estimate_says_the_replies_costs_are_still_counted(app_env: FakeAPI) -> None:
     at = ready(lab_page())
     run_line = next(m.value for m in at.markdown if "estimated cost" in m.value)
-    assert "unknown before the run" in run_line and "as the API reports it" in run_line, run_line
+    assert "estimated cost **unknown before the run**" in run_line, run_line
+    assert any("as the API reports it" in c.value for c in at.caption)

@@ -320,12 +320,14 @@ def before_run(session: LabSession) -> None:
     estimate = session.estimate()
     judged = f" (and up to {requests} judge requests after)" if session.judge is not None else ""
     cost = estimate.text() if estimate is not None else "—"
-    if estimate is not None and estimate.usd is None:
-        # Each reply's cost is still counted as the API reports it; only the estimate needs a price.
-        cost = ("unknown before the run (set AIMLAPI_PRICE_INPUT_PER_M and AIMLAPI_PRICE_OUTPUT_PER_M "
-                "for an estimate; each reply's cost is counted as the API reports it)")
+    unpriced = estimate is not None and estimate.usd is None
+    if unpriced:
+        cost = "unknown before the run"
     st.markdown(f"**{count(requests, 'request')}**{judged} · {count(len(session.run_rows()), 'row')} × "
                 f"{count(len(session.setups), 'set-up')} · estimated cost **{cost}**")
+    if unpriced:  # each reply's cost is still counted as the API reports it; only the estimate needs a price
+        st.caption("Set `AIMLAPI_PRICE_INPUT_PER_M` and `AIMLAPI_PRICE_OUTPUT_PER_M` for an estimate; "
+                   "each reply's cost is counted as the API reports it.")
     st.number_input("Cost cap (USD): stop once the replies have cost this much", min_value=0.0, value=None,
                     # a request can cost $0.00001: the field keeps (and shows) six decimals
                     step=0.00001, format="%.6f", placeholder="no cap", key=_k(session, "cap"))

@@ -139,6 +139,9 @@ def test_cancel_keeps_what_finished_and_says_the_run_was_cancelled(
     expect(page.get_by_text("4 of 20 done")).to_contain_text("so far")
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Cancelled: 4 of 20 cells finished and are kept.")).to_be_visible(timeout=30_000)
+    # the rest said too: the 4 in flight were stopped half-way, the others never sent
+    expect(page.get_by_text(re.compile(r"4 were stopped half-way \(sent, partly answered\); 12 were never sent\."))
+           ).to_be_visible()
     expect(page.get_by_text("✓ pass: Valid JSON", exact=True).filter(visible=True)).to_have_count(4)
     expect(page.get_by_text("are kept. Cancelled.")).to_have_count(0)  # said once
     runs = page.get_by_role("combobox", name="Runs of “animals”")
