@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from lib.api.models import model_info
 from lib.chat.usage import Cost, format_cost, format_seconds
 from lib.experiments.judge import OPINION_NOTE
-from lib.experiments.lab_diff import RunDiff
+from lib.experiments.lab_diff import RAN, RunDiff
 from lib.experiments.lab_run import LabCell, LabResult, Progress, SetupTotals
 from lib.experiments.structured import format_reply
 from lib.words import count
@@ -87,8 +87,17 @@ def _plain(text: str) -> str:
 
 def reply_preview(text: str, length: int = 60) -> str:
     """The reply's start on one line, without its Markdown, for the label of its folded box."""
-    flat = " ".join(_plain(text).split())
+    flat = _one_line(text)
     return flat[:length] + ("…" if len(flat) > length else "")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_plain(text).split())
+
+
+def finished(result: LabResult) -> int:
+    """How many of a run's cells got their whole answer (a reply, or the server's error)."""
+    return sum(c.status in RAN for c in result.cells)
 
 
 def text_so_far(cell: LabCell, length: int = 60) -> str | None:
@@ -96,13 +105,13 @@ def text_so_far(cell: LabCell, length: int = 60) -> str | None:
     (a finished reply is shown whole, folded)."""
     if cell.status != "running" or not cell.text.strip():
         return None
-    flat = " ".join(cell.text.split())
+    flat = _one_line(cell.text)
     return ("…" if len(flat) > length else "") + flat[-length:]
 
 
 def so_far_note(result: LabResult) -> str:
     """"3 of 20 cells finished so far": above the grid of a run in flight."""
-    done = sum(c.status in ("done", "failed") for c in result.cells)
+    done = finished(result)
     return (f"{done} of {count(len(result.cells), 'cell')} finished so far: the grid fills in as replies end, "
             "and can be exported once the run has ended.")
 
@@ -160,7 +169,7 @@ def progress_line(progress: Progress) -> str:
 
 def ended_note(result: LabResult) -> tuple[str, str]:
     """("info" | "warning", what to say) of how a run ended."""
-    done = sum(c.status in ("done", "failed") for c in result.cells)
+    done = finished(result)
     rest = _not_finished(result)
     if result.status == "cancelled":
         # the note of a cancel is "Cancelled." (kept in saved runs): the sentence says it already
@@ -205,7 +214,7 @@ def run_label(result: LabResult) -> str:
     when = datetime.fromtimestamp(result.created).strftime("%Y-%m-%d %H:%M:%S")
     rates = [t.pass_rate for t in result.totals() if t.pass_rate is not None]
     passed = f" · {sum(rates) / len(rates):.0%} passed" if rates else ""
-    done = sum(c.status in ("done", "failed") for c in result.cells)
+    done = finished(result)
     size = count(len(result.cells), "cell") if done == len(result.cells) else f"{done} of {len(result.cells)} done"
     return f"{when} · {result.status} · {size}{passed}"
 
