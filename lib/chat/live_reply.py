@@ -238,14 +238,18 @@ class LiveReply:
         last view comes as soon as the stream ends, before the reply is recorded and saved.
         """
         last_yield = 0.0
+        shown: ReplyView | None = None
         while not self._ended.is_set():
             self._changed.wait(tick)
             if last_yield and (hold := min_interval - (time.monotonic() - last_yield)) > 0:
                 self._ended.wait(hold)
             self._changed.clear()
             last_yield = time.monotonic()
-            yield self.view()
-        yield self.view()
+            shown = self.view()
+            yield shown
+        # Not twice the same: a stream that ends while the loop waits was shown whole by its last view.
+        if (last := self.view()) != shown:
+            yield last
 
     @property
     def running(self) -> bool:

@@ -350,6 +350,16 @@ def test_fast_streams_are_drawn_in_batches_but_the_end_at_once(client: ChatClien
     assert len(views) < 40
 
 
+def test_the_whole_text_is_given_once(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
+    """A stream that ended while views() held a change back was shown whole by that view: the page
+    drew the same whole text twice, and the browser rendered it twice."""
+    fake_api.plan(Behaviour(reply=" ".join(f"w{i}" for i in range(60)), token_rate=400))
+    live = start_reply(client, BODY)
+    views = list(live.views(min_interval=0.05))
+    done = [v for v in views if v.done]
+    assert len(done) == 1 and done[0] is views[-1] and done[0].text.split()[-1] == "w59"
+
+
 def test_stop_during_a_retry_wait_cancels_the_retry(client: ChatClient, fake_api: FakeAPI) -> None:
     fake_api.plan(Behaviour(status=429, retry_after=2), Behaviour(reply=REPLY))
     reply = start_reply(client, BODY)
