@@ -18,6 +18,9 @@ BASE_URL = os.environ.get("AIMLAPI_BASE_URL", "http://127.0.0.1:8765/v1").rstrip
 API_KEY = os.environ.get("AIMLAPI_API_KEY", "")
 MODEL = os.environ.get("AIMLAPI_MODEL", "google/gemma-3-27b-it")
 SYSTEM_PROMPT = "You are a helpful assistant."
+#: ``app``: the chat input the app has (a Stop button while a reply streams, images attached), to
+#: tell what that input costs the browser from what the rest of the page does
+CHAT_INPUT = os.environ.get("FLOOR_CHAT_INPUT", "")
 
 st.title("Floor chat")
 
@@ -52,7 +55,12 @@ def stream_reply(messages: list[dict[str, str]]):
                         yield text
 
 
-if prompt := st.chat_input("Message"):
+if CHAT_INPUT == "app":
+    typed = st.chat_input("Message", submit_mode="stop", accept_file="multiple", file_type=["png", "jpg"])
+    prompt = typed.text if typed else None
+else:
+    prompt = st.chat_input("Message")
+if prompt:
     st.session_state.messages.append({"role": "user", "content": prompt})
     st.chat_message("user").write(prompt)
     with st.chat_message("assistant"):

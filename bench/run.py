@@ -792,6 +792,28 @@ BREAKDOWN = (
 )
 
 
+INPUT_FLOOR = "input_floor"
+
+
+def input_floor_table(results: dict[str, dict[str, list[float]]]) -> list[str]:
+    """The floor with the app's chat input beside the plain floor and the app: what the input costs."""
+    if INPUT_FLOOR not in results:
+        return []
+    rows = ["| Measure (ms, median) | floor | floor with the app's chat input | app | app / that floor |",
+            "|---|---:|---:|---:|---:|"]
+    for key, label in (("enter_to_browser_send", "Enter → the browser sends the rerun request"),
+                       ("script_start_to_request", "script start → request reaches the API"),
+                       ("first_overhead", "overhead to first text (minus the fake's delay)"),
+                       ("whole_overhead", "overhead to whole reply (minus the fake's delay + stream)")):
+        f, i, a = (summary(results[name].get(key, []))["median"] for name in ("floor", INPUT_FLOOR, "app"))
+        rows.append(f"| {label} | {ms(f)} | {ms(i)} | {ms(a)} | {ratio(a, i)} |")
+    return ["The same turn on a third page: the floor with the chat input the app has "
+            "(`submit_mode=\"stop\"`, `accept_file=\"multiple\"`: a Stop button while a reply streams, "
+            "images attached; `FLOOR_CHAT_INPUT=app`), taking its turn with the other two. It tells "
+            "what Streamlit's chat input with those features costs from what the rest of the app does.",
+            "", *rows, ""]
+
+
 def breakdown_table(results: dict[str, dict[str, list[float]]]) -> list[str]:
     rows = ["| Where the time goes (ms, median) | floor | app |", "|---|---:|---:|"]
     for key, label in BREAKDOWN:
@@ -832,7 +854,7 @@ def write_report(data: dict[str, Any], path: Path) -> None:
                 f"Fake: first token after {cfg['first_token_delay']} s, then {cfg['token_rate']:g} tokens/s, "
                 f"{cfg['tokens']} tokens ({cfg['stream_seconds']:.2f} s of stream). Each repetition in a new browser "
                 "session (turn 1), app and floor alternating, one warm-up each not counted.", "", *rows, "",
-                *breakdown_table(data["turn1"]["results"]), ""]
+                *breakdown_table(data["turn1"]["results"]), "", *input_floor_table(data["turn1"]["results"])]
         summary_rows += [f"| Turn 1: {label} | app within 25% of floor | {verdict(ok)} |" for label, ok in checks]
     if data.get("framings"):
         rows, checks = framing_table(data["framings"], data.get("turn1", {}).get("framing", "chunked"))
@@ -1013,11 +1035,16 @@ def main() -> None:
                 if "turn1" in only:
                     config = normal.__dict__ | {"stream_seconds": normal.stream_seconds}
                     data["framings"] = {}
-                    for index, framing in enumerate(framings):
-                        print(f"1-2. turn 1, app vs floor, {framing} framing", flush=True)
-                        fake.framing = framing
-                        results = turn_latency(browser, servers, fake, normal, args.reps, f"t{index or ''}")
-                        data["framings"][framing] = {"config": config, "results": results}
+                    input_floor = start_server(INPUT_FLOOR, "bench/floor_app.py", fake, tmp, FLOOR_CHAT_INPUT="app")
+                    try:
+                        for index, framing in enumerate(framings):
+                            print(f"1-2. turn 1, app vs floor, {framing} framing", flush=True)
+                            fake.framing = framing
+                            results = turn_latency(browser, [servers[0], input_floor, servers[1]], fake, normal,
+                                                   args.reps, f"t{index or ''}")
+                            data["framings"][framing] = {"config": config, "results": results}
+                    finally:
+                        input_floor.server.stop()
                     fake.framing = "chunked"
                     # Sections 1-2 report the usual framing; 1b puts them all side by side.
                     reported = "chunked" if "chunked" in framings else framings[0]
