@@ -25,7 +25,8 @@ PENDING = "camera_photos"
 REFUSED = "refused_message"
 #: moves on after a photo is sent, so that the camera shows live video again, not the last photo
 CAMERA_ROUND = "camera_round"
-PLACEHOLDER = "Message Gemma (Enter to send, Shift+Enter for a new line)"
+#: short enough for a phone's width (Enter sends and Shift+Enter starts a new line, as in every chat app)
+PLACEHOLDER = "Message Gemma"
 
 
 def placeholder(chat: ChatSession) -> str:
