@@ -53,11 +53,12 @@ if continued := st.session_state.pop("continue_with", None):  # a Compare column
     chat.continue_with(continued)
     sidebar.sync_widgets(chat)
 
-# What was just typed into the chat input (drawn at the bottom) goes to the API before the
-# page is drawn, so that the reply is on its way while the history renders. A reply already
-# streaming goes on: this run only draws it again (only Stop stops it).
+# What was just typed into the chat input (drawn at the bottom) went to the API from the input's
+# callback, before this run began (attach.submit_on_enter); when that could not be (a new session),
+# it goes now, still before the page is drawn, so that the reply is on its way while the history
+# renders. A reply already streaming goes on: this run only draws it again (only Stop stops it).
 # Text Cancel put back into the chat input (template_form) is not sent again.
-if (prompt := st.session_state.get("prompt")) and not template_form.handed_back():  # text, and images
+if (prompt := st.session_state.get("prompt")) and not attach.sent_on_enter() and not template_form.handed_back():
     attach.submit(chat, prompt, settings)
 template_form.hold_for_prompt(chat)
 # While a form asks for a template's values, nothing new is sent.
@@ -114,7 +115,7 @@ if live is None:  # drawn under the reply, once it has ended, not between the qu
     attach.camera(chat, settings)
 
 # While a reply streams, the input's send button is a stop button.
-typed = st.chat_input(attach.placeholder(chat), key="prompt", submit_mode="stop",
+typed = st.chat_input(attach.placeholder(chat), key="prompt", submit_mode="stop", on_submit=attach.submit_on_enter,
                       accept_file="multiple", file_type=attach.FILE_TYPES)
 if typed and not prompt:
     # A new session (after a reload or a server restart) learns the input's key only here.

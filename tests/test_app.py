@@ -143,3 +143,40 @@ def test_a_typed_key_lasts_across_a_visit_to_history(
     assert at.text_input(key="typed_key").value == "", "the key is never sent back to the browser"
     next(b for b in at.button if b.label == "Forget the typed key").click().run()
     assert any("Demo mode" in i.value for i in at.info), "forgotten: back to the demo model, and it says so"
+
+
+def test_a_message_leaves_from_the_chat_inputs_callback_before_the_page_runs(
+    app_env: FakeAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request goes out before the page's set-up (its sign-in gate first of all): #16, turn 1."""
+    import streamlit as st
+
+    import ui.people
+
+    app_env.plan(Behaviour(reply="Late answer.", first_token_delay=0.5))
+    at = new_app()
+    seen_at_the_gate: list[bool] = []
+    gate = ui.people.require_sign_in
+
+    def watched_gate() -> object:
+        chat = st.session_state.get("chat")
+        seen_at_the_gate.append(chat is not None and chat.reply_in_flight() is not None)
+        return gate()
+
+    monkeypatch.setattr(ui.people, "require_sign_in", watched_gate)
+    send(at, "a question")
+    assert seen_at_the_gate[0], "the reply was not on its way when the page's script began"
+    assert bubbles(at)[-2:] == [("user", "a question"), ("assistant", "Late answer.")]
+    assert len(app_env.bodies()) == 1
+
+
+def test_the_callback_leaves_another_persons_session_to_the_page(app_env: FakeAPI) -> None:
+    """A session made for someone else (signed out and in as another): nothing of theirs goes out."""
+    from ui.people import SESSION_OWNER
+
+    app_env.plan(Behaviour(reply="First answer."), Behaviour(reply="Second answer."))
+    at = send(new_app(), "the first person's secret")
+    at.session_state[SESSION_OWNER] = "issuer|somebody else"
+    send(at, "a question")
+    later = app_env.bodies()[1:]
+    assert not any("secret" in str(body["messages"]) for body in later), "another person's chat went out"

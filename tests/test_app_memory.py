@@ -24,8 +24,10 @@ def test_widgets_no_longer_drawn_are_forgotten_as_turns_go_on(app_env: FakeAPI) 
         counts.append(_widgets(at))
     # Each turn draws new Edit, Delete, Copy, … buttons keyed by message id; the older turns' go
     # from the page (it draws the latest 20 messages with buttons), and must go from the session
-    # too, or it grows by each turn's buttons for good.
-    assert counts[-1] == counts[-5], f"widgets kept, by turn: {counts}"
+    # too, or it grows by each turn's buttons for good. (One more or less as a reply happens to end
+    # before its run watches it, and so draws no Stop button: not growth.)
+    last = [kept for kept, _ in counts[-5:]]
+    assert max(last) - min(last) <= 1, f"widgets kept, by turn: {counts}"
 
 
 def test_a_widget_still_drawn_keeps_its_callback(app_env: FakeAPI) -> None:

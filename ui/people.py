@@ -37,6 +37,19 @@ def signed_in_person() -> Person | None:
     return Person.from_claims(st.user.to_dict())
 
 
+def may_use_now(settings: Settings) -> bool:
+    """Whether this session's person may use the page, and its chat is theirs; draws nothing.
+
+    For a widget's callback, which Streamlit runs before the page's script and so before
+    :func:`require_sign_in`: when this says no, the callback leaves everything to the page.
+    """
+    if not sign_in_configured():
+        return st.session_state.get(SESSION_OWNER) == LOCAL_OWNER
+    person = signed_in_person()
+    return (person is not None and may_enter(person, settings.allowed_emails)
+            and st.session_state.get(SESSION_OWNER) == person.owner)
+
+
 def current_owner() -> str:
     """Whose rows this session reads and writes: the signed-in person's, else the local person's."""
     person = signed_in_person()

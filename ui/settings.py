@@ -31,3 +31,12 @@ def page_settings() -> Settings:
         st.stop()
     protect_logs(settings.api_key)
     return settings
+
+
+def quiet_settings() -> Settings | None:
+    """The settings with the typed key, or None when they cannot be had; draws nothing (for a widget's
+    callback, which runs before the page, where :func:`page_settings` says what is wrong)."""
+    try:
+        return base_settings().with_key(typed_key())
+    except ChatError:
+        return None
