@@ -60,9 +60,7 @@ if continued := st.session_state.pop("continue_with", None):  # a Compare column
 # Text Cancel put back into the chat input (template_form) is not sent again.
 if (prompt := st.session_state.get("prompt")) and not attach.sent_on_enter() and not template_form.handed_back():
     attach.submit(chat, prompt, settings)
-template_form.hold_for_prompt(chat)
-# While a form asks for a template's values, nothing new is sent.
-live = chat.reply_in_flight() if template_form.pending() else chat.begin_reply(settings)
+live = template_form.begin_reply(chat, settings)  # none new while a form asks for a template's values
 chat.autosave()
 sidebar.changes_made_elsewhere(chat)  # a rename on History, another tab's edit: the widgets follow
 address.follow(chat)

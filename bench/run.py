@@ -729,15 +729,17 @@ def verdict(ok: bool) -> str:
     return "meets" if ok else "**MISSES**"
 
 
+LATENCY_LABELS = {"first": "Enter → first text on screen", "whole": "Enter → whole reply on screen",
+                  "first_overhead": "overhead to first text (minus the fake's delay)",
+                  "whole_overhead": "overhead to whole reply (minus the fake's delay + stream)",
+                  "settled_overhead": "overhead to settled turn (app: figures drawn)"}
+
+
 def latency_table(results: dict[str, dict[str, list[float]]]) -> tuple[list[str], list[tuple[str, bool]]]:
     rows = ["| Measure (ms) | floor median | floor p90 | app median | app p90 | app/floor (median) | app/floor (p90) "
             "| within 25%? |", "|---|---:|---:|---:|---:|---:|---:|---|"]
     checks = []
-    labels = {"first": "Enter → first text on screen", "whole": "Enter → whole reply on screen",
-              "first_overhead": "overhead to first text (minus the fake's delay)",
-              "whole_overhead": "overhead to whole reply (minus the fake's delay + stream)",
-              "settled_overhead": "overhead to settled turn (app: figures drawn)"}
-    for key, label in labels.items():
+    for key, label in LATENCY_LABELS.items():
         f, a = summary(results["floor"].get(key, [])), summary(results["app"].get(key, []))
         ok = None
         if key in ("first_overhead", "whole_overhead"):
@@ -801,10 +803,9 @@ def input_floor_table(results: dict[str, dict[str, list[float]]]) -> list[str]:
         return []
     rows = ["| Measure (ms, median) | floor | floor with the app's chat input | app | app / that floor |",
             "|---|---:|---:|---:|---:|"]
-    for key, label in (("enter_to_browser_send", "Enter → the browser sends the rerun request"),
-                       ("script_start_to_request", "script start → request reaches the API"),
-                       ("first_overhead", "overhead to first text (minus the fake's delay)"),
-                       ("whole_overhead", "overhead to whole reply (minus the fake's delay + stream)")):
+    labels = {key: label.removeprefix("… ") for key, label in BREAKDOWN} | LATENCY_LABELS
+    for key in ("enter_to_browser_send", "script_start_to_request", "first_overhead", "whole_overhead"):
+        label = labels[key]
         f, i, a = (summary(results[name].get(key, []))["median"] for name in ("floor", INPUT_FLOOR, "app"))
         rows.append(f"| {label} | {ms(f)} | {ms(i)} | {ms(a)} | {ratio(a, i)} |")
     return ["The same turn on a third page: the floor with the chat input the app has "

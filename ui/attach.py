@@ -96,9 +96,7 @@ def submit_on_enter() -> None:
         return
     submit(chat, st.session_state["prompt"], settings)
     st.session_state[SENT_ON_ENTER] = True
-    template_form.hold_for_prompt(chat)
-    if not template_form.pending():
-        chat.begin_reply(settings)
+    template_form.begin_reply(chat, settings)
 
 
 def sent_on_enter() -> bool:

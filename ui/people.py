@@ -43,11 +43,9 @@ def may_use_now(settings: Settings) -> bool:
     For a widget's callback, which Streamlit runs before the page's script and so before
     :func:`require_sign_in`: when this says no, the callback leaves everything to the page.
     """
-    if not sign_in_configured():
-        return st.session_state.get(SESSION_OWNER) == LOCAL_OWNER
-    person = signed_in_person()
-    return (person is not None and may_enter(person, settings.allowed_emails)
-            and st.session_state.get(SESSION_OWNER) == person.owner)
+    if sign_in_configured() and not ((person := signed_in_person()) and may_enter(person, settings.allowed_emails)):
+        return False
+    return st.session_state.get(SESSION_OWNER) == current_owner()
 
 
 def current_owner() -> str:

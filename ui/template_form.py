@@ -11,10 +11,12 @@ from typing import Any
 
 import streamlit as st
 
+from lib.chat.live_reply import LiveReply
 from lib.chat.session import ChatSession
 from lib.errors import ChatError, TemplateError
 from lib.experiments.templates import BUILTINS, Variable, fill, missing
 from lib.images.image import Image
+from lib.settings import Settings
 
 #: the message waiting for its values: (text, images, id of the message it edits or None); text ""
 #: when only the system prompt asks
@@ -44,6 +46,12 @@ def hold_for_prompt(chat: ChatSession) -> None:
     """A question waits (Retry, Regenerate, an edit) but the system prompt lacks values: ask for them first."""
     if not pending() and chat.conversation.awaiting_reply() and chat.reply_in_flight() is None and chat.prompt_lacks_values():
         hold("")
+
+
+def begin_reply(chat: ChatSession, settings: Settings) -> LiveReply | None:
+    """The reply due now (:meth:`ChatSession.begin_reply`); none new while a form asks for a template's values."""
+    hold_for_prompt(chat)
+    return chat.reply_in_flight() if pending() else chat.begin_reply(settings)
 
 
 def _key(variable: Variable) -> str:
