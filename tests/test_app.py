@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -151,21 +152,32 @@ def test_a_message_leaves_from_the_chat_inputs_callback_before_the_page_runs(
     """The request goes out before the page's set-up (its sign-in gate first of all): #16, turn 1."""
     import streamlit as st
 
+    import lib.api.client
     import ui.people
 
     app_env.plan(Behaviour(reply="Late answer.", first_token_delay=0.5))
     at = new_app()
-    seen_at_the_gate: list[bool] = []
+    seen_at_the_gate: list[tuple[bool, bool]] = []
     gate = ui.people.require_sign_in
 
     def watched_gate() -> object:
         chat = st.session_state.get("chat")
-        seen_at_the_gate.append(chat is not None and chat.reply_in_flight() is not None)
+        live = chat.reply_in_flight() if chat is not None else None
+        seen_at_the_gate.append((live is not None, live is not None and live.wait_sent(0)))
         return gate()
 
+    class SlowToWrite(lib.api.client._SignallingBody):
+        def read(self, size: int | None = -1, /) -> bytes:
+            if not self.tell():
+                time.sleep(0.015)  # a request slow to write: the page still waits for it
+            return super().read(size)
+
     monkeypatch.setattr(ui.people, "require_sign_in", watched_gate)
+    monkeypatch.setattr(lib.api.client, "_SignallingBody", SlowToWrite)
     send(at, "a question")
-    assert seen_at_the_gate[0], "the reply was not on its way when the page's script began"
+    on_its_way, written = seen_at_the_gate[0]
+    assert on_its_way, "the reply was not on its way when the page's script began"
+    assert written, "the page went on before its request was written out"
     assert bubbles(at)[-2:] == [("user", "a question"), ("assistant", "Late answer.")]
     assert len(app_env.bodies()) == 1
 

@@ -37,6 +37,10 @@ def pending() -> bool:
     return st.session_state.get(PENDING) is not None
 
 
+#: longest the page holds its drawing for a new reply's request to leave (s); it takes 1–3 ms here
+SEND_FIRST = 0.05
+
+
 def handed_back() -> bool:
     """Whether the chat input's value this run is text Cancel put back, not a message to send (asked once)."""
     return bool(st.session_state.pop(HANDED_BACK, False))
@@ -49,9 +53,16 @@ def hold_for_prompt(chat: ChatSession) -> None:
 
 
 def begin_reply(chat: ChatSession, settings: Settings) -> LiveReply | None:
-    """The reply due now (:meth:`ChatSession.begin_reply`); none new while a form asks for a template's values."""
+    """The reply due now (:meth:`ChatSession.begin_reply`); none new while a form asks for a template's values.
+
+    A new reply's request is on its way when this returns (or :data:`SEND_FIRST` has passed):
+    the person waits for the API, not for the page, which can draw a few ms later.
+    """
     hold_for_prompt(chat)
-    return chat.reply_in_flight() if pending() else chat.begin_reply(settings)
+    live = chat.reply_in_flight() if pending() else chat.begin_reply(settings)
+    if live is not None:
+        live.wait_sent(SEND_FIRST)
+    return live
 
 
 def _key(variable: Variable) -> str:

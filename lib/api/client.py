@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import io
 import json
 import logging
 import threading
@@ -68,6 +69,7 @@ class Chunk:
 
 
 _cancel_local = threading.local()
+_sent_local = threading.local()
 
 
 @contextmanager
@@ -84,6 +86,40 @@ def cancelled_by(event: threading.Event) -> Iterator[None]:
         yield
     finally:
         _cancel_local.event = previous
+
+
+@contextmanager
+def sent_signalled_by(event: threading.Event) -> Iterator[None]:
+    """While in this block, on this thread, ``event`` is set once a request's body has been written.
+
+    That is when the request has left, before the server answers: a page can hold its drawing
+    until then, so that its thread does not compete with the one sending (bench/analysis.md).
+    A thread-local for the reason of :func:`cancelled_by`.
+    """
+    previous = getattr(_sent_local, "event", None)
+    _sent_local.event = event
+    try:
+        yield
+    finally:
+        _sent_local.event = previous
+
+
+class _SignallingBody(io.BytesIO):
+    """A request body that sets an event once it has been read to its end, i.e. written out.
+
+    urllib3 reads a file-like body block by block and sends each block before it reads the next,
+    so the read that finds the end comes after the last byte went to the socket.
+    """
+
+    def __init__(self, data: bytes, sent: threading.Event) -> None:
+        super().__init__(data)
+        self._sent = sent
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        block = super().read(size)
+        if not block:
+            self._sent.set()
+        return block
 
 
 def _wait_for_retry(seconds: float) -> None:
@@ -304,9 +340,11 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {key.reveal()}"
         self._on_retry = on_retry
         try:
+            sent: threading.Event | None = getattr(_sent_local, "event", None)
+            payload = json.dumps(body, allow_nan=False).encode()
             response = self.session.post(
                 self.url,
-                json=body,
+                data=payload if sent is None else _SignallingBody(payload, sent),
                 headers=headers,
                 auth=_BearerAuth(key),
                 stream=True,

@@ -15,7 +15,16 @@ from dataclasses import replace
 import pytest
 import requests
 
-from lib.api.client import ChatClient, ChatStream, Chunk, RetryHook, error_from_response, parse_chunk, parse_error_body
+from lib.api.client import (
+    ChatClient,
+    ChatStream,
+    Chunk,
+    RetryHook,
+    error_from_response,
+    parse_chunk,
+    parse_error_body,
+    sent_signalled_by,
+)
 from lib.api.fake_api import (
     DEMO_PRICE_IN,
     DEMO_PRICE_OUT,
@@ -197,6 +206,36 @@ def test_the_connection_is_reused_for_the_next_turn(client: ChatClient, fake_api
         read_all(client)
     assert "".join(c.text for c in read_all(client)) == "two"
     assert len(fake_api.requests) == 3
+
+
+def test_the_sent_event_is_set_once_the_request_is_written_before_the_answer(
+    client: ChatClient, fake_api: FakeAPI
+) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, response_delay=1.0))
+    sent = threading.Event()
+    opened: list[ChatStream] = []
+
+    def send() -> None:
+        with sent_signalled_by(sent):
+            opened.append(client.stream(BODY))
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    assert sent.wait(0.8), "not set while the server held the whole request and had not answered"
+    assert not opened, "the answer was not due for a second"
+    thread.join(5)
+    with opened[0] as stream:
+        assert "".join(chunk.text for chunk in stream) == REPLY
+    assert fake_api.bodies() == [BODY], "the body went out as JSON, unchanged"
+
+
+def test_without_the_context_no_event_is_touched(client: ChatClient, fake_api: FakeAPI) -> None:
+    outer = threading.Event()
+    with sent_signalled_by(outer):
+        pass
+    fake_api.plan(Behaviour(reply=REPLY))
+    assert "".join(c.text for c in read_all(client)) == REPLY
+    assert not outer.is_set(), "an event left from an earlier block"
 
 
 # -- streaming whatever the framing ------------------------------------------------

@@ -27,6 +27,7 @@ from lib.api.request import build_body
 from lib.chat.live_reply import LiveReply, ReplyView, start_reply
 from lib.errors import AuthenticationError, ChatError, ServerError, StreamInterruptedError
 from lib.settings import Settings, load_settings
+from tests.api.test_client import closed_port
 from tests.conftest import CANARY_KEY
 
 MODEL = "google/gemma-3-27b-it"
@@ -220,6 +221,25 @@ def test_stop_during_a_slow_stream(framing: Framing) -> None:
         frozen = reply.text
         time.sleep(0.3)
         assert reply.text == frozen
+
+
+def test_wait_sent_returns_once_the_request_is_out_not_once_answered(client: ChatClient, fake_api: FakeAPI) -> None:
+    fake_api.plan(Behaviour(reply=REPLY, response_delay=1.0))
+    reply = start_reply(client, BODY)
+    started = time.monotonic()
+    assert reply.wait_sent(0.8), "the request was written long before the answer"
+    assert time.monotonic() - started < 0.5
+    assert reply.view().waiting and reply.running
+    finish(reply)
+    assert reply.outcome().text == REPLY
+
+
+def test_wait_sent_returns_when_the_request_cannot_leave(settings: Settings) -> None:
+    unreachable = replace(settings, base_url=f"http://127.0.0.1:{closed_port()}/v1", max_retries=0)
+    reply = start_reply(ChatClient(unreachable), BODY)
+    assert reply.wait_sent(5), "whoever waits must go on when nothing can be sent"
+    finish(reply)
+    assert reply.outcome().error is not None
 
 
 def test_stop_returns_at_once_even_when_the_server_is_silent(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
