@@ -18,10 +18,12 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.draw_cost import text_for  # noqa: E402
+from lib.chat.live_reply import LONG_TEXT_INTERVAL  # noqa: E402
 from ui.messages import show_text  # noqa: E402
 
-#: seconds between two views of a streaming reply (lib/chat/live_reply.py's min_interval)
-VIEW_EVERY = 0.04
+#: seconds between two views of a streaming reply: the texts streamed here are long, which the chat
+#: page redraws at most this often (shorter ones once a frame)
+VIEW_EVERY = LONG_TEXT_INTERVAL
 
 params = st.query_params
 text = text_for(params.get("case", "short"), int(params.get("n", "0")))

@@ -29,6 +29,20 @@ from lib.store.request_log import RequestRow
 
 log = logging.getLogger(__name__)
 
+#: least time between two redraws of a short streaming reply (s): one frame, the most a screen shows.
+#: Redrawn less often (every 40 ms, as before), the reply's end came a frame late in about 40% of
+#: turns in Chromium, against 5% at one redraw a frame (bench/analysis.md).
+FRAME = 1 / 60
+#: least time between two redraws of a long reply (s), whose Markdown costs the browser more to redraw
+LONG_TEXT_INTERVAL = 0.04
+#: characters from which a reply is redrawn at most every LONG_TEXT_INTERVAL; shorter, in proportion
+LONG_TEXT = 4000
+
+
+def redraw_interval(characters: int) -> float:
+    """Least time between two redraws of a streaming reply this long (s): a frame, up to 40 ms for long text."""
+    return min(LONG_TEXT_INTERVAL, max(FRAME, LONG_TEXT_INTERVAL * characters / LONG_TEXT))
+
 
 @dataclass
 class ReplyView:
@@ -232,19 +246,21 @@ class LiveReply:
             note = self._note_now()
         return ReplyView(text=text, note=note, done=self._ended.is_set(), waiting=not text)
 
-    def views(self, tick: float = 0.2, min_interval: float = 0.04) -> Iterator[ReplyView]:
+    def views(self, tick: float = 0.2, min_interval: float | None = None) -> Iterator[ReplyView]:
         """Yield a view on a change, at least every ``tick`` s, until the stream ends; the last has ``done``.
 
-        Changes closer together than ``min_interval`` are drawn together: at 200 tokens a
-        second, redrawing the growing Markdown for every token keeps the browser so busy that
-        the end of the reply shows late. The first text and the end are never held back: the
-        last view comes as soon as the stream ends, before the reply is recorded and saved.
+        Changes closer together than ``min_interval`` (by default :func:`redraw_interval` of the
+        text shown) are drawn together: at 200 tokens a second, redrawing the growing Markdown for
+        every token keeps the browser so busy that the end of the reply shows late. The first text
+        and the end are never held back: the last view comes as soon as the stream ends, before
+        the reply is recorded and saved.
         """
         last_yield = 0.0
         shown: ReplyView | None = None
         while not self._ended.is_set():
             self._changed.wait(tick)
-            if last_yield and (hold := min_interval - (time.monotonic() - last_yield)) > 0:
+            interval = min_interval if min_interval is not None else redraw_interval(len(shown.text) if shown else 0)
+            if last_yield and (hold := interval - (time.monotonic() - last_yield)) > 0:
                 self._ended.wait(hold)
             self._changed.clear()
             last_yield = time.monotonic()

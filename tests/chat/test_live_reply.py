@@ -24,7 +24,7 @@ from lib.api.fake_api import (
     split_tokens,
 )
 from lib.api.request import build_body
-from lib.chat.live_reply import LiveReply, ReplyView, start_reply
+from lib.chat.live_reply import FRAME, LONG_TEXT, LONG_TEXT_INTERVAL, LiveReply, ReplyView, redraw_interval, start_reply
 from lib.errors import AuthenticationError, ChatError, ServerError, StreamInterruptedError
 from lib.settings import Settings, load_settings
 from tests.api.test_client import closed_port
@@ -368,6 +368,31 @@ def test_fast_streams_are_drawn_in_batches_but_the_end_at_once(client: ChatClien
     assert views[-1].done and views[-1].text.split()[-1] == "w199"
     # 200 tokens at 400/s take ~0.5 s: at most one redraw per 50 ms, not one per token.
     assert len(views) < 40
+
+
+def test_a_short_reply_is_redrawn_once_a_frame_a_long_one_at_most_every_40_ms() -> None:
+    assert redraw_interval(0) == redraw_interval(300) == FRAME
+    assert redraw_interval(LONG_TEXT) == redraw_interval(100_000) == LONG_TEXT_INTERVAL == 0.04
+    lengths = range(0, 2 * LONG_TEXT, 100)
+    assert all(redraw_interval(a) <= redraw_interval(b) for a, b in zip(lengths, lengths[1:], strict=False))
+
+
+def test_a_short_reply_gets_a_view_for_each_token_at_50_a_second(client: ChatClient, fake_api: FakeAPI) -> None:
+    # 50 tokens/s, 20 ms apart: each is drawn as it comes, as the thinnest chat draws them.
+    fake_api.plan(Behaviour(reply=" ".join(f"w{i}" for i in range(30)), token_rate=50))
+    live = start_reply(client, BODY)
+    views = [v for v in live.views() if v.text]
+    assert views[-1].done and views[-1].text.split()[-1] == "w29"
+    assert len(views) >= 22, f"{len(views)} views of 30 tokens: held back as if it were long"
+
+
+def test_a_long_reply_is_redrawn_at_most_every_40_ms(client: ChatClient, fake_api: FakeAPI) -> None:
+    words = [f"{'long' * 40}{i}" for i in range(60)]  # 60 tokens of ~165 characters: long after the 25th
+    fake_api.plan(Behaviour(reply=" ".join(words), token_rate=100))
+    live = start_reply(client, BODY)
+    long_views = [v for v in live.views() if len(v.text) >= LONG_TEXT and not v.done]
+    # ~35 tokens past LONG_TEXT at 100/s take ~0.35 s: at most one redraw per 40 ms, not one per token.
+    assert 2 <= len(long_views) <= 12
 
 
 def test_the_whole_text_is_given_once(client: ChatClient, fake_api: FakeAPI, framing: Framing) -> None:
