@@ -73,6 +73,17 @@ _sent_local = threading.local()
 
 
 @contextmanager
+def _event_for_this_thread(local: threading.local, event: threading.Event) -> Iterator[None]:
+    """``local.event`` is ``event`` while in this block, then what it was before (blocks nest)."""
+    previous = getattr(local, "event", None)
+    local.event = event
+    try:
+        yield
+    finally:
+        local.event = previous
+
+
+@contextmanager
 def cancelled_by(event: threading.Event) -> Iterator[None]:
     """While in this block, on this thread, setting ``event`` ends a wait for a retry at once.
 
@@ -80,12 +91,8 @@ def cancelled_by(event: threading.Event) -> Iterator[None]:
     thread-local because urllib3 waits on the thread that called :meth:`ChatClient.stream`,
     and one client may stream for several replies on several threads.
     """
-    previous = getattr(_cancel_local, "event", None)
-    _cancel_local.event = event
-    try:
+    with _event_for_this_thread(_cancel_local, event):
         yield
-    finally:
-        _cancel_local.event = previous
 
 
 @contextmanager
@@ -96,12 +103,8 @@ def sent_signalled_by(event: threading.Event) -> Iterator[None]:
     until then, so that its thread does not compete with the one sending (bench/analysis.md).
     A thread-local for the reason of :func:`cancelled_by`.
     """
-    previous = getattr(_sent_local, "event", None)
-    _sent_local.event = event
-    try:
+    with _event_for_this_thread(_sent_local, event):
         yield
-    finally:
-        _sent_local.event = previous
 
 
 class _SignallingBody(io.BytesIO):
