@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.run import KEY, LAST_BYTE, marked_reply, start_server
+from bench.fake_timing import LAST_BYTE
+from bench.run import KEY, marked_reply, start_server
 from lib.api.fake_api import Behaviour, FakeAPI
 from lib.experiments.compare import Setup, setups_to_address
 from tests.e2e import harness

@@ -44,6 +44,7 @@ from typing import Any
 import streamlit
 
 from bench import history, probe
+from bench.fake_process import FakeProcess
 from lib.api import fake_api
 from lib.api.fake_api import FRAMINGS, Behaviour, FakeAPI, Framing
 from tests.e2e import harness
@@ -56,50 +57,7 @@ SECTIONS = ("turn1", "turn100", "rerun", "fast", "load")
 #: sections of results.md written by their own scripts (bench/draw_cost.py, bench/long_chats.py)
 SECTION_FILES = ("draw_cost.md", "long_chats.md", "image_chat.md", "compare.md", "usage.md", "scale.md")
 
-# -- the fake: per-request replies with markers, and the time of each stream's last byte ---------
-
-LAST_BYTE: dict[str, float] = {}
-_original_stream = fake_api._Handler._stream
-_original_end = fake_api._Handler._end
-
-
-def _timed_stream(self: Any, base: dict, tokens: list[str], usage: dict, meta: dict, b: Behaviour) -> None:
-    self._bench_marker = tokens[0].strip() if tokens else ""
-    _original_stream(self, base, tokens, usage, meta, b)
-
-
-def _timed_end(self: Any) -> None:
-    if getattr(self, "_bench_marker", None):
-        LAST_BYTE[self._bench_marker] = time.time()  # the stream's end, as it is handed to the socket
-    _original_end(self)
-
-
-REQUEST_AT: dict[str, float] = {}
-_original_post = fake_api._Handler.do_POST
-
-
-def _timed_post(self: Any) -> None:
-    # Peek at the body to learn which question this is, then let the fake read it as usual.
-    arrived = time.time()
-    length = int(self.headers.get("Content-Length") or 0)
-    raw = self.rfile.read(length) if length else b""
-    try:
-        body = json.loads(raw or b"null")
-        question = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
-        REQUEST_AT[question.split()[-1]] = arrived
-    except (ValueError, KeyError, TypeError, StopIteration, AttributeError):
-        pass
-    connection_file, self.rfile = self.rfile, io.BufferedReader(io.BytesIO(raw))  # type: ignore[assignment]
-    try:
-        _original_post(self)
-    finally:
-        self.rfile = connection_file  # the next request on this kept-alive connection
-
-
-# bench process only: record when each request arrived and when its stream's last byte went out
-fake_api._Handler._stream = _timed_stream
-fake_api._Handler._end = _timed_end
-fake_api._Handler.do_POST = _timed_post
+# -- the fake: per-request replies with markers -------------------------------------------------
 
 TAG = re.compile(r"S\d+T\d+")
 
@@ -217,7 +175,7 @@ class Server:
 SERVER_ARGS: list[str] = []
 
 
-def start_server(name: str, script: str, fake: FakeAPI, tmp: Path, **env: str) -> Server:
+def start_server(name: str, script: str, fake: FakeAPI | FakeProcess, tmp: Path, **env: str) -> Server:
     run_log = tmp / f"{name}-runs.jsonl"
     server = StreamlitServer(
         env=clean_env(tmp / name, AIMLAPI_API_KEY=KEY, AIMLAPI_BASE_URL=fake.url, BENCH_RUN_LOG=str(run_log), **env),
@@ -261,7 +219,7 @@ class TurnConfig:
         return (self.tokens - 1) / self.token_rate
 
 
-def one_turn(page: Any, server: Server, fake: FakeAPI, config: TurnConfig, marker: str) -> dict[str, float]:
+def one_turn(page: Any, server: Server, fake: FakeProcess, config: TurnConfig, marker: str) -> dict[str, float]:
     fake.default = Behaviour(reply=marked_reply(marker, config.tokens), first_token_delay=config.first_token_delay,
                              token_rate=config.token_rate)
     probe.arm(page, [
@@ -279,8 +237,9 @@ def one_turn(page: Any, server: Server, fake: FakeAPI, config: TurnConfig, marke
 
     enter, first, whole, settled = epoch("enter"), epoch("first@frame"), epoch("whole@frame"), epoch("settled@frame")
     whole_epoch_ms, settled_epoch_ms = whole * 1000, settled * 1000
-    last_byte = LAST_BYTE.get(f"{marker}a")
-    requested = REQUEST_AT.get(marker)
+    last_bytes, requests_at = fake.timings()
+    last_byte = last_bytes.get(f"{marker}a")
+    requested = requests_at.get(marker)
     fake.default = Behaviour()
     # Where the time went, from the server's own log of script runs (one session at a time here).
     page.wait_for_timeout(100)
@@ -325,7 +284,7 @@ def one_turn(page: Any, server: Server, fake: FakeAPI, config: TurnConfig, marke
     }
 
 
-def turn_latency(browser: Any, servers: list[Server], fake: FakeAPI, config: TurnConfig, reps: int,
+def turn_latency(browser: Any, servers: list[Server], fake: FakeProcess, config: TurnConfig, reps: int,
                  label: str, fresh_session_each: bool = True) -> dict[str, dict[str, list[float]]]:
     """Each rep in a new browser session (turn 1), floor and app taking turns; one warm-up each."""
     results: dict[str, dict[str, list[float]]] = {s.name: {} for s in servers}
@@ -345,7 +304,7 @@ def turn_latency(browser: Any, servers: list[Server], fake: FakeAPI, config: Tur
     return results
 
 
-def after_many_turns(browser: Any, servers: list[Server], fake: FakeAPI, config: TurnConfig, reps: int,
+def after_many_turns(browser: Any, servers: list[Server], fake: FakeProcess, config: TurnConfig, reps: int,
                      earlier_turns: int) -> tuple[dict[str, dict[str, list[float]]], dict[str, float]]:
     """Drive ``earlier_turns`` quick turns through the chat input, then measure ``reps`` turns."""
     results: dict[str, dict[str, list[float]]] = {}
@@ -826,6 +785,16 @@ def breakdown_table(results: dict[str, dict[str, list[float]]]) -> list[str]:
     return rows
 
 
+def fake_placement(fake: dict[str, Any] | None) -> str:
+    """Where the fake answered the turns timed in the browser (runs before 2026-11-28 09:00 kept it in process)."""
+    if fake is None:
+        return "The fake ran in the benchmark's own process, beside Playwright's client."
+    priority = f"at nice {fake['nice']}" if fake["nice"] else "at the usual priority (a higher one was not allowed)"
+    return (f"For the turns timed in the browser (sections 1–3 and 5) the fake ran in a process of its own "
+            f"(`bench/fake_process.py`), {priority}: the real API is on another machine, and its work is not "
+            "the app's. The rerun and load sections use a fake in the benchmark's process.")
+
+
 def write_report(data: dict[str, Any], path: Path) -> None:
     m = data["machine"]
     out = [
@@ -837,13 +806,14 @@ def write_report(data: dict[str, Any], path: Path) -> None:
         "| Machine | |", "|---|---|",
         *(f"| {k} | {v} |" for k, v in m.items() if k != "date"),
         "",
-        "Everything ran on this machine: the fake API (`lib/api/fake_api.py`) in the benchmark process on",
-        "127.0.0.1, the app and the floor (`bench/floor_app.py`) as `streamlit run` servers (through",
+        "Everything ran on this machine: the fake API (`lib/api/fake_api.py`) on 127.0.0.1, the app and",
+        "the floor (`bench/floor_app.py`) as `streamlit run` servers (through",
         "`bench/serve.py`, which only times each script run), both started in the project folder and so",
         "with the project's `.streamlit/config.toml`, and Debian's Chromium driven by Playwright.",
         "Times on screen come from a MutationObserver in the page (`bench/probe.py`): from the Enter",
         "keydown to the animation frame after the text appeared in the last chat message. *Overhead* is",
         "that time minus what the fake was told to spend (first-token delay, and the token stream).",
+        fake_placement(data.get("fake")),
         "",
     ]
     summary_rows: list[str] = []
@@ -1001,6 +971,8 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SECTIONS))
     parser.add_argument("--framings", default="chunked,close",
                         help=f"framings of the fake's answers to measure turn 1 under, of {', '.join(FRAMINGS)}")
+    parser.add_argument("--fake-nice", type=int, default=-10,
+                        help="priority of the fake API's process for the turns timed in the browser (below 0 needs root)")
     parser.add_argument("--out", default=str(HERE / "results.md"))
     parser.add_argument("--server-args", default="", help='extra streamlit options, e.g. "--runner.postScriptGC false"')
     parser.add_argument("--report-only", action="store_true",
@@ -1025,28 +997,31 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gemma-bench-"))
     print(f"work files in {tmp}", flush=True)
     fake = FakeAPI(api_key=KEY).start()
+    # The turns timed in the browser get a fake in a process of its own, as the real API is.
+    turn_fake = FakeProcess(api_key=KEY, nice=args.fake_nice).start()
+    data["fake"] = {"nice": turn_fake.priority()}
     try:
         with sync_playwright() as playwright:
             browser = harness.launch_chromium(playwright)
             data["machine"] = machine(browser.version)
-            servers = [start_server("floor", "bench/floor_app.py", fake, tmp),
-                       start_server("app", "app.py", fake, tmp)]
+            servers = [start_server("floor", "bench/floor_app.py", turn_fake, tmp),
+                       start_server("app", "app.py", turn_fake, tmp)]
             try:
                 normal = TurnConfig(first_token_delay=0.5, token_rate=50, tokens=51)
                 if "turn1" in only:
                     config = normal.__dict__ | {"stream_seconds": normal.stream_seconds}
                     data["framings"] = {}
-                    input_floor = start_server(INPUT_FLOOR, "bench/floor_app.py", fake, tmp, FLOOR_CHAT_INPUT="app")
+                    input_floor = start_server(INPUT_FLOOR, "bench/floor_app.py", turn_fake, tmp, FLOOR_CHAT_INPUT="app")
                     try:
                         for index, framing in enumerate(framings):
                             print(f"1-2. turn 1, app vs floor, {framing} framing", flush=True)
-                            fake.framing = framing
-                            results = turn_latency(browser, [servers[0], input_floor, servers[1]], fake, normal,
+                            turn_fake.framing = framing
+                            results = turn_latency(browser, [servers[0], input_floor, servers[1]], turn_fake, normal,
                                                    args.reps, f"t{index or ''}")
                             data["framings"][framing] = {"config": config, "results": results}
                     finally:
                         input_floor.server.stop()
-                    fake.framing = "chunked"
+                    turn_fake.framing = "chunked"
                     # Sections 1-2 report the usual framing; 1b puts them all side by side.
                     reported = "chunked" if "chunked" in framings else framings[0]
                     data["turn1"] = {**data["framings"][reported], "framing": reported}
@@ -1054,10 +1029,10 @@ def main() -> None:
                     print("5. 200 tokens/s", flush=True)
                     fast = TurnConfig(first_token_delay=0.2, token_rate=200, tokens=101)
                     data["fast"] = {"config": fast.__dict__ | {"stream_seconds": fast.stream_seconds},
-                                    "results": turn_latency(browser, servers, fake, fast, args.reps, "f")}
+                                    "results": turn_latency(browser, servers, turn_fake, fast, args.reps, "f")}
                 if "turn100" in only:
                     print(f"3. after {args.earlier_turns} turns", flush=True)
-                    results, preload = after_many_turns(browser, servers, fake, normal, max(5, args.reps // 2),
+                    results, preload = after_many_turns(browser, servers, turn_fake, normal, max(5, args.reps // 2),
                                                         args.earlier_turns)
                     data["turn100"] = {"config": normal.__dict__ | {"stream_seconds": normal.stream_seconds},
                                        "results": results, "preload_seconds": preload, "earlier": args.earlier_turns}
@@ -1078,6 +1053,7 @@ def main() -> None:
             print("   and the floor under the same load", flush=True)
             data["load_floor"] = asyncio.run(load_test(fake, tmp, args.sessions, args.load_seconds, "floor")).__dict__
     finally:
+        turn_fake.stop()
         fake.stop()
     if (at_end := revision()) != data["machine"]["app revision"]:
         data["machine"]["app revision"] += f" at the start; {at_end} at the end (the code changed during the run)"
