@@ -57,8 +57,10 @@ if continued := st.session_state.pop("continue_with", None):  # a Compare column
 # callback, before this run began (attach.submit_on_enter); when that could not be (a new session),
 # it goes now, still before the page is drawn, so that the reply is on its way while the history
 # renders. A reply already streaming goes on: this run only draws it again (only Stop stops it).
-# Text Cancel put back into the chat input (template_form) is not sent again.
-if (prompt := st.session_state.get("prompt")) and not attach.sent_on_enter() and not template_form.handed_back():
+# Text put back into the chat input (Cancel on the template form, a refused message) is not sent again.
+handed_back = attach.handed_back_last_run()
+if (prompt := st.session_state.get("prompt")) and not attach.sent_on_enter() and not template_form.handed_back() \
+        and not handed_back:
     attach.submit(chat, prompt, settings)
 live = template_form.begin_reply(chat, settings)  # none new while a form asks for a template's values
 chat.autosave()

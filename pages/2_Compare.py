@@ -19,7 +19,7 @@ chat = st.session_state.get("chat")
 presets = chat.presets if chat is not None else compare.stored_presets(store)
 
 # What was just sent goes to every column before the page is drawn: the replies are on their way.
-if sent := st.session_state.get("compare_prompt"):
+if sent := st.session_state.get(compare.PROMPT):
     compare.send(session, sent, settings)
 lives = session.begin_replies(settings)
 session.autosave()
@@ -50,5 +50,5 @@ if live:
 compare.votes(session)
 compare.continue_buttons(session)
 attach.refusal(compare.REFUSED)
-st.chat_input("One message to every column", key="compare_prompt", submit_mode="stop",
+st.chat_input("One message to every column", key=compare.PROMPT, submit_mode="stop",
               accept_file="multiple", file_type=["jpg", "jpeg", "png", "gif", "webp"])

@@ -1,7 +1,7 @@
 """Images into the chat: the chat input's files and the camera, prepared before anything is sent.
 
-A message whose image is refused is not sent at all (its text is handed back to copy), so
-that a question about a picture never reaches the model without the picture.
+A message whose image is refused is not sent at all (its text is put back into the chat input),
+so that a question about a picture never reaches the model without the picture.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from lib.api.models import model_info
 from lib.chat.session import ChatSession
@@ -16,6 +17,7 @@ from lib.errors import ChatError, ImageError, SchemaError, TemplateError
 from lib.images.image import Image
 from lib.images.prepare import ImageLimits, check_count, prepare_all
 from lib.settings import Settings
+from lib.words import count
 from ui import structured, template_form
 from ui.people import may_use_now
 from ui.settings import quiet_settings
@@ -25,6 +27,8 @@ FILE_TYPES = ["jpg", "jpeg", "png", "gif", "webp"]
 #: photos taken with the camera, to go with the next message (the sidebar's gauge counts them)
 PENDING = "camera_photos"
 REFUSED = "refused_message"
+#: refused text for a chat input already drawn in the run that refused it: (the input's key, the text)
+HAND_BACK_NEXT_RUN = "hand_back_next_run"
 #: set when :func:`submit_on_enter` has sent the chat input's value, so that the page does not send it again
 SENT_ON_ENTER = "prompt_sent_on_enter"
 #: moves on after a photo is sent, so that the camera shows live video again, not the last photo
@@ -62,6 +66,7 @@ def submit(chat: ChatSession, value: Any, settings: Settings) -> None:
         text, images = read_input(value, settings, tuple(photos))
     except ImageError as exc:
         st.session_state[REFUSED] = (str(exc), text)
+        hand_back(text)
         return
     try:
         if template_form.pending():  # sent now, it would go before the message waiting for its values
@@ -75,6 +80,7 @@ def submit(chat: ChatSession, value: Any, settings: Settings) -> None:
     except ChatError as exc:
         st.session_state[REFUSED] = (str(exc), text, ":material/error:")
         st.session_state[PENDING] = list(images)  # kept, with the camera's, for the message sent again
+        hand_back(text)
         return
     st.session_state.pop(PENDING, None)
     st.session_state.pop(REFUSED, None)
@@ -99,21 +105,51 @@ def submit_on_enter() -> None:
     template_form.begin_reply(chat, settings)
 
 
+def hand_back(text: str, key: str = "prompt") -> None:
+    """Put refused text back into the chat input ``key``, to change and send again: nothing typed is lost.
+
+    Streamlit lets a script set a widget's value only before the widget is drawn in that run. A
+    new session's first message is read from the input after it is drawn (the page reruns then):
+    its text goes in on the next run, from :func:`handed_back_last_run`.
+    """
+    if not text:
+        return
+    try:
+        st.session_state[key] = text
+    except StreamlitAPIException:
+        st.session_state[HAND_BACK_NEXT_RUN] = (key, text)
+
+
+def handed_back_last_run(key: str = "prompt") -> bool:
+    """Put text refused in the last run back into the chat input ``key``; whether there was any.
+
+    Call it before the page reads the input's value: that value is then text handed back, not a
+    message to send.
+    """
+    waiting = st.session_state.get(HAND_BACK_NEXT_RUN)
+    if waiting is None or waiting[0] != key:
+        return False
+    del st.session_state[HAND_BACK_NEXT_RUN]
+    st.session_state[key] = waiting[1]
+    return True
+
+
 def sent_on_enter() -> bool:
     """Whether :func:`submit_on_enter` sent the chat input's value this run (asked once)."""
     return bool(st.session_state.pop(SENT_ON_ENTER, False))
 
 
 def refusal(kept_as: str = REFUSED) -> None:
-    """Why the last message was not sent, and its text to copy back (kept in session state as ``kept_as``)."""
+    """Why the last message was not sent, kept in session state as ``kept_as`` (its text is back in the input)."""
     refused = st.session_state.get(kept_as)
     if refused is None:
         return
     reason, text, *icon = refused
     st.error(f"**Not sent.** {reason}", icon=icon[0] if icon else ":material/hide_image:")
     if text:
-        st.caption("Your message, to copy and send again:")
-        st.code(text, language=None, wrap_lines=True)
+        waiting = len(st.session_state.get(PENDING, []))
+        kept = f"; {count(waiting, 'image')} wait{'s' if waiting == 1 else ''} to go with it" if waiting else ""
+        st.caption(f":material/undo: Your message is back in the box below, to change and send again{kept}.")
     st.button("Dismiss", key=f"dismiss-{kept_as}", on_click=st.session_state.pop, args=(kept_as, None))
 
 
@@ -145,18 +181,25 @@ def left_out_notice(chat: ChatSession) -> None:
 
 
 def camera(chat: ChatSession, settings: Settings) -> None:
-    """A camera for live demos: each photo goes with the next message, and can be removed before."""
-    if not chat.reads_images():
-        return
+    """A camera for live demos: each photo goes with the next message, and can be removed before.
+
+    Images kept from a refused message wait here too; under a model that reads none there is no
+    camera, but they are shown, so that they can be removed and the message sent without them.
+    """
     photos: list[Image] = st.session_state.get(PENDING, [])
-    with st.popover("Camera", icon=":material/photo_camera:", help="Take a photo to send with your next message"):
-        st.camera_input("Take a photo", key=_camera_key(), on_change=_take_photo, args=(settings,))
-    if photos:
-        st.caption(f"Sent with your next message ({len(photos)} photo{'s' if len(photos) > 1 else ''}, "
-                   "≈256 tokens each):")
-        columns = st.columns(min(len(photos), 4))
-        for index, photo in enumerate(photos):
-            with columns[index % len(columns)]:
-                st.image(photo.data, width=120)
-                st.button("Remove", key=f"remove-photo-{index}-{photo.digest[:8]}", on_click=_remove_photo,
-                          args=(index,), icon=":material/close:", type="tertiary")
+    if chat.reads_images():
+        with st.popover("Camera", icon=":material/photo_camera:", help="Take a photo to send with your next message"):
+            st.camera_input("Take a photo", key=_camera_key(), on_change=_take_photo, args=(settings,))
+    if not photos:
+        return
+    if chat.reads_images():
+        st.caption(f"Sent with your next message ({count(len(photos), 'photo')}, ≈256 tokens each):")
+    else:
+        st.caption(f":material/hide_image: {count(len(photos), 'image')} for a model that reads images: "
+                   f"{model_info(chat.conversation.model).label} reads none. Remove them to send without them.")
+    columns = st.columns(min(len(photos), 4))
+    for index, photo in enumerate(photos):
+        with columns[index % len(columns)]:
+            st.image(photo.data, width=120)
+            st.button("Remove", key=f"remove-photo-{index}-{photo.digest[:8]}", on_click=_remove_photo,
+                      args=(index,), icon=":material/close:", type="tertiary")

@@ -21,7 +21,7 @@ from lib.experiments.compare_session import CompareSession
 from lib.experiments.presets import Presets
 from lib.settings import Settings
 from lib.store.database import Store
-from ui.attach import read_input
+from ui.attach import hand_back, read_input
 from ui.messages import PAINT_FIRST, show_images
 from ui.script_control import StopException, rerun_once_stopped, stopped_by_the_user
 
@@ -32,6 +32,8 @@ REDRAW = 0.02
 #: seconds between two redraws of one column while it streams (its last text is drawn at once)
 COLUMN_EVERY = 0.05
 REFUSED = "compare_refused"
+#: the key of the page's chat input
+PROMPT = "compare_prompt"
 
 
 # -- the session and its address --------------------------------------------------------------
@@ -398,5 +400,6 @@ def send(session: CompareSession, value: Any, settings: Settings) -> None:
         session.send(*read_input(value, settings))
     except ImageError as exc:
         st.session_state[REFUSED] = (str(exc), text)
+        hand_back(text, PROMPT)
         return
     st.session_state.pop(REFUSED, None)

@@ -139,3 +139,27 @@ def test_the_chat_inputs_stop_ends_every_column_and_the_page_shows_them_stopped(
     expect(page.get_by_text("first token")).to_have_count(2)
     expect(page.locator(CHAT_INPUT)).to_be_enabled()
     wait_for(lambda: e2e_fake.disconnects >= 2, 3, what="both streams to be closed")
+
+
+def test_a_message_whose_file_is_refused_goes_to_no_column_and_its_text_comes_back(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Any
+) -> None:
+    not_a_picture = tmp_path / "holiday.png"
+    not_a_picture.write_text("this is not a picture at all")
+    open_chat(page, app_server, path=f"/Compare?setups={setups_to_address([Setup(BIG), Setup(SMALL)])}")
+    idle(page)
+    before = len(e2e_fake.requests)
+    page.locator("[data-testid=stChatInput] input[type=file]").set_input_files([str(not_a_picture)])
+    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled()
+    send_to_all(page, "What do you both see?")
+    expect(page.get_by_text("Not sent.")).to_be_visible()
+    expect(page.get_by_text("holiday.png", exact=False).first).to_be_visible()
+    expect(page.locator(CHAT_INPUT)).to_have_value("What do you both see?")
+    idle(page)
+    assert len(e2e_fake.requests) == before, "no column was sent anything"
+
+    e2e_fake.plan_for(BIG, Behaviour(reply="Big: nothing attached now."))
+    e2e_fake.plan_for(SMALL, Behaviour(reply="Small: nothing attached now."))
+    page.locator(CHAT_INPUT).press("Enter")
+    expect(page.get_by_text("Big: nothing attached now.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Small: nothing attached now.")).to_be_visible(timeout=30_000)

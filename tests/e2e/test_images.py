@@ -88,8 +88,23 @@ def test_an_image_for_a_model_that_reads_none_is_refused_and_the_text_handed_bac
     attach_and_send(page, [photo], "Describe my cat, please")
     expect(page.get_by_text("Not sent.")).to_be_visible()
     expect(page.get_by_test_id("stAlert").filter(has_text="Not sent.")).to_contain_text("reads no images")
-    expect(page.get_by_test_id("stCode").get_by_text("Describe my cat, please")).to_be_visible()
+    expect(page.locator(CHAT_INPUT)).to_have_value("Describe my cat, please")  # back where it was typed
     assert len(e2e_fake.requests) == before, "nothing reached the server"
+
+    expect(page.get_by_text("1 image waits to go with it", exact=False)).to_be_visible()
+
+    # A model that reads images, Enter: neither the text nor the photo need be given twice.
+    e2e_fake.plan(Behaviour(reply="A cat-coloured rectangle."))
+    sidebar.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="Gemma 3 27B").click()
+    expect(page.get_by_text("Sent with your next message (1 photo", exact=False)).to_be_visible()
+    expect(page.locator(CHAT_INPUT)).to_have_value("Describe my cat, please")
+    page.locator(CHAT_INPUT).press("Enter")
+    wait_for_reply(page, "A cat-coloured rectangle.")
+    body = e2e_fake.bodies()[-1]
+    assert [p["text"] for p in body["messages"][-1]["content"] if p["type"] == "text"] == ["Describe my cat, please"]
+    assert len(sent_images(body)) == 1
+    expect(page.get_by_text("Not sent.")).to_have_count(0)  # the refusal is over once the message went
 
 
 def test_a_file_that_is_no_image_is_refused_by_its_content_not_its_name(
@@ -157,3 +172,25 @@ def test_a_photo_from_the_camera_goes_with_the_next_message_and_can_be_removed(
     expect(page.get_by_text("Sent with your next message")).to_have_count(0)
     user = page.locator(MESSAGE).filter(has_text="What does my camera see?")
     expect(user.locator("img")).to_have_count(1)
+
+
+def test_an_image_refused_by_a_text_only_model_can_be_removed_and_the_message_sent_without_it(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    photo = tmp_path / "dog.png"
+    photo_like(300, 200).save(photo)
+    open_chat(page, app_server)
+    page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="Gemma 3n E4B").click()
+    attach_and_send(page, [photo], "Is a dog a good pet?")
+    expect(page.get_by_text("Not sent.")).to_be_visible()
+    expect(page.get_by_text("1 image for a model that reads images", exact=False)).to_be_visible()
+    page.get_by_role("button", name="Remove").click()
+    expect(page.get_by_text("1 image for a model that reads images", exact=False)).to_have_count(0)
+
+    e2e_fake.plan(Behaviour(reply="Dogs make loyal pets."))
+    expect(page.locator(CHAT_INPUT)).to_have_value("Is a dog a good pet?")
+    page.locator(CHAT_INPUT).press("Enter")
+    wait_for_reply(page, "Dogs make loyal pets.")
+    sent = e2e_fake.bodies()[-1]["messages"][-1]["content"]
+    assert isinstance(sent, str) and sent.endswith("Is a dog a good pet?"), "text only, as 3n takes it"

@@ -87,7 +87,7 @@ def test_a_message_typed_while_the_template_form_waits_is_not_merged_into_the_te
     idle(page)
     send(page, "An unrelated question")
     expect(page.get_by_text("Not sent.")).to_be_visible()
-    expect(page.get_by_test_id("stCode").filter(has_text="An unrelated question")).to_be_visible()  # to copy
+    expect(page.locator(CHAT_INPUT)).to_have_value("An unrelated question")  # handed back, not lost
     idle(page)
     assert e2e_fake.bodies() == []
     form = template_form(page)
@@ -97,3 +97,10 @@ def test_a_message_typed_while_the_template_form_waits_is_not_merged_into_the_te
     wait_for(lambda: e2e_fake.bodies(), what="the request")
     sent = [m["content"] for m in e2e_fake.bodies()[0]["messages"] if m["role"] == "user"]
     assert sent == ["Write a short poem."]
+
+    # The question handed back goes with one Enter, now that the form is done.
+    e2e_fake.plan(Behaviour(reply="An unrelated answer."))
+    expect(page.locator(CHAT_INPUT)).to_have_value("An unrelated question")
+    page.locator(CHAT_INPUT).press("Enter")
+    wait_for_reply(page, "An unrelated answer.")
+    assert [m["content"] for m in e2e_fake.bodies()[-1]["messages"] if m["role"] == "user"][-1] == "An unrelated question"
