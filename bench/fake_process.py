@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +130,7 @@ def main() -> None:
         handler._send(200, json.dumps(marks).encode(), "application/json")
 
     fake_api._Handler.do_POST, fake_api._Handler.do_GET = do_post, do_get  # type: ignore[method-assign]
-    api.start()
-    print(api.url, flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        api.stop()
+    api.serve_until_interrupted("{url}")  # the first line FakeProcess.start reads
 
 
 if __name__ == "__main__":

@@ -218,6 +218,15 @@ class FakeAPI:
             self._server.server_close()
             self._server = None
 
+    def serve_until_interrupted(self, banner: str) -> None:
+        """Start, print ``banner`` (``{url}`` is the server's), and serve until Ctrl+C or the process ends."""
+        self.start()
+        print(banner.format(url=self.url), flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            self.stop()
+
     def __enter__(self) -> FakeAPI:
         return self.start()
 
@@ -601,12 +610,7 @@ def main() -> None:
     args = parser.parse_args()
     api = FakeAPI(port=args.port, api_key=args.api_key, framing=args.framing)
     api.default = Behaviour(first_token_delay=args.first_token_delay, token_rate=args.token_rate)
-    api.start()
-    print(f"fake AI/ML API on {api.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        api.stop()
+    api.serve_until_interrupted("fake AI/ML API on {url}")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,11 @@ def attach_and_send(page: Any, files: list[Path], text: str) -> None:
     box.press("Enter")
 
 
+def choose_model(page: Any, label: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name=label).click()
+
+
 def sent_images(body: dict[str, Any]) -> list[PILImage.Image]:
     parts = [p for m in body["messages"] if isinstance(m["content"], list) for p in m["content"]]
     urls = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
@@ -80,9 +85,7 @@ def test_an_image_for_a_model_that_reads_none_is_refused_and_the_text_handed_bac
     photo = tmp_path / "cat.png"
     photo_like(300, 200).save(photo)
     open_chat(page, app_server)
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_role("combobox", name="Model").click()
-    page.get_by_role("option", name="Gemma 3n E4B").click()
+    choose_model(page, "Gemma 3n E4B")
     expect(page.locator(CHAT_INPUT)).to_have_attribute("placeholder", "Message Gemma 3n E4B: text only, it reads no images")
     before = len(e2e_fake.requests)
     attach_and_send(page, [photo], "Describe my cat, please")
@@ -95,8 +98,7 @@ def test_an_image_for_a_model_that_reads_none_is_refused_and_the_text_handed_bac
 
     # A model that reads images, Enter: neither the text nor the photo need be given twice.
     e2e_fake.plan(Behaviour(reply="A cat-coloured rectangle."))
-    sidebar.get_by_role("combobox", name="Model").click()
-    page.get_by_role("option", name="Gemma 3 27B").click()
+    choose_model(page, "Gemma 3 27B")
     expect(page.get_by_text("Sent with your next message (1 photo", exact=False)).to_be_visible()
     expect(page.locator(CHAT_INPUT)).to_have_value("Describe my cat, please")
     page.locator(CHAT_INPUT).press("Enter")
@@ -180,8 +182,7 @@ def test_an_image_refused_by_a_text_only_model_can_be_removed_and_the_message_se
     photo = tmp_path / "dog.png"
     photo_like(300, 200).save(photo)
     open_chat(page, app_server)
-    page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model").click()
-    page.get_by_role("option", name="Gemma 3n E4B").click()
+    choose_model(page, "Gemma 3n E4B")
     attach_and_send(page, [photo], "Is a dog a good pet?")
     expect(page.get_by_text("Not sent.")).to_be_visible()
     expect(page.get_by_text("1 image for a model that reads images", exact=False)).to_be_visible()
