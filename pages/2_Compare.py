@@ -19,7 +19,9 @@ chat = st.session_state.get("chat")
 presets = chat.presets if chat is not None else compare.stored_presets(store)
 
 # What was just sent goes to every column before the page is drawn: the replies are on their way.
-if sent := st.session_state.get(compare.PROMPT):
+# Text put back into the input (a refused message) is not sent again.
+handed_back = attach.handed_back_last_run(compare.PROMPT)
+if (sent := st.session_state.get(compare.PROMPT)) and not handed_back:
     compare.send(session, sent, settings)
 lives = session.begin_replies(settings)
 session.autosave()
@@ -50,5 +52,9 @@ if live:
 compare.votes(session)
 compare.continue_buttons(session)
 attach.refusal(compare.REFUSED)
-st.chat_input("One message to every column", key=compare.PROMPT, submit_mode="stop",
-              accept_file="multiple", file_type=["jpg", "jpeg", "png", "gif", "webp"])
+typed = st.chat_input("One message to every column", key=compare.PROMPT, submit_mode="stop",
+                      accept_file="multiple", file_type=["jpg", "jpeg", "png", "gif", "webp"])
+if typed and not sent:
+    # A new session (a tab that outlived a server restart) learns the input's key only here.
+    compare.send(session, typed, settings)
+    st.rerun()

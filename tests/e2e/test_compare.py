@@ -163,3 +163,40 @@ def test_a_message_whose_file_is_refused_goes_to_no_column_and_its_text_comes_ba
     page.locator(CHAT_INPUT).press("Enter")
     expect(page.get_by_text("Big: nothing attached now.")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Small: nothing attached now.")).to_be_visible(timeout=30_000)
+
+
+def test_a_message_sent_from_a_tab_that_outlived_a_server_restart_reaches_every_column(
+    page: Any, restartable_server: StreamlitServer, e2e_fake: FakeAPI
+) -> None:
+    # The new server's session learns the chat input's key only when the page draws it: the
+    # message was taken out of the input and dropped, with nothing said.
+    open_chat(page, restartable_server, path=f"/Compare?setups={setups_to_address([Setup(BIG), Setup(SMALL)])}")
+    idle(page)
+    restartable_server.restart()
+    expect(page.get_by_test_id("stChatInput")).to_be_visible()
+    page.wait_for_timeout(3000)  # the tab reconnects to the new process
+    e2e_fake.plan_for(BIG, Behaviour(reply="Big after the restart."))
+    e2e_fake.plan_for(SMALL, Behaviour(reply="Small after the restart."))
+    send_to_all(page, "Hello after the restart")
+    expect(page.get_by_text("Big after the restart.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Small after the restart.")).to_be_visible(timeout=30_000)
+    idle(page)
+    assert len(e2e_fake.bodies()) == 2, "once to each column, not again on the rerun"
+
+
+def test_a_refused_message_from_a_tab_that_outlived_a_server_restart_comes_back_into_the_input(
+    page: Any, restartable_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Any
+) -> None:
+    not_a_picture = tmp_path / "notes.png"
+    not_a_picture.write_text("plain words, no picture")
+    open_chat(page, restartable_server, path=f"/Compare?setups={setups_to_address([Setup(BIG), Setup(SMALL)])}")
+    idle(page)
+    restartable_server.restart()
+    page.wait_for_timeout(3000)
+    page.locator("[data-testid=stChatInput] input[type=file]").set_input_files([str(not_a_picture)])
+    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled()
+    send_to_all(page, "Read my notes")
+    expect(page.get_by_text("Not sent.")).to_be_visible(timeout=30_000)
+    expect(page.locator(CHAT_INPUT)).to_have_value("Read my notes")
+    idle(page)
+    assert e2e_fake.bodies() == []

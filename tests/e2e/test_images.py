@@ -195,3 +195,18 @@ def test_an_image_refused_by_a_text_only_model_can_be_removed_and_the_message_se
     wait_for_reply(page, "Dogs make loyal pets.")
     sent = e2e_fake.bodies()[-1]["messages"][-1]["content"]
     assert isinstance(sent, str) and sent.endswith("Is a dog a good pet?"), "text only, as 3n takes it"
+
+
+def test_a_refused_message_from_a_tab_that_outlived_a_server_restart_comes_back_into_the_input(
+    page: Any, restartable_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    # The new server's session reads the message after the chat input is drawn: its text comes back a run later.
+    not_a_picture = tmp_path / "scan.png"
+    not_a_picture.write_text("words, not a picture")
+    open_chat(page, restartable_server)
+    restartable_server.restart()
+    page.wait_for_timeout(3000)  # the tab reconnects to the new process
+    attach_and_send(page, [not_a_picture], "What does my scan show?")
+    expect(page.get_by_text("Not sent.")).to_be_visible(timeout=30_000)
+    expect(page.locator(CHAT_INPUT)).to_have_value("What does my scan show?")
+    assert e2e_fake.bodies() == []
