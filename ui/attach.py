@@ -193,10 +193,12 @@ def camera(chat: ChatSession, settings: Settings) -> None:
     if not photos:
         return
     if chat.reads_images():
-        st.caption(f"Sent with your next message ({count(len(photos), 'photo')}, ≈256 tokens each):")
+        st.caption(f"Sent with your next message ({count(len(photos), 'image')}, ≈256 tokens each):")
     else:
-        st.caption(f":material/hide_image: {count(len(photos), 'image')} for a model that reads images: "
-                   f"{model_info(chat.conversation.model).label} reads none. Remove them to send without them.")
+        it = "it" if len(photos) == 1 else "them"
+        st.caption(f":material/hide_image: {count(len(photos), 'image')} waiting for a model that reads images "
+                   f"({model_info(chat.conversation.model).label} reads none): remove {it} to send your message "
+                   f"without {it}.")
     columns = st.columns(min(len(photos), 4))
     for index, photo in enumerate(photos):
         with columns[index % len(columns)]:

@@ -71,7 +71,9 @@ def model(chat: ChatSession) -> None:
     st.session_state.setdefault("model_custom", "" if current in ids else current)
     # The name alone fits the sidebar's width; the id goes in the caption under it.
     labels = {m.id: m.label for m in GEMMA_MODELS} | {OTHER_MODEL: OTHER_MODEL}
-    choice = st.selectbox("Model", [*ids, OTHER_MODEL], key="model_choice", format_func=labels.get)
+    # Another model answers any refusal about the last one ("reads no images"): the text is back in the input.
+    choice = st.selectbox("Model", [*ids, OTHER_MODEL], key="model_choice", format_func=labels.get,
+                          on_change=st.session_state.pop, args=(attach.REFUSED, None))
     if choice == OTHER_MODEL:
         typed = st.text_input("Model id", key="model_custom", placeholder="e.g. gemma3:27b")
         choice = typed.strip() or current

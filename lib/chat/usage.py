@@ -247,7 +247,8 @@ def figures(stats: ReplyStats) -> list[tuple[str, str]]:
         ("cost", format_cost(stats.cost)),
         ("first token", format_seconds(stats.time_to_first_token)),
         ("time", format_seconds(stats.total_time)),
-        ("speed", UNKNOWN if rate is None else f"{rate:.1f} tok/s"),
+        # A speed worked out from estimated tokens is an estimate too.
+        ("speed", UNKNOWN if rate is None else f"{'≈' if usage.estimated else ''}{rate:.1f} tok/s"),
     ]
     return rows
 

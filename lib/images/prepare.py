@@ -281,6 +281,21 @@ def prepare(data: bytes, name: str, limits: ImageLimits = DEFAULT_LIMITS) -> Ima
 
 
 def prepare_all(files: Sequence[tuple[bytes, str]], limits: ImageLimits = DEFAULT_LIMITS) -> tuple[Image, ...]:
-    """Each ``(data, name)`` prepared, in order, after checking their number: ImageError at the first refusal."""
+    """Each ``(data, name)`` prepared, in order, after checking their number: ImageError at the first refusal.
+
+    The refusal names the other files too: the message goes with none of them, and a picture
+    dropped without a word would let a question about it reach the model without it.
+    """
     check_count(files, limits)
-    return tuple(prepare(data, name, limits) for data, name in files)
+    prepared: list[Image] = []
+    for index, (data, name) in enumerate(files):
+        try:
+            prepared.append(prepare(data, name, limits))
+        except ImageError as exc:
+            others = [f"“{other}”" for position, (_, other) in enumerate(files) if position != index]
+            if not others:
+                raise
+            them = "it" if len(others) == 1 else "them"
+            raise ImageError(f"{exc} Nor did {', '.join(others)} go, as the message was not sent: attach "
+                             f"{them} again with it.") from None
+    return tuple(prepared)

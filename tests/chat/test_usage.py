@@ -183,6 +183,12 @@ def test_figures_order_and_values() -> None:
     ]
 
 
+def test_a_speed_from_estimated_tokens_is_marked_as_an_estimate() -> None:
+    stats = ReplyStats(usage=Usage(26, 101, 127, estimated=True), time_to_first_token=0.4,
+                       last_token_time=2.4, total_time=2.5)
+    assert dict(figures(stats))["speed"] == "≈50.0 tok/s"
+
+
 def test_figures_when_nothing_is_known() -> None:
     rows = figures(ReplyStats())
     assert [label for label, _ in rows] == ["prompt", "completion", "total", "cost", "first token", "time", "speed"]

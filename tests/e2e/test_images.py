@@ -99,7 +99,8 @@ def test_an_image_for_a_model_that_reads_none_is_refused_and_the_text_handed_bac
     # A model that reads images, Enter: neither the text nor the photo need be given twice.
     e2e_fake.plan(Behaviour(reply="A cat-coloured rectangle."))
     choose_model(page, "Gemma 3 27B")
-    expect(page.get_by_text("Sent with your next message (1 photo", exact=False)).to_be_visible()
+    expect(page.get_by_text("Not sent.")).to_have_count(0)  # it spoke of the model left behind
+    expect(page.get_by_text("Sent with your next message (1 image", exact=False)).to_be_visible()
     expect(page.locator(CHAT_INPUT)).to_have_value("Describe my cat, please")
     page.locator(CHAT_INPUT).press("Enter")
     wait_for_reply(page, "A cat-coloured rectangle.")
@@ -107,6 +108,21 @@ def test_an_image_for_a_model_that_reads_none_is_refused_and_the_text_handed_bac
     assert [p["text"] for p in body["messages"][-1]["content"] if p["type"] == "text"] == ["Describe my cat, please"]
     assert len(sent_images(body)) == 1
     expect(page.get_by_text("Not sent.")).to_have_count(0)  # the refusal is over once the message went
+
+
+def test_a_good_picture_sent_with_a_refused_file_is_named_in_the_refusal_not_dropped_silently(
+    page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI, tmp_path: Path
+) -> None:
+    red, fake = tmp_path / "red.png", tmp_path / "fake.png"
+    photo_like(300, 200).save(red)
+    fake.write_text("this is not a picture at all")
+    open_chat(page, app_server)
+    attach_and_send(page, [red, fake], "Which of these two is red?")
+    refusal = page.get_by_test_id("stAlert").filter(has_text="Not sent.")
+    expect(refusal).to_contain_text("fake.png")
+    expect(refusal).to_contain_text("Nor did “red.png” go")
+    expect(page.locator(CHAT_INPUT)).to_have_value("Which of these two is red?")
+    assert e2e_fake.bodies() == []
 
 
 def test_a_file_that_is_no_image_is_refused_by_its_content_not_its_name(
@@ -152,7 +168,7 @@ def test_a_photo_from_the_camera_goes_with_the_next_message_and_can_be_removed(
     expect(take).to_be_enabled(timeout=20_000)  # the (fake) camera is on
     page.wait_for_timeout(1500)  # its first frames
     take.click()
-    expect(page.get_by_text("Sent with your next message (1 photo")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Sent with your next message (1 image")).to_be_visible(timeout=20_000)
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Remove").first.click()
     expect(page.get_by_text("Sent with your next message")).to_have_count(0)
@@ -162,7 +178,7 @@ def test_a_photo_from_the_camera_goes_with_the_next_message_and_can_be_removed(
     expect(take).to_be_enabled(timeout=20_000)
     page.wait_for_timeout(1500)  # the camera's first frames again: a click before them takes nothing
     take.click()
-    expect(page.get_by_text("Sent with your next message (1 photo")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Sent with your next message (1 image")).to_be_visible(timeout=20_000)
     page.keyboard.press("Escape")
     e2e_fake.plan(Behaviour(reply="A test pattern."))
     box = page.locator(CHAT_INPUT)
@@ -185,9 +201,9 @@ def test_an_image_refused_by_a_text_only_model_can_be_removed_and_the_message_se
     choose_model(page, "Gemma 3n E4B")
     attach_and_send(page, [photo], "Is a dog a good pet?")
     expect(page.get_by_text("Not sent.")).to_be_visible()
-    expect(page.get_by_text("1 image for a model that reads images", exact=False)).to_be_visible()
+    expect(page.get_by_text("1 image waiting for a model that reads images", exact=False)).to_be_visible()
     page.get_by_role("button", name="Remove").click()
-    expect(page.get_by_text("1 image for a model that reads images", exact=False)).to_have_count(0)
+    expect(page.get_by_text("1 image waiting for a model that reads images", exact=False)).to_have_count(0)
 
     e2e_fake.plan(Behaviour(reply="Dogs make loyal pets."))
     expect(page.locator(CHAT_INPUT)).to_have_value("Is a dog a good pet?")

@@ -262,3 +262,14 @@ def test_the_output_decodes_as_a_plain_jpeg(phone_photo: bytes) -> None:
     data = prepare(phone_photo, "IMG_0001.jpg").data
     image = PILImage.open(io.BytesIO(data))
     assert image.format == "JPEG" and image.mode == "RGB" and not getattr(image, "is_animated", False)
+
+
+def test_a_refusal_among_several_files_names_the_others_which_are_not_sent_either() -> None:
+    good = encode(red_top_left(50, 50), "PNG")
+    with pytest.raises(ImageError) as refused:
+        prepare_all([(good, "red.png"), (b"this is not a picture", "fake.png"), (good, "blue.png")])
+    message = str(refused.value)
+    assert "“fake.png”" in message and "“red.png”, “blue.png”" in message and "attach them again" in message
+    with pytest.raises(ImageError) as alone:
+        prepare_all([(b"this is not a picture", "fake.png")])
+    assert "Nor did" not in str(alone.value)
