@@ -25,6 +25,12 @@ def send_to_all(page: Any, text: str) -> None:
     box.press("Enter")
 
 
+def open_big_and_small(page: Any, server: StreamlitServer) -> None:
+    """The Compare page with 27B and 4B side by side, drawn and idle."""
+    open_chat(page, server, path=f"/Compare?setups={setups_to_address([Setup(BIG), Setup(SMALL)])}")
+    idle(page)
+
+
 def test_one_message_to_27b_and_4b_streams_side_by_side_is_voted_on_blind_and_counted(
     page: Any, app_server: StreamlitServer, e2e_fake: FakeAPI
 ) -> None:
@@ -146,8 +152,7 @@ def test_a_message_whose_file_is_refused_goes_to_no_column_and_its_text_comes_ba
 ) -> None:
     not_a_picture = tmp_path / "holiday.png"
     not_a_picture.write_text("this is not a picture at all")
-    open_chat(page, app_server, path=f"/Compare?setups={setups_to_address([Setup(BIG), Setup(SMALL)])}")
-    idle(page)
+    open_big_and_small(page, app_server)
     before = len(e2e_fake.requests)
     page.locator("[data-testid=stChatInput] input[type=file]").set_input_files([str(not_a_picture)])
     expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled()
@@ -170,8 +175,7 @@ def test_a_message_sent_from_a_tab_that_outlived_a_server_restart_reaches_every_
 ) -> None:
     # The new server's session learns the chat input's key only when the page draws it: the
     # message was taken out of the input and dropped, with nothing said.
-    open_chat(page, restartable_server, path=f"/Compare?setups={setups_to_address([Setup(BIG), Setup(SMALL)])}")
-    idle(page)
+    open_big_and_small(page, restartable_server)
     restartable_server.restart()
     expect(page.get_by_test_id("stChatInput")).to_be_visible()
     page.wait_for_timeout(3000)  # the tab reconnects to the new process
@@ -189,8 +193,7 @@ def test_a_refused_message_from_a_tab_that_outlived_a_server_restart_comes_back_
 ) -> None:
     not_a_picture = tmp_path / "notes.png"
     not_a_picture.write_text("plain words, no picture")
-    open_chat(page, restartable_server, path=f"/Compare?setups={setups_to_address([Setup(BIG), Setup(SMALL)])}")
-    idle(page)
+    open_big_and_small(page, restartable_server)
     restartable_server.restart()
     page.wait_for_timeout(3000)
     page.locator("[data-testid=stChatInput] input[type=file]").set_input_files([str(not_a_picture)])
