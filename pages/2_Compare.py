@@ -51,7 +51,7 @@ if live:
     st.rerun()  # drawn once more, with the figures, Retry and the votes
 compare.votes(session)
 compare.continue_buttons(session)
-attach.refusal(compare.REFUSED)
+attach.refusal(compare.REFUSED, images_kept_as=None)  # the chat page's photos wait for its own messages
 typed = st.chat_input("One message to every column", key=compare.PROMPT, submit_mode="stop",
                       accept_file="multiple", file_type=["jpg", "jpeg", "png", "gif", "webp"])
 if typed and not sent:

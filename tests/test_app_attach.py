@@ -62,3 +62,16 @@ def test_nothing_is_handed_back_for_no_text() -> None:
     at = AppTest.from_function(page, default_timeout=30).run()
     assert not at.exception, at.exception
     assert not at.chat_input[0].proto.set_value
+
+
+def test_compares_refusal_does_not_count_the_chat_pages_waiting_photos(app_env: FakeAPI) -> None:
+    from tests.image_samples import photo
+
+    at = new_app()
+    at.session_state["camera_photos"] = [photo("kept.jpg")]  # waiting on the chat page, for its next message
+    at.switch_page("pages/2_Compare.py").run()
+    at.chat_input[0].upload("notes.png", b"plain words, no picture").set_value("Read my notes").run()
+    assert not at.exception, at.exception
+    assert "Not sent." in page_text(at) and "back in the box below" in page_text(at)
+    assert "wait" not in page_text(at), "no image waits for Compare's message"
+    assert at.chat_input[0].value == "Read my notes"

@@ -139,15 +139,16 @@ def sent_on_enter() -> bool:
     return bool(st.session_state.pop(SENT_ON_ENTER, False))
 
 
-def refusal(kept_as: str = REFUSED) -> None:
-    """Why the last message was not sent, kept in session state as ``kept_as`` (its text is back in the input)."""
+def refusal(kept_as: str = REFUSED, images_kept_as: str | None = PENDING) -> None:
+    """Why the last message was not sent, kept in session state as ``kept_as`` (its text is back in the input),
+    and how many images wait for it in ``images_kept_as`` (None: a page that keeps none)."""
     refused = st.session_state.get(kept_as)
     if refused is None:
         return
     reason, text, *icon = refused
     st.error(f"**Not sent.** {reason}", icon=icon[0] if icon else ":material/hide_image:")
     if text:
-        waiting = len(st.session_state.get(PENDING, []))
+        waiting = len(st.session_state.get(images_kept_as, [])) if images_kept_as else 0
         kept = f"; {count(waiting, 'image')} wait{'s' if waiting == 1 else ''} to go with it" if waiting else ""
         st.caption(f":material/undo: Your message is back in the box below, to change and send again{kept}.")
     st.button("Dismiss", key=f"dismiss-{kept_as}", on_click=st.session_state.pop, args=(kept_as, None))
