@@ -53,7 +53,7 @@ compare.votes(session)
 compare.continue_buttons(session)
 attach.refusal(compare.REFUSED, images_kept_as=None)  # the chat page's photos wait for its own messages
 typed = st.chat_input("One message to every column", key=compare.PROMPT, submit_mode="stop",
-                      accept_file="multiple", file_type=["jpg", "jpeg", "png", "gif", "webp"])
+                      accept_file="multiple", file_type=attach.FILE_TYPES)
 if typed and not sent:
     # A new session (a tab that outlived a server restart) learns the input's key only here.
     compare.send(session, typed, settings)

@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
 # -- selectors (data-testid attributes Streamlit renders) -------------------------------
 
 CHAT_INPUT = "[data-testid=stChatInputTextArea]"
+FILE_INPUT = "[data-testid=stChatInput] input[type=file]"
 MESSAGE = "[data-testid=stChatMessage]"
 ASSISTANT_AVATAR = "[data-testid=stChatMessageAvatarAssistant]"
 USER_AVATAR = "[data-testid=stChatMessageAvatarUser]"
@@ -184,6 +185,21 @@ def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
 def open_chat(page: Any, server: StreamlitServer, path: str = "/", timeout: float = 60_000) -> None:
     page.goto(server.url + path)
     page.locator(CHAT_INPUT).wait_for(state="visible", timeout=timeout)
+
+
+def attach_and_send(page: Any, files: list[Path], text: str) -> None:
+    """Pick files in the chat input, type, press Enter: what a person does."""
+    from playwright.sync_api import expect
+
+    page.locator(FILE_INPUT).set_input_files([str(f) for f in files])
+    for file in files:
+        expect(page.locator("[data-testid=stChatInput]").get_by_text(file.name)).to_be_visible()
+    box = page.locator(CHAT_INPUT)
+    box.click()
+    box.fill(text)
+    # Streamlit keeps Send disabled (and ignores Enter) until every upload has finished
+    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled()
+    box.press("Enter")
 
 
 def send(page: Any, text: str) -> None:

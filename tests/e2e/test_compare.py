@@ -11,7 +11,7 @@ from lib.api.fake_api import Behaviour, FakeAPI
 from lib.api.models import model_info
 from lib.experiments.compare import Setup, setups_to_address
 from tests.conftest import validate_request
-from tests.e2e.harness import CHAT_INPUT, StreamlitServer, idle, open_chat, running, wait_for
+from tests.e2e.harness import CHAT_INPUT, StreamlitServer, attach_and_send, idle, open_chat, running, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -154,9 +154,7 @@ def test_a_message_whose_file_is_refused_goes_to_no_column_and_its_text_comes_ba
     not_a_picture.write_text("this is not a picture at all")
     open_big_and_small(page, app_server)
     before = len(e2e_fake.requests)
-    page.locator("[data-testid=stChatInput] input[type=file]").set_input_files([str(not_a_picture)])
-    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled()
-    send_to_all(page, "What do you both see?")
+    attach_and_send(page, [not_a_picture], "What do you both see?")
     expect(page.get_by_text("Not sent.")).to_be_visible()
     expect(page.get_by_text("holiday.png", exact=False).first).to_be_visible()
     expect(page.locator(CHAT_INPUT)).to_have_value("What do you both see?")
@@ -196,9 +194,7 @@ def test_a_refused_message_from_a_tab_that_outlived_a_server_restart_comes_back_
     open_big_and_small(page, restartable_server)
     restartable_server.restart()
     page.wait_for_timeout(3000)
-    page.locator("[data-testid=stChatInput] input[type=file]").set_input_files([str(not_a_picture)])
-    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled()
-    send_to_all(page, "Read my notes")
+    attach_and_send(page, [not_a_picture], "Read my notes")
     expect(page.get_by_text("Not sent.")).to_be_visible(timeout=30_000)
     expect(page.locator(CHAT_INPUT)).to_have_value("Read my notes")
     idle(page)

@@ -12,26 +12,17 @@ from PIL import Image as PILImage
 from playwright.sync_api import expect
 
 from lib.api.fake_api import Behaviour, FakeAPI
-from tests.e2e.harness import CHAT_INPUT, MESSAGE, StreamlitServer, open_chat, wait_for_reply
+from tests.e2e.harness import (
+    CHAT_INPUT,
+    MESSAGE,
+    StreamlitServer,
+    attach_and_send,
+    open_chat,
+    wait_for_reply,
+)
 from tests.images.pictures import photo_like, with_metadata
 
 pytestmark = pytest.mark.browser
-
-FILE_INPUT = "[data-testid=stChatInput] input[type=file]"
-
-
-def attach_and_send(page: Any, files: list[Path], text: str) -> None:
-    """Pick files in the chat input, type, press Enter: what a person does."""
-    page.locator(FILE_INPUT).set_input_files([str(f) for f in files])
-    for file in files:
-        expect(page.locator("[data-testid=stChatInput]").get_by_text(file.name)).to_be_visible()
-    box = page.locator(CHAT_INPUT)
-    box.click()
-    box.fill(text)
-    # Streamlit keeps Send disabled (and ignores Enter) until every upload has finished
-    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_enabled()
-    box.press("Enter")
-
 
 def choose_model(page: Any, label: str) -> None:
     page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model").click()
