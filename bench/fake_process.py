@@ -21,13 +21,22 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
 from lib.api.fake_api import Behaviour, FakeAPI, Framing
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class Timings(NamedTuple):
+    """When each stream's first and last bytes went out (by the reply's first token) and each
+    question's request arrived (by its last word); ``time.time()``."""
+
+    first_byte: dict[str, float]
+    last_byte: dict[str, float]
+    request_at: dict[str, float]
 
 
 class FakeProcess:
@@ -77,10 +86,9 @@ class FakeProcess:
     def framing(self, framing: Framing) -> None:
         self._post("framing", framing)
 
-    def timings(self) -> tuple[dict[str, float], dict[str, float]]:
-        """(when each stream's last byte went out, when each question's request arrived), time.time()."""
+    def timings(self) -> Timings:
         marks = self._marks()
-        return marks["last_byte"], marks["request_at"]
+        return Timings(marks["first_byte"], marks["last_byte"], marks["request_at"])
 
     def priority(self) -> int:
         """The nice value the fake runs at (what was asked, or 0 when it was not allowed)."""
@@ -125,7 +133,7 @@ def main() -> None:
     def do_get(handler: Any) -> None:
         if handler.path != "/v1/_bench/marks":
             return plain_get(handler)
-        marks = {"last_byte": fake_timing.LAST_BYTE, "request_at": fake_timing.REQUEST_AT,
+        marks = {"first_byte": fake_timing.FIRST_BYTE, "last_byte": fake_timing.LAST_BYTE, "request_at": fake_timing.REQUEST_AT,
                  "nice": os.getpriority(os.PRIO_PROCESS, 0)}
         handler._send(200, json.dumps(marks).encode(), "application/json")
 

@@ -3,7 +3,8 @@
 Each run of the page's script, in the real server, appends one JSON line to the file named by
 ``BENCH_RUN_LOG``: when it started (epoch s), how long it took (s), the session, how many
 messages the chat on screen had, how the run ended, and the script thread's CPU time.
-Each full garbage collection gets a line too (``gc_seconds``).
+Each full garbage collection gets a line too (``gc_seconds``), and so does each chat request the
+server has written out to the API (``request_written``), on whichever thread wrote it.
 With ``BENCH_PROFILE_DIR`` set, each run is also profiled (cProfile, script thread) into that folder.
 With ``BENCH_MEMORY_DIR`` set, a file ``<name>.request`` put in that folder is answered by
 ``<name>.json`` (after a full collection: live objects by type, the sessions Streamlit still
@@ -90,6 +91,22 @@ def install(log_path: str) -> None:
         original_backmsg(self, msg)
 
     AppSession.handle_backmsg = logged_backmsg
+
+    # When a chat request has been written to the API's socket (headers and body handed to the
+    # kernel): where the page's part of a turn ends and the API's begins. A real API is on another
+    # machine, so how soon the fake, on this one, reads the request is not the page's doing.
+    import urllib3.connection
+
+    original_request = urllib3.connection.HTTPConnection.request
+
+    def logged_request(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> None:
+        original_request(self, method, url, *args, **kwargs)
+        written = time.time()
+        if method == "POST" and url.endswith("/chat/completions"):
+            with _lock, open(log_path, "a") as log:
+                log.write(json.dumps({"request_written": written}) + "\n")
+
+    urllib3.connection.HTTPConnection.request = logged_request
 
     # Full (generation 2) garbage collections: Streamlit runs one after every script run
     # (runner.postScriptGC), holding the GIL; log how long each takes.

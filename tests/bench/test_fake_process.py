@@ -40,15 +40,15 @@ def test_the_behaviour_and_framing_set_here_are_what_the_other_process_answers_w
     assert "chunked" not in answer.headers.get("Transfer-Encoding", "")
 
 
-def test_it_tells_when_each_request_arrived_and_each_stream_ended(fake: FakeProcess) -> None:
+def test_it_tells_when_each_request_arrived_and_each_stream_began_and_ended(fake: FakeProcess) -> None:
     fake.default = Behaviour(reply="mk2a x mk2z", first_token_delay=0.1)
     before = time.time()
     ask(fake.url, "question mk2")
     after = time.time()
     fake.default = Behaviour()
-    last_byte, request_at = fake.timings()
-    assert before <= request_at["mk2"] <= last_byte["mk2a"] <= after
-    assert last_byte["mk2a"] - request_at["mk2"] >= 0.1  # the first-token delay lies between
+    first_byte, last_byte, request_at = fake.timings()
+    assert before <= request_at["mk2"] <= first_byte["mk2a"] <= last_byte["mk2a"] <= after
+    assert first_byte["mk2a"] - request_at["mk2"] >= 0.1  # the first-token delay lies between
 
 
 def test_it_is_its_own_process_and_says_its_priority(fake: FakeProcess) -> None:
