@@ -17,6 +17,7 @@ from typing import Any, Literal
 from lib.api.models import model_info
 from lib.chat.conversation import Message
 from lib.chat.usage import Usage
+from lib.words import count
 
 #: English text averages about four characters per token with Gemma's tokenizer
 CHARS_PER_TOKEN = 4
@@ -132,7 +133,7 @@ def gauge(
     share = f"{used / window:.1%}{', estimated' if is_estimate else ''}"
     text = f"{approx}{used:,} of {window:,} tokens ({share})"
     if pending_images:
-        text += f"; ≈{TOKENS_PER_IMAGE * pending_images:,} more for the {pending_images} photo(s) to send"
+        text += f"; ≈{TOKENS_PER_IMAGE * pending_images:,} more for the {count(pending_images, 'image')} to send"
     needed = used + pending + reserve
     if needed > window:
         parts = [f"conversation {used:,}"]

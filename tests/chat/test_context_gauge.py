@@ -169,4 +169,5 @@ def test_each_image_counts_as_gemma_3_encodes_it_and_is_marked_as_an_estimate() 
     reading = gauge(chat.model, "", chat.path())
     assert reading.used == 1 + 4 + 2 * 256 and reading.is_estimate and reading.message.startswith("≈")
     photos = gauge(chat.model, "", chat.path(), pending_images=1)
-    assert photos.pending == 256 and "≈256 more for the 1 photo(s) to send" in photos.message
+    assert photos.pending == 256 and "≈256 more for the 1 image to send" in photos.message
+    assert "≈512 more for the 2 images to send" in gauge(chat.model, "", chat.path(), pending_images=2).message
