@@ -130,13 +130,19 @@ def _when(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+#: A label only on a bucket's start (Vega may put ticks between them, which would repeat a label).
+#: Not ``tickCount={"interval": …, "step": 1}``: Altair writes it as Vega-Lite 6 allows, and the
+#: Vega that Streamlit's page runs fails on it and draws the chart empty.
+_HOUR_LABEL = "minutes(datum.value) == 0 ? timeFormat(datum.value, '%b %d %H:00') : ''"
+_DAY_LABEL = "hours(datum.value) == 0 && minutes(datum.value) == 0 ? timeFormat(datum.value, '%b %d') : ''"
+
+
 def _time_axis(size: int) -> alt.X:
-    """Buckets of an hour or a day, one tick per hour or day at most: finer ticks would repeat a label."""
+    """Buckets of an hour or a day, each labelled once at its start."""
     hourly = size == usage.HOUR
     return alt.X(
         "when:T", timeUnit="yearmonthdatehours" if hourly else "yearmonthdate", title=None,
-        axis=alt.Axis(tickCount={"interval": "hour" if hourly else "day", "step": 1},
-                      format="%b %d %H:00" if hourly else "%b %d", labelOverlap=True),
+        axis=alt.Axis(labelExpr=_HOUR_LABEL if hourly else _DAY_LABEL, labelOverlap=True),
     )
 
 

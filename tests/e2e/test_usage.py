@@ -36,6 +36,16 @@ BIG, SMALL = "google/gemma-3-27b-it", "google/gemma-3-4b-it"
 OTHER = another_gemma(BIG)
 PRICES = {"AIMLAPI_PRICE_INPUT_PER_M": str(DEMO_PRICE_IN), "AIMLAPI_PRICE_OUTPUT_PER_M": str(DEMO_PRICE_OUT)}
 CHARTS_JS = "() => [...document.querySelectorAll('.vega-embed')].filter(e => e.querySelector('canvas, svg')).length"
+#: JavaScript: the titles of the charts (their subheaders) that have drawn no bar, line or point at all
+EMPTY_CHARTS_JS = """
+() => [...document.querySelectorAll('.vega-embed')]
+  .filter(e => !e.querySelector('.mark-rect path, .mark-line path, .mark-symbol path, .mark-area path'))
+  .map(e => {
+    const block = e.closest('[data-testid=stVerticalBlock]');
+    const title = block && block.querySelector('h3');
+    return title ? title.innerText : '(untitled chart)';
+  })
+"""
 
 
 def served(tmp: Path, fake: FakeAPI, **env: str) -> StreamlitServer:
@@ -144,7 +154,12 @@ def test_the_usage_page_adds_up_to_what_the_server_reported(
         else:
             shown = page.locator('[data-testid="stMetric"]').filter(has_text="Cost").first
             expect(shown.locator('[data-testid="stMetricValue"]')).to_have_text(said)
+    chart_errors: list[str] = []
+    page.on("console", lambda m: chart_errors.append(m.text) if m.type == "error" and "TypeError" in m.text else None)
     open_usage(page, server)
+    # Every chart has data here, so every one draws something: a spec Vega fails on draws gridlines only.
+    wait_for(lambda: not page.evaluate(EMPTY_CHARTS_JS), what="every chart's bars, lines or points", timeout=20)
+    assert not chart_errors, chart_errors[0][:300]
 
     # The CSV: one row per request sent, the stopped one with its estimated partial cost.
     with page.expect_download() as download:
