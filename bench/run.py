@@ -231,15 +231,6 @@ ENTER_PAUSE_MS = (100, 300)
 _pauses = random.Random(16)
 
 
-def type_and_send(page: Any, text: str) -> None:
-    """Type the question, rest a person's moment, press Enter."""
-    box = page.locator(harness.CHAT_INPUT)
-    box.click()
-    box.fill(text)
-    page.wait_for_timeout(_pauses.uniform(*ENTER_PAUSE_MS))
-    box.press("Enter")
-
-
 def one_turn(page: Any, server: Server, fake: FakeProcess, config: TurnConfig, marker: str) -> dict[str, float]:
     fake.default = Behaviour(reply=marked_reply(marker, config.tokens), first_token_delay=config.first_token_delay,
                              token_rate=config.token_rate)
@@ -248,7 +239,7 @@ def one_turn(page: Any, server: Server, fake: FakeProcess, config: TurnConfig, m
         ("whole", [f"{marker}z"], None),
         ("settled", *settled_parts(server, marker)),
     ])
-    type_and_send(page, f"question {marker}")
+    harness.send(page, f"question {marker}", rest_ms=_pauses.uniform(*ENTER_PAUSE_MS))
     marks = probe.collect(page, ["first", "whole", "settled"])
     offset = probe.clock_offset_ms(page)
 
@@ -843,9 +834,9 @@ def write_report(data: dict[str, Any], path: Path) -> None:
         "",
         "Everything ran on this machine: the fake API (`lib/api/fake_api.py`) on 127.0.0.1, the app and",
         "the floor (`bench/floor_app.py`) as `streamlit run` servers (through",
-        "`bench/serve.py`, which only times each script run and notes when a request is written), both started",
-        "in the project folder and so",
-        "with the project's `.streamlit/config.toml`, and Debian's Chromium driven by Playwright.",
+        "`bench/serve.py`, which only times each script run and notes when a request is written), both",
+        "started in the project folder and so with the project's `.streamlit/config.toml`, and Debian's",
+        "Chromium driven by Playwright.",
         "Times on screen come from a MutationObserver in the page (`bench/probe.py`): from the Enter",
         "keydown to the animation frame after the text appeared in the last chat message; the question is",
         f"typed, then Enter pressed {ENTER_PAUSE_MS[0]}–{ENTER_PAUSE_MS[1]} ms later (drawn anew each turn), as a",

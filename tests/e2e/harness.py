@@ -202,11 +202,13 @@ def attach_and_send(page: Any, files: list[Path], text: str) -> None:
     box.press("Enter")
 
 
-def send(page: Any, text: str) -> None:
-    """Type into the chat input and press Enter, as a person does."""
+def send(page: Any, text: str, rest_ms: float = 0) -> None:
+    """Type into the chat input and press Enter, as a person does (after resting ``rest_ms``)."""
     box = page.locator(CHAT_INPUT)
     box.click()
     box.fill(text)
+    if rest_ms:
+        page.wait_for_timeout(rest_ms)
     box.press("Enter")
 
 
