@@ -12,21 +12,30 @@ from PIL import Image as PILImage
 from playwright.sync_api import expect
 
 from lib.api.fake_api import Behaviour, FakeAPI
+from lib.api.models import GEMMA_MODELS
 from tests.e2e.harness import (
     CHAT_INPUT,
     MESSAGE,
     StreamlitServer,
     attach_and_send,
+    idle,
     open_chat,
     wait_for_reply,
 )
 from tests.images.pictures import photo_like, with_metadata
+from ui.attach import PLACEHOLDER
 
 pytestmark = pytest.mark.browser
 
 def choose_model(page: Any, label: str) -> None:
+    """Pick ``label`` in the sidebar, and wait for the page drawn for it: a file picked in the chat
+    input while the page still redraws it for the new model is lost with the input it went to."""
     page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model").click()
     page.get_by_role("option", name=label).click()
+    reads_images = next(m for m in GEMMA_MODELS if m.label == label).images
+    expect(page.locator(CHAT_INPUT)).to_have_attribute(
+        "placeholder", PLACEHOLDER if reads_images else f"Message {label}: text only, it reads no images")
+    idle(page)
 
 
 def sent_images(body: dict[str, Any]) -> list[PILImage.Image]:
